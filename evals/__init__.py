@@ -1,0 +1,1 @@
+"""Eval sets (JSONL, see evals/README.md), metrics and the eval runner."""

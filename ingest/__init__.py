@@ -1,0 +1,1 @@
+"""Ingest: read policy files, clean them, parse clause structure and tables, chunk."""

@@ -1,0 +1,105 @@
+"""Chunks follow clauses: one chunk per clause's own text, long ones split at sentence ends, tiny ones merged.
+
+A clause's own text runs from its heading to its first child; a table row is a child clause of the
+clause that holds the table. Every chunk is a verbatim slice of the cleaned text (offsets kept) so a
+citation quotes exactly what the document says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from policyqa.models import Chunk, Clause, Document
+
+# Chinese sentence ends first, then clause-level punctuation; never split inside a word if avoidable.
+SEPARATORS = ["\n\n", "\n", "。", ";", "!", "?", ",", "、", ""]
+
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    max_chars: int = 400
+    min_chars: int = 20
+
+
+def split_long(text: str, max_chars: int) -> list[tuple[int, str]]:
+    """(offset, piece) pairs of a text cut at sentence boundaries under max_chars; pieces cover the text."""
+    if len(text) <= max_chars:
+        return [(0, text)]
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=max_chars, chunk_overlap=0, separators=SEPARATORS, keep_separator="end", strip_whitespace=False
+    )
+    out, cursor = [], 0
+    for piece in splitter.split_text(text):
+        at = text.find(piece, cursor)
+        out.append((at, piece))
+        cursor = at + len(piece)
+    return out
+
+
+def own_spans(clauses: list[Clause], text_len: int) -> list[tuple[Clause, int, int]]:
+    """Each clause with the part of its span that is not inside a child clause."""
+    children: dict[str, list[Clause]] = {}
+    for c in clauses:
+        if c.parent_id:
+            children.setdefault(c.parent_id, []).append(c)
+    out = []
+    for c in clauses:
+        kids = children.get(c.clause_id)
+        end = min(k.start for k in kids) if kids else c.end
+        out.append((c, c.start, min(end, text_len)))
+    return out
+
+
+def chunk_document(doc: Document, settings: ChunkSettings = ChunkSettings()) -> list[Chunk]:
+    text = doc.text
+    records_by_clause: dict[str, list] = {}
+    for r in doc.records:
+        records_by_clause.setdefault(r.clause_id, []).append(r)
+    # Collect (clause, start, end) units, merging tiny ones forward into the next unit.
+    units: list[list] = []
+    carry: tuple[int, Clause] | None = None
+    for clause, start, end in own_spans(doc.clauses, len(text)):
+        body = text[start:end].strip()
+        if carry is not None:
+            start = carry[0]
+        if len(body) < settings.min_chars and clause.clause_id not in records_by_clause:
+            # Too small to stand alone (usually a bare heading): it travels with what follows.
+            carry = (start, clause) if carry is None else carry
+            continue
+        carry = None
+        units.append([clause, start, end])
+    if carry is not None:
+        if units:
+            units[-1][2] = len(text)
+        else:
+            units.append([carry[1], carry[0], len(text)])
+
+    chunks: list[Chunk] = []
+    for clause, start, end in units:
+        raw = text[start:end]
+        lead = len(raw) - len(raw.lstrip())
+        raw = raw.strip()
+        start += lead
+        pieces = split_long(raw, settings.max_chars)
+        for n, (offset, piece) in enumerate(pieces, start=1):
+            stripped = piece.strip()
+            if not stripped:
+                continue
+            s = start + offset + (len(piece) - len(piece.lstrip()))
+            chunk_id = clause.clause_id if len(pieces) == 1 else f"{clause.clause_id}~{n}"
+            records = records_by_clause.get(clause.clause_id, [])
+            chunks.append(Chunk(
+                chunk_id=chunk_id, doc_id=doc.doc_id, clause_id=clause.clause_id, clause_path=clause.path,
+                text=stripped, start=s, end=s + len(stripped), records=records,
+                index_text=index_text(doc, clause.path, stripped, records),
+            ))
+    return chunks
+
+
+def index_text(doc: Document, path: str, text: str, records: list) -> str:
+    """What retrieval sees: the title and clause path give context a bare clause lacks."""
+    parts = [doc.title, path, text]
+    parts += [r.render() for r in records]
+    return "\n".join(p for p in parts if p)

@@ -1,0 +1,75 @@
+"""Document metadata: read from a sidecar file, inferred from the text where the sidecar is silent."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+DOC_NUMBER = re.compile(r"[\u4e00-\u9fa5]{1,10}[〔\[【(（]\d{4}[〕\]】)）]\s?\d{1,4}号")
+DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
+DOC_TYPES = ("实施方案", "行动计划", "实施意见", "指导意见", "意见", "通知", "规划", "办法", "条例", "规定",
+             "决定", "方案", "计划", "法")
+TITLE_HINT = re.compile(rf"({'|'.join(DOC_TYPES)})(\(.*\))?$")
+ISSUER_HINT = re.compile(r"(教育局|教育厅|教育委员会|教育部|人民政府|办公厅|办公室|教育体育局|科技体育局)$")
+SIDECAR_FIELDS = ("title", "doc_number", "issuer", "date", "doc_type", "source")
+
+
+class SidecarError(ValueError):
+    pass
+
+
+def sidecar_path(path: Path) -> Path:
+    return path.with_name(path.stem + ".meta.json")
+
+
+def read_sidecar(path: Path) -> dict[str, Any]:
+    """The sidecar next to a document (`name.meta.json`), or {} when there is none."""
+    side = sidecar_path(path)
+    if not side.exists():
+        return {}
+    try:
+        data = json.loads(side.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SidecarError(f"{side}: not valid UTF-8 JSON ({exc}); fix it or delete it.") from exc
+    if not isinstance(data, dict):
+        raise SidecarError(f"{side}: must hold a JSON object with keys such as {', '.join(SIDECAR_FIELDS)}.")
+    return data
+
+
+def infer_title(text: str) -> str:
+    for line in text.split("\n")[:15]:
+        line = line.strip()
+        if 6 <= len(line) <= 80 and TITLE_HINT.search(line) and not DOC_NUMBER.fullmatch(line):
+            return line
+    first = text.strip().split("\n", 1)[0]
+    run_on = re.match(rf"^(.{{4,60}}?(?:{'|'.join(DOC_TYPES[:-1])}))", first)  # title glued to the body
+    if run_on:
+        return run_on.group(1)
+    return re.split(r"[。,,]", first, maxsplit=1)[0][:40]
+
+
+def infer_doc_type(title: str) -> str:
+    # A cover notice that 印发 a plan is the plan: 关于印发《X实施方案》的通知 -> 实施方案.
+    inner = re.search(r"印发.*《(.+)》", title)
+    target = inner.group(1) if inner else title
+    return next((t for t in DOC_TYPES if re.search(rf"{t}(\(.*\))?$", target)), "")
+
+
+def infer_metadata(text: str) -> dict[str, str]:
+    """Best-effort title, 文号, date and issuer from the cleaned text."""
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    meta = {"title": infer_title(text), "doc_number": "", "issuer": "", "date": ""}
+    numbers = [m.group(0) for line in lines[:12] for m in [DOC_NUMBER.search(line)] if m]
+    if numbers:
+        meta["doc_number"] = numbers[0].replace(" ", "")
+    for i, line in enumerate(lines):
+        m = DATE.fullmatch(line)
+        if m:  # a signature: issuer on the line above, the date on its own line
+            meta["date"] = f"{int(m.group(1)):04d}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"
+            if i > 0 and ISSUER_HINT.search(lines[i - 1]) and len(lines[i - 1]) <= 30:
+                meta["issuer"] = lines[i - 1]
+            break
+    meta["doc_type"] = infer_doc_type(meta["title"])
+    return meta

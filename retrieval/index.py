@@ -1,0 +1,163 @@
+"""The index directory: manifest.json, documents.jsonl, chunks.jsonl, vectors.npy, dense.faiss, bm25/.
+
+An index is built in a temporary folder next to the live one and swapped in with renames, so a crash or
+an error mid-build leaves the previous index intact. Loading checks the manifest against the configured
+embedder and fails with a message that says what to run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from policyqa.models import Chunk, Document
+from retrieval.cache import EmbeddingCache
+from retrieval.embedders import Embedder
+from retrieval.stores import DenseStore, LexicalStore
+from retrieval.tokenize import add_user_words, tokenize
+
+FORMAT_VERSION = 1
+# Bump when ingest output changes for the same input, so stale indexes are rebuilt.
+PIPELINE_VERSION = "ingest-1"
+
+
+class IndexError_(RuntimeError):
+    """The index is missing or does not match the configuration; the message says what to do."""
+
+
+@dataclass
+class Index:
+    path: Path
+    manifest: dict
+    documents: dict[str, Document]
+    chunks: list[Chunk]
+    dense: DenseStore
+    lexical: LexicalStore
+
+
+def corpus_hash(doc_hashes: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(sorted(doc_hashes.items())).encode()).hexdigest()
+
+
+def expected_manifest_fields(embedder_name: str, dim: int, chunking: dict) -> dict:
+    return {"format_version": FORMAT_VERSION, "pipeline_version": PIPELINE_VERSION,
+            "embedder": {"name": embedder_name, "dim": dim}, "chunking": chunking}
+
+
+def read_manifest(index_dir: Path) -> dict | None:
+    try:
+        return json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def user_dictionary(documents: list[Document]) -> list[str]:
+    """Office names, task names and 文号 from the corpus, so jieba keeps them whole."""
+    words = set()
+    for doc in documents:
+        if doc.doc_number:
+            words.add(doc.doc_number)
+        for r in doc.records:
+            words.update([r.task, *r.lead, *r.assisting])
+    return sorted(w for w in words if len(w) >= 2)
+
+
+def _write_jsonl(path: Path, rows) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def build_index(index_dir: Path, documents: list[Document], chunks: list[Chunk], embedder: Embedder,
+                chunking: dict, cache_dir: Path, progress=None, batch_size: int = 32) -> dict:
+    """Embed (cache first), build both stores, write everything to a temp folder, then swap it in."""
+    cache = EmbeddingCache(cache_dir, embedder.name, embedder.dim)
+    texts = [c.index_text for c in chunks]
+    todo = cache.missing(texts)
+    batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
+    started = time.perf_counter()
+    for batch in progress(batches) if progress else batches:
+        cache.put(batch, embedder.embed_passages(batch))
+    if todo:
+        cache.save()
+    vectors = cache.get(texts)
+
+    words = user_dictionary(documents)
+    add_user_words(words)
+    lexical = LexicalStore([tokenize(t) for t in texts])
+    dense = DenseStore(vectors if len(vectors) else np.zeros((0, embedder.dim), np.float32))
+
+    doc_hashes = {d.doc_id: d.source_hash for d in documents}
+    manifest = expected_manifest_fields(embedder.name, embedder.dim, chunking) | {
+        "corpus_hash": corpus_hash(doc_hashes), "documents": doc_hashes, "n_chunks": len(chunks),
+        "embedded_now": len(todo), "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "build_seconds": round(time.perf_counter() - started, 3),
+    }
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = index_dir.with_name(f".{index_dir.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        _write_jsonl(tmp / "documents.jsonl", (d.to_dict() for d in documents))
+        _write_jsonl(tmp / "chunks.jsonl", (c.to_dict() for c in chunks))
+        np.save(tmp / "vectors.npy", vectors)
+        dense.save(tmp / "dense.faiss")
+        lexical.save(tmp / "bm25")
+        (tmp / "userdict.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
+        # The manifest goes last: a folder without one is never loaded.
+        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+        swap_in(tmp, index_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return manifest
+
+
+def swap_in(new: Path, live: Path) -> None:
+    old = live.with_name(f".{live.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if live.exists():
+        os.replace(live, old)
+    os.replace(new, live)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def recover(index_dir: Path) -> None:
+    """If a crash happened between the two renames of swap_in, put the previous index back."""
+    old = index_dir.with_name(f".{index_dir.name}.old")
+    if not index_dir.exists() and (old / "manifest.json").exists():
+        os.replace(old, index_dir)
+
+
+def load_index(index_dir: Path, embedder_name: str, dim: int) -> Index:
+    recover(index_dir)
+    manifest = read_manifest(index_dir)
+    if manifest is None:
+        raise IndexError_(f"no index at {index_dir}; run `policyqa ingest` first.")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexError_(f"index at {index_dir} has format {manifest.get('format_version')}, this version "
+                          f"reads {FORMAT_VERSION}; run `policyqa ingest --rebuild`.")
+    built = manifest.get("embedder", {})
+    if built.get("name") != embedder_name or built.get("dim") != dim:
+        raise IndexError_(
+            f"index at {index_dir} was built with embedder {built.get('name')} (dim {built.get('dim')}), "
+            f"but the configured embedder is {embedder_name} (dim {dim}); run `policyqa ingest --rebuild` "
+            "or set POLICYQA_EMBEDDER back."
+        )
+    words = (index_dir / "userdict.txt").read_text(encoding="utf-8").split()
+    add_user_words(words)
+    documents = {d["doc_id"]: Document.from_dict(d) for d in _read_jsonl(index_dir / "documents.jsonl")}
+    chunks = [Chunk.from_dict(c) for c in _read_jsonl(index_dir / "chunks.jsonl")]
+    return Index(index_dir, manifest, documents, chunks, DenseStore.load(index_dir / "dense.faiss"),
+                 LexicalStore.load(index_dir / "bm25"))

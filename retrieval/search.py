@@ -1,0 +1,46 @@
+"""Hybrid search: dense (FAISS) and lexical (BM25) rankings fused with RRF."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from policyqa.models import Chunk
+from retrieval.embedders import Embedder
+from retrieval.fusion import reciprocal_rank_fusion
+from retrieval.index import Index
+from retrieval.tokenize import tokenize
+
+MODES = ("hybrid", "dense", "bm25")
+
+
+@dataclass
+class SearchHit:
+    chunk: Chunk
+    score: float  # fused score (RRF), comparable within one query only
+    dense_score: float = 0.0  # cosine similarity of the query and the chunk
+    signals: dict[str, int] = field(default_factory=dict)  # which rankings found it, at which rank
+
+
+class Retriever:
+    def __init__(self, index: Index, embedder: Embedder, candidates: int = 50) -> None:
+        self.index, self.embedder, self.candidates = index, embedder, candidates
+
+    def search(self, query: str, top_k: int = 5, mode: str = "hybrid") -> list[SearchHit]:
+        if mode not in MODES:
+            raise ValueError(f"unknown search mode '{mode}'; use one of {', '.join(MODES)}")
+        query_vec = self.embedder.embed_queries([query])[0]
+        dense = self.index.dense.search(query_vec, self.candidates)
+        dense_scores = dict(dense)
+        rankings: dict[str, list[int]] = {}
+        if mode in ("hybrid", "dense"):
+            rankings["dense"] = [row for row, _ in dense]
+        if mode in ("hybrid", "bm25"):
+            rankings["bm25"] = [row for row, _ in self.index.lexical.search(tokenize(query), self.candidates)]
+        fused = reciprocal_rank_fusion(rankings)
+        hits = []
+        for row, score, signals in fused[:top_k]:
+            cosine = dense_scores.get(row)
+            if cosine is None:  # found only lexically: still report its similarity for answerability
+                cosine = float(self.index.dense.index.reconstruct(row) @ query_vec)
+            hits.append(SearchHit(self.index.chunks[row], score, cosine, signals))
+        return hits

@@ -1,0 +1,67 @@
+"""The one Chinese tokeniser: jieba words (with a corpus user dictionary), stop words dropped, English
+words mapped to Chinese policy terms through a small glossary. BM25 and answer composition both use it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import jieba
+
+jieba.setLogLevel(logging.WARNING)
+
+STOPWORDS = set(
+    "的 了 和 与 及 或 是 在 为 对 把 被 由 从 向 以 于 等 各 其 之 这 那 有 要 将 并 也 都 就 而 中 上 下 "
+    "哪个 哪些 什么 多少 怎么 怎样 如何 是否 吗 呢 啊 吧 谁 哪 几 请问 一下 那个 这个 个 所 年 月 日 "
+    "the a an of to in on for is are was were be by which what who whom how when where does do did "
+    "and or with from at as that this these those it its there their about any much".split()
+)
+PUNCT = re.compile(r"^[\W_]+$", re.UNICODE)
+ENGLISH_WORD = re.compile(r"[a-z][a-z\-]+")
+_user_words: set[str] = set()
+
+
+@lru_cache(maxsize=1)
+def glossary() -> dict[str, list[str]]:
+    data = json.loads((Path(__file__).with_name("glossary.json")).read_text(encoding="utf-8"))
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+def add_user_words(words) -> None:
+    """Keep corpus terms (office names such as 基教股, project names, 文号) whole."""
+    for word in words:
+        word = word.strip()
+        if len(word) >= 2 and word not in _user_words:
+            _user_words.add(word)
+            jieba.add_word(word, freq=2000)
+
+
+def user_words() -> list[str]:
+    return sorted(_user_words)
+
+
+def tokenize(text: str) -> list[str]:
+    """Search-mode jieba tokens (a long word also yields its parts), lower-cased, without stop words."""
+    text = text.lower()
+    tokens = []
+    for tok in jieba.cut_for_search(text):
+        tok = tok.strip()
+        if not tok or tok in STOPWORDS or PUNCT.match(tok):
+            continue
+        if ENGLISH_WORD.fullmatch(tok):
+            tokens.extend(glossary().get(tok, [tok]))
+            continue
+        tokens.append(tok)
+    return tokens
+
+
+def content_terms(text: str) -> list[str]:
+    """Distinct meaningful terms of a question (for answerability checks): no single CJK characters."""
+    seen: dict[str, None] = {}
+    for tok in tokenize(text):
+        if len(tok) >= 2 or tok.isdigit():
+            seen[tok] = None
+    return list(seen)

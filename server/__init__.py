@@ -1,0 +1,1 @@
+"""Server: answer composition with citations, the FastAPI app and the chat widget."""

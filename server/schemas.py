@@ -1,0 +1,82 @@
+"""Request and response bodies of the HTTP API."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class AskRequest(BaseModel):
+    question: str = Field(..., min_length=1, max_length=2000, examples=["哪个股室牵头实施特色创新课程构建工程?"])
+    top_k: int | None = Field(None, ge=1, le=50)
+
+
+class CitationOut(BaseModel):
+    n: int
+    chunk_id: str
+    doc_id: str
+    doc_title: str
+    doc_number: str
+    issuer: str
+    date: str
+    clause_path: str
+    text: str
+    score: float
+    start: int
+    end: int
+
+
+class AskResponse(BaseModel):
+    answer: str
+    refused: bool
+    citations: list[CitationOut]
+    latency_ms: float
+
+
+class SearchRequest(BaseModel):
+    query: str = Field(..., min_length=1, max_length=2000)
+    top_k: int | None = Field(None, ge=1, le=50)
+
+
+class SearchResult(BaseModel):
+    chunk_id: str
+    doc_id: str
+    doc_title: str
+    clause_path: str
+    text: str
+    score: float
+    signals: dict[str, int]
+
+
+class SearchResponse(BaseModel):
+    results: list[SearchResult]
+
+
+class DocumentSummary(BaseModel):
+    doc_id: str
+    title: str
+    doc_number: str
+    issuer: str
+    date: str
+    doc_type: str
+    n_clauses: int
+    n_records: int
+
+
+class ClauseAnchor(BaseModel):
+    clause_id: str
+    path: str
+    start: int
+    end: int
+
+
+class RecordOut(BaseModel):
+    task: str
+    lead: list[str]
+    assisting: list[str]
+    clause_id: str
+
+
+class DocumentDetail(DocumentSummary):
+    text: str
+    clauses: list[ClauseAnchor]
+    records: list[RecordOut]

@@ -1,0 +1,579 @@
+/* PolicyQA chat widget — plain JS, no dependencies, no external assets.
+ *
+ * API used:
+ *   POST /api/ask            {"question": str}
+ *     -> {answer, refused, citations: [{n, chunk_id, doc_id, doc_title, doc_number,
+ *         issuer, date, clause_path, text, score, start, end}], latency_ms}
+ *   GET  /api/documents/{id} -> {doc_id, title, doc_number, issuer, date, text,
+ *                               clauses: [{clause_id, path, start, end}]}
+ *
+ * All document / answer text is inserted with textContent / text nodes only.
+ */
+(function () {
+  "use strict";
+
+  var ASK_URL = "/api/ask";
+  var DOC_URL = "/api/documents/";
+  var ASK_TIMEOUT_MS = 120000;
+
+  var params = new URLSearchParams(window.location.search);
+  var EMBED = params.get("embed") === "1";
+  if (EMBED) document.documentElement.classList.add("embed");
+
+  var $ = function (id) { return document.getElementById(id); };
+  var messages = $("messages");
+  var inner = $("messages-inner");
+  var empty = $("empty");
+  var form = $("composer");
+  var input = $("question");
+  var sendBtn = $("send");
+  var viewer = $("viewer");
+  var viewerTitle = $("viewer-title");
+  var viewerMeta = $("viewer-meta");
+  var viewerClause = $("viewer-clause");
+  var viewerText = $("viewer-text");
+  var viewerClose = $("viewer-close");
+
+  var busy = false;
+  var docCache = new Map();   // doc_id -> Promise<doc>
+  var viewerToken = 0;        // ignores stale document loads
+  var lastOpener = null;      // element to refocus when the viewer closes
+
+  /* ---------- small DOM helpers ---------- */
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null && text !== "") node.textContent = String(text);
+    return node;
+  }
+
+  function str(v) {
+    return v === undefined || v === null ? "" : String(v);
+  }
+
+  function scrollToBottom() {
+    messages.scrollTop = messages.scrollHeight;
+  }
+
+  /* Show the top of a (possibly long) message; otherwise stick to the bottom. */
+  function revealMessage(node) {
+    var top = node.offsetTop - 12;
+    if (node.offsetHeight > messages.clientHeight - 24) messages.scrollTop = top;
+    else scrollToBottom();
+  }
+
+  function hideEmpty() {
+    if (empty && empty.parentNode) empty.parentNode.removeChild(empty);
+    empty = null;
+  }
+
+  /* ---------- composer ---------- */
+
+  function autoGrow() {
+    if (!input.value) { input.style.height = ""; return; } // placeholder must not grow it
+    input.style.height = "auto";
+    input.style.height = Math.min(input.scrollHeight, 160) + "px";
+  }
+
+  function setBusy(on) {
+    busy = on;
+    sendBtn.disabled = on;
+    sendBtn.textContent = on ? "…" : "发送";
+    sendBtn.setAttribute("aria-busy", on ? "true" : "false");
+    form.classList.toggle("busy", on);
+  }
+
+  input.addEventListener("input", autoGrow);
+  input.addEventListener("keydown", function (e) {
+    // Enter sends; Shift+Enter inserts a newline; never send mid-IME composition.
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+      e.preventDefault();
+      submit();
+    }
+  });
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    submit();
+  });
+
+  Array.prototype.forEach.call(document.querySelectorAll(".example-chip"), function (chip) {
+    chip.addEventListener("click", function () {
+      input.value = chip.textContent.trim();
+      autoGrow();
+      submit();
+    });
+  });
+
+  function submit() {
+    if (busy) return;
+    var q = input.value.trim();
+    if (!q) { input.focus(); return; }
+    input.value = "";
+    autoGrow();
+    ask(q);
+  }
+
+  /* ---------- asking ---------- */
+
+  function addUserMessage(q) {
+    var msg = el("div", "msg user");
+    msg.appendChild(el("div", "bubble", q));
+    inner.appendChild(msg);
+    return msg;
+  }
+
+  function addPending() {
+    var msg = el("div", "msg pending");
+    var b = el("div", "bubble");
+    b.appendChild(el("span", "dots", "正在检索文件 / searching"));
+    var d = el("span", "dot-anim");
+    d.appendChild(el("i")); d.appendChild(el("i")); d.appendChild(el("i"));
+    b.appendChild(d);
+    msg.appendChild(b);
+    inner.appendChild(msg);
+    return msg;
+  }
+
+  function formatDetail(detail) {
+    if (detail === undefined || detail === null) return "";
+    if (typeof detail === "string") return detail;
+    if (Array.isArray(detail)) {
+      // FastAPI validation errors: [{loc, msg, type}]
+      return detail.map(function (d) {
+        if (d && typeof d === "object" && d.msg) {
+          var loc = Array.isArray(d.loc) ? d.loc.join(".") + ": " : "";
+          return loc + d.msg;
+        }
+        return typeof d === "string" ? d : JSON.stringify(d);
+      }).join("; ");
+    }
+    try { return JSON.stringify(detail); } catch (e) { return String(detail); }
+  }
+
+  /* Turns a non-OK Response into an Error carrying status + server detail. */
+  function httpError(res) {
+    return res.text().then(function (body) {
+      var detail = "";
+      try {
+        var j = JSON.parse(body);
+        detail = formatDetail(j && typeof j === "object" && "detail" in j ? j.detail : "");
+      } catch (e) {
+        detail = "";
+      }
+      var err = new Error(detail || res.statusText || "request failed");
+      err.status = res.status;
+      err.statusText = res.statusText;
+      err.detail = detail;
+      return err;
+    }, function () {
+      var err = new Error(res.statusText || "request failed");
+      err.status = res.status;
+      err.statusText = res.statusText;
+      return err;
+    });
+  }
+
+  function fetchJSON(url, options, timeoutMs) {
+    var ctrl = typeof AbortController !== "undefined" ? new AbortController() : null;
+    var timer = null;
+    if (ctrl) {
+      options = Object.assign({}, options, { signal: ctrl.signal });
+      if (timeoutMs) timer = setTimeout(function () { ctrl.abort(); }, timeoutMs);
+    }
+    return fetch(url, options).then(function (res) {
+      if (!res.ok) return httpError(res).then(function (err) { throw err; });
+      return res.json();
+    }).catch(function (err) {
+      if (err && err.name === "AbortError") {
+        var t = new Error("请求超时 / request timed out");
+        t.timeout = true;
+        throw t;
+      }
+      throw err;
+    }).finally(function () {
+      if (timer) clearTimeout(timer);
+    });
+  }
+
+  function ask(q) {
+    hideEmpty();
+    addUserMessage(q);
+    var pending = addPending();
+    scrollToBottom();
+    setBusy(true);
+
+    fetchJSON(ASK_URL, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: JSON.stringify({ question: q })
+    }, ASK_TIMEOUT_MS).then(function (data) {
+      pending.remove();
+      var msg = renderAnswer(data || {});
+      inner.appendChild(msg);
+      afterInsertAnswer(msg);
+      revealMessage(msg);
+    }).catch(function (err) {
+      pending.remove();
+      var msg = renderError(err);
+      inner.appendChild(msg);
+      scrollToBottom();
+    }).finally(function () {
+      setBusy(false);
+      if (!matchMedia("(pointer: coarse)").matches) input.focus();
+    });
+  }
+
+  function renderError(err) {
+    var msg = el("div", "msg error");
+    msg.setAttribute("role", "alert");
+    var b = el("div", "bubble");
+    b.appendChild(el("div", "error-title", "请求失败 / Request failed"));
+    var line;
+    if (err && err.status) {
+      line = "HTTP " + err.status + (err.statusText ? " " + err.statusText : "");
+      if (err.detail) line += " — " + err.detail;
+    } else if (err && err.timeout) {
+      line = err.message;
+    } else {
+      line = "网络错误 / network error" + (err && err.message ? ": " + err.message : "");
+    }
+    b.appendChild(el("div", "error-detail", line));
+    msg.appendChild(b);
+    return msg;
+  }
+
+  /* ---------- answers ---------- */
+
+  // [1]  [1][2]  [1, 2]  [1，2]  【1】
+  var MARKER_RE = /[\[【]\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]】]/g;
+
+  function renderAnswerText(container, text, byN) {
+    var last = 0;
+    var m;
+    MARKER_RE.lastIndex = 0;
+    while ((m = MARKER_RE.exec(text)) !== null) {
+      var nums = m[1].split(/[\s,，、]+/).filter(Boolean).map(Number);
+      var known = nums.every(function (n) { return byN.has(n); });
+      if (!known) continue; // leave unknown markers as plain text
+      if (m.index > last) container.appendChild(document.createTextNode(text.slice(last, m.index)));
+      nums.forEach(function (n) {
+        var c = byN.get(n);
+        var btn = el("button", "cite-marker", "[" + n + "]");
+        btn.type = "button";
+        btn.setAttribute("data-n", String(n));
+        btn.title = [c.doc_title, c.clause_path].filter(Boolean).join(" · ");
+        btn.setAttribute("aria-label", "引用 " + n + " / citation " + n);
+        container.appendChild(btn);
+      });
+      last = m.index + m[0].length;
+    }
+    if (last < text.length) container.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  function renderCitation(c) {
+    var n = c.n;
+    var li = el("li", "citation");
+    li.setAttribute("data-n", String(n));
+    li.tabIndex = 0;
+    li.setAttribute("role", "button");
+    li.setAttribute("aria-label", "查看原文 / open document: " + str(c.doc_title));
+
+    var head = el("div", "cite-head");
+    head.appendChild(el("span", "cite-n", "[" + n + "]"));
+    head.appendChild(el("span", "cite-title", str(c.doc_title) || str(c.doc_id) || "未命名文件"));
+    li.appendChild(head);
+
+    var metaParts = [];
+    if (str(c.doc_number)) metaParts.push(el("span", "cite-docno", str(c.doc_number)));
+    if (str(c.issuer)) metaParts.push(el("span", "cite-issuer", str(c.issuer)));
+    if (str(c.date)) metaParts.push(el("span", "cite-date", str(c.date)));
+    if (metaParts.length) {
+      var meta = el("div", "cite-meta");
+      metaParts.forEach(function (p) { meta.appendChild(p); });
+      li.appendChild(meta);
+    }
+    if (str(c.clause_path)) li.appendChild(el("div", "cite-clause", str(c.clause_path)));
+
+    if (str(c.text)) {
+      var quote = el("blockquote", "cite-text collapsed", str(c.text));
+      li.appendChild(quote);
+      var toggle = el("button", "cite-toggle", "展开 / more");
+      toggle.type = "button";
+      toggle.hidden = true; // shown only if the text actually overflows (see afterInsertAnswer)
+      toggle.setAttribute("aria-expanded", "false");
+      toggle.addEventListener("click", function (e) {
+        e.stopPropagation();
+        var collapsed = quote.classList.toggle("collapsed");
+        toggle.textContent = collapsed ? "展开 / more" : "收起 / less";
+        toggle.setAttribute("aria-expanded", collapsed ? "false" : "true");
+      });
+      toggle.addEventListener("keydown", function (e) { e.stopPropagation(); });
+      li.appendChild(toggle);
+    }
+    li.appendChild(el("span", "cite-open", "查看原文 ›"));
+    return li;
+  }
+
+  function renderAnswer(data) {
+    var refused = !!data.refused;
+    var citations = Array.isArray(data.citations) ? data.citations.filter(function (c) {
+      return c && typeof c === "object";
+    }) : [];
+    var byN = new Map();
+    citations.forEach(function (c, i) {
+      if (typeof c.n !== "number") c.n = i + 1;
+      if (!byN.has(c.n)) byN.set(c.n, c);
+    });
+
+    var msg = el("div", "msg answer" + (refused ? " refused" : ""));
+    var b = el("div", "bubble");
+    msg.appendChild(b);
+
+    if (refused) b.appendChild(el("div", "refused-label", "文件中未找到依据 / not found in the documents"));
+
+    var textBox = el("div", "answer-text");
+    renderAnswerText(textBox, str(data.answer), byN);
+    b.appendChild(textBox);
+
+    if (citations.length) {
+      var sec = el("section", "citations");
+      sec.appendChild(el("h3", "citations-title",
+        refused ? "相关条款 (see also)" : "引用依据 / Sources"));
+      var ol = el("ol", "citation-list");
+      citations.forEach(function (c) { ol.appendChild(renderCitation(c)); });
+      sec.appendChild(ol);
+      b.appendChild(sec);
+    }
+
+    if (typeof data.latency_ms === "number" && isFinite(data.latency_ms)) {
+      var secs = data.latency_ms / 1000;
+      b.appendChild(el("div", "latency",
+        "用时 " + (secs < 10 ? secs.toFixed(1) : Math.round(secs)) + " s"));
+    }
+
+    // Interaction: markers and citations open the viewer.
+    msg.addEventListener("click", function (e) {
+      var marker = e.target.closest(".cite-marker");
+      var cite = marker ? null : e.target.closest(".citation");
+      var target = marker || cite;
+      if (!target || !msg.contains(target)) return;
+      var n = Number(target.getAttribute("data-n"));
+      var c = byN.get(n);
+      if (!c) return;
+      if (marker) flashCitation(msg, n);
+      openViewer(c, msg, n, target);
+    });
+    msg.addEventListener("keydown", function (e) {
+      if (e.key !== "Enter" && e.key !== " ") return;
+      var cite = e.target.closest && e.target.closest(".citation");
+      if (!cite || e.target !== cite) return;
+      e.preventDefault();
+      cite.click();
+    });
+    return msg;
+  }
+
+  /* Reveal the "more" toggle only when the clamped quote actually overflows. */
+  function afterInsertAnswer(msg) {
+    Array.prototype.forEach.call(msg.querySelectorAll(".citation"), function (li) {
+      var q = li.querySelector(".cite-text");
+      var t = li.querySelector(".cite-toggle");
+      // Overflowing, or line breaks folded away by the preview: offer "more".
+      if (q && t && (q.scrollHeight > q.clientHeight + 2 || /\n\s*\S/.test(q.textContent.trim()))) {
+        t.hidden = false;
+      }
+    });
+  }
+
+  function flashCitation(msg, n) {
+    var li = msg.querySelector('.citation[data-n="' + n + '"]');
+    if (!li) return;
+    li.classList.remove("flash");
+    void li.offsetWidth; // restart animation
+    li.classList.add("flash");
+  }
+
+  function setActive(msg, n) {
+    Array.prototype.forEach.call(document.querySelectorAll(".citation.active, .cite-marker.active"),
+      function (x) { x.classList.remove("active"); });
+    if (!msg) return;
+    Array.prototype.forEach.call(
+      msg.querySelectorAll('.citation[data-n="' + n + '"], .cite-marker[data-n="' + n + '"]'),
+      function (x) { x.classList.add("active"); });
+  }
+
+  /* ---------- document viewer ---------- */
+
+  function loadDoc(docId) {
+    var key = String(docId);
+    if (!docCache.has(key)) {
+      var p = fetchJSON(DOC_URL + encodeURIComponent(key), {
+        headers: { "Accept": "application/json" }
+      }, 60000);
+      p.catch(function () { docCache.delete(key); }); // don't cache failures
+      docCache.set(key, p);
+    }
+    return docCache.get(key);
+  }
+
+  /* The server's offsets are Python str indices (code points); JS strings index
+   * UTF-16 units. They differ only if the text has astral chars (e.g. CJK Ext. B). */
+  function cpToUnit(text, cp) {
+    if (!/[\uD800-\uDBFF]/.test(text)) return cp;
+    var unit = 0;
+    for (var i = 0; i < cp && unit < text.length; i++) {
+      var code = text.charCodeAt(unit);
+      unit += code >= 0xD800 && code <= 0xDBFF && unit + 1 < text.length ? 2 : 1;
+    }
+    return unit;
+  }
+
+  /* Decide the [start, end) range to highlight within the document text. */
+  function highlightRange(text, c) {
+    var len = text.length;
+    var s = Number(c.start), e = Number(c.end);
+    var valid = Number.isInteger(s) && Number.isInteger(e) && s >= 0 && e > s;
+    if (valid) { s = cpToUnit(text, s); e = cpToUnit(text, e); }
+    if (valid && s < len) return [s, Math.min(e, len)];
+    // Fallback: locate the quoted text verbatim.
+    var q = str(c.text);
+    if (q) {
+      var i = text.indexOf(q);
+      if (i >= 0) return [i, i + q.length];
+    }
+    return null;
+  }
+
+  function clausePathFor(doc, range) {
+    if (!range || !Array.isArray(doc.clauses)) return "";
+    var best = null;
+    doc.clauses.forEach(function (cl) {
+      if (cl && cl.start <= range[0] && cl.end >= range[0]) {
+        if (!best || (cl.end - cl.start) < (best.end - best.start)) best = cl;
+      }
+    });
+    return best ? str(best.path) : "";
+  }
+
+  function showViewer() {
+    viewer.hidden = false;
+    document.body.classList.add("viewer-open");
+  }
+
+  function closeViewer() {
+    if (viewer.hidden) return;
+    viewerToken++;
+    viewer.hidden = true;
+    document.body.classList.remove("viewer-open");
+    setActive(null);
+    if (lastOpener && document.contains(lastOpener)) {
+      try { lastOpener.focus({ preventScroll: true }); } catch (e) { /* ignore */ }
+    }
+    lastOpener = null;
+  }
+
+  function clear(node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+  }
+
+  function openViewer(c, msg, n, opener) {
+    var token = ++viewerToken;
+    lastOpener = opener || null;
+    setActive(msg, n);
+    showViewer();
+
+    viewerTitle.textContent = str(c.doc_title) || "文件原文";
+    fillMeta([c.doc_number, c.issuer, c.date]);
+    fillClause(n, str(c.clause_path));
+    clear(viewerText);
+    viewerText.appendChild(el("div", "viewer-status", "加载中… / loading"));
+    viewerClose.focus({ preventScroll: true });
+
+    if (!str(c.doc_id)) {
+      clear(viewerText);
+      viewerText.appendChild(el("div", "viewer-status error", "缺少文件 ID / missing doc_id"));
+      return;
+    }
+
+    loadDoc(c.doc_id).then(function (doc) {
+      if (token !== viewerToken) return;
+      renderDoc(doc || {}, c, n);
+    }).catch(function (err) {
+      if (token !== viewerToken) return;
+      clear(viewerText);
+      var line = err && err.status
+        ? "HTTP " + err.status + (err.detail ? " — " + err.detail : "")
+        : (err && err.message) || "";
+      viewerText.appendChild(el("div", "viewer-status error",
+        "无法加载文件 / could not load document" + (line ? ": " + line : "")));
+      // Still show the cited passage so the user is not left empty-handed.
+      if (str(c.text)) {
+        var q = el("blockquote", "viewer-fallback");
+        q.appendChild(el("mark", "highlight", str(c.text)));
+        viewerText.appendChild(q);
+      }
+    });
+  }
+
+  function fillMeta(parts) {
+    clear(viewerMeta);
+    parts.map(str).filter(Boolean)
+      .forEach(function (t) { viewerMeta.appendChild(el("span", null, t)); });
+  }
+
+  function fillClause(n, path) {
+    clear(viewerClause);
+    if (!path) return;
+    viewerClause.appendChild(el("span", "viewer-n", "[" + n + "]"));
+    viewerClause.appendChild(document.createTextNode(" " + path));
+  }
+
+  function renderDoc(doc, c, n) {
+    var text = str(doc.text);
+    viewerTitle.textContent = str(doc.title) || str(c.doc_title) || "文件原文";
+
+    fillMeta([doc.doc_number || c.doc_number, doc.issuer || c.issuer, doc.date || c.date]);
+
+    var range = highlightRange(text, c);
+    fillClause(n, str(c.clause_path) || clausePathFor(doc, range));
+
+    clear(viewerText);
+    var body = el("div", "doc-text");
+    var mark = null;
+    if (range) {
+      body.appendChild(document.createTextNode(text.slice(0, range[0])));
+      mark = el("mark", "highlight");
+      mark.setAttribute("data-n", String(n));
+      mark.textContent = text.slice(range[0], range[1]);
+      body.appendChild(mark);
+      body.appendChild(document.createTextNode(text.slice(range[1])));
+    } else {
+      body.appendChild(document.createTextNode(text));
+    }
+    viewerText.appendChild(body);
+    if (!range) {
+      viewerText.insertBefore(
+        el("div", "viewer-status", "未能定位引用段落 / passage not located"), body);
+    }
+
+    viewerText.scrollTop = 0;
+    if (mark) {
+      // Scroll inside the panel only (viewer-text is the positioned scroll box).
+      requestAnimationFrame(function () {
+        var top = mark.offsetTop - Math.max(24, viewerText.clientHeight / 4);
+        viewerText.scrollTop = Math.max(0, top);
+      });
+    }
+  }
+
+  viewerClose.addEventListener("click", closeViewer);
+  document.addEventListener("keydown", function (e) {
+    if (e.key === "Escape" && !viewer.hidden) closeViewer();
+  });
+
+  // Short placeholder where the long bilingual hint would wrap.
+  if (matchMedia("(max-width: 560px)").matches) input.placeholder = "输入问题… (Enter 发送)";
+  autoGrow();
+  if (!EMBED && !matchMedia("(pointer: coarse)").matches) input.focus();
+})();
