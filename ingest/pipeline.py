@@ -58,7 +58,8 @@ def add_table_rows(doc: Document) -> None:
                 row_id = f"{clause.clause_id}.{row.number}"
                 new_clauses.append(Clause(row_id, row.number, row.task, f"{clause.path} › {row.number} {row.task}",
                                           clause.level + 1, row.start, row.end, clause.clause_id))
-                doc.records.append(ResponsibilityRecord(row.task, row.lead, row.assisting, row_id, row.number))
+                doc.records.append(ResponsibilityRecord(row.task, row.lead, row.assisting, row_id, row.number,
+                                                        row.lead_label, row.assist_label))
     doc.clauses = new_clauses
 
 

@@ -24,6 +24,8 @@ class TableRow:
     assisting: list[str]
     start: int  # offsets of the row's lines in the text
     end: int
+    lead_label: str = "牵头"
+    assist_label: str = "协助"
 
 
 def split_offices(cell: str) -> list[str]:
@@ -61,6 +63,7 @@ def find_tables(text: str, start: int = 0, end: int | None = None) -> list[list[
         if not (HEADER_LEAD.match(lines[i][2]) and i + 1 < len(lines) and HEADER_ASSIST.match(lines[i + 1][2])):
             i += 1
             continue
+        labels = (lines[i][2], lines[i + 1][2])
         i += 2
         rows: list[TableRow] = []
         while i < len(lines) and ROW_NUMBER.match(lines[i][2]) and int(lines[i][2]) == len(rows) + 1:
@@ -73,7 +76,8 @@ def find_tables(text: str, start: int = 0, end: int | None = None) -> list[list[
             if len(cells) < 2:
                 break
             rows.append(TableRow(lines[i][2], cells[0], split_offices(cells[1]),
-                                 [o for c in cells[2:] for o in split_offices(c)], lines[i][0], lines[j - 1][1]))
+                                 [o for c in cells[2:] for o in split_offices(c)], lines[i][0], lines[j - 1][1],
+                                 *labels))
             i = j
         if rows:
             tables.append(rows)

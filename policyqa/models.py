@@ -37,14 +37,16 @@ class ResponsibilityRecord:
     assisting: list[str]
     clause_id: str
     number: str = ""
+    lead_label: str = "牵头"  # the table's own column names, e.g. 牵头股室 / 协助股室
+    assist_label: str = "协助"
 
     to_dict = asdict
     from_dict = classmethod(_from_dict)
 
     def render(self) -> str:
-        text = f"{self.task}:牵头 {'、'.join(self.lead)}"
+        text = f"{self.task}:{self.lead_label} {'、'.join(self.lead)}"
         if self.assisting:
-            text += f";协助 {'、'.join(self.assisting)}"
+            text += f";{self.assist_label} {'、'.join(self.assisting)}"
         return text
 
 

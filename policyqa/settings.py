@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are rejected at ingest.")
     top_k: int = Field(5, ge=1, le=50, description="Citations returned by default.")
     refusal_threshold: float = Field(
-        0.5, description="Answerability score below which the service refuses (calibrated on evals/)."
+        0.53, description="Answerability score below which the service refuses (calibrated on evals/seed.jsonl)."
     )
     host: str = "127.0.0.1"
     port: int = 8000

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from policyqa.models import Chunk
 from retrieval.embedders import Embedder
 from retrieval.fusion import reciprocal_rank_fusion
 from retrieval.index import Index
-from retrieval.tokenize import tokenize
+from retrieval.tokenize import glossary, tokenize
 
 MODES = ("hybrid", "dense", "bm25")
 
@@ -19,6 +20,15 @@ class SearchHit:
     score: float  # fused score (RRF), comparable within one query only
     dense_score: float = 0.0  # cosine similarity of the query and the chunk
     signals: dict[str, int] = field(default_factory=dict)  # which rankings found it, at which rank
+
+
+def chinese_bridge(query: str) -> str:
+    """For a mostly-English query, its glossary translation as Chinese terms; '' otherwise."""
+    words = re.findall(r"[a-z][a-z\-']+", query.lower())
+    if not words or len(words) < 2 * len(re.findall(r"[\u4e00-\u9fff]", query)):
+        return ""
+    terms = list(dict.fromkeys(t for w in words for t in glossary().get(w, [])[:1]))
+    return "".join(terms) if terms else ""
 
 
 class Retriever:
@@ -36,6 +46,11 @@ class Retriever:
             rankings["dense"] = [row for row, _ in dense]
         if mode in ("hybrid", "bm25"):
             rankings["bm25"] = [row for row, _ in self.index.lexical.search(tokenize(query), self.candidates)]
+        bridge = chinese_bridge(query)
+        if bridge and mode in ("hybrid", "dense"):
+            # English over Chinese text: the glossary's Chinese terms make a second, same-language query.
+            bridge_vec = self.embedder.embed_queries([bridge])[0]
+            rankings["dense_zh"] = [row for row, _ in self.index.dense.search(bridge_vec, self.candidates)]
         fused = reciprocal_rank_fusion(rankings)
         hits = []
         for row, score, signals in fused[:top_k]:

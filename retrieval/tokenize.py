@@ -17,7 +17,9 @@ STOPWORDS = set(
     "的 了 和 与 及 或 是 在 为 对 把 被 由 从 向 以 于 等 各 其 之 这 那 有 要 将 并 也 都 就 而 中 上 下 "
     "哪个 哪些 什么 多少 怎么 怎样 如何 是否 吗 呢 啊 吧 谁 哪 几 请问 一下 那个 这个 个 所 年 月 日 "
     "the a an of to in on for is are was were be by which what who whom how when where does do did "
-    "and or with from at as that this these those it its there their about any much".split()
+    "and or with from at as that this these those it its there their about any much should must will would can could "
+    "have has had be been being into under over up out supposed expected need needs get gets plan's according "
+    "啥 啥意思 意思 一共 大概 具体 主要 文件 里 说 的话 到底 需要 应该 可以 能 会 要求 规定 方面".split()
 )
 PUNCT = re.compile(r"^[\W_]+$", re.UNICODE)
 ENGLISH_WORD = re.compile(r"[a-z][a-z\-]+")
