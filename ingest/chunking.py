@@ -92,7 +92,7 @@ def chunk_document(doc: Document, settings: ChunkSettings = ChunkSettings()) -> 
             records = records_by_clause.get(clause.clause_id, [])
             chunks.append(Chunk(
                 chunk_id=chunk_id, doc_id=doc.doc_id, clause_id=clause.clause_id, clause_path=clause.path,
-                text=stripped, start=s, end=s + len(stripped), records=records,
+                text=stripped, start=s, end=s + len(stripped), records=records, page=doc.page_of(s),
                 index_text=index_text(doc, clause.path, stripped, records),
             ))
     return chunks

@@ -36,11 +36,15 @@ TERMINAL_PUNCT = "。;;!!??::」”』)"
 PAGE_MARKER = re.compile(r"^(\d{1,3})、")
 
 
+PAGE_SENTINEL = "\f"  # readers separate PDF pages with a form feed
+
+
 @dataclass
 class CleanResult:
     text: str
     removed: Counter = field(default_factory=Counter)
     removed_lines: list[tuple[str, str]] = field(default_factory=list)  # (kind, line) for auditing
+    page_starts: list[int] = field(default_factory=list)  # offset where each page begins (PDF only)
 
 
 def normalize_line(line: str) -> str:
@@ -87,7 +91,7 @@ def rejoin_page_markers(lines: list[str], result: CleanResult) -> list[str]:
             result.removed["page_marker"] += 1
             result.removed_lines.append(("page_marker", line[: PAGE_MARKER.match(line).end()]))
             body = line[PAGE_MARKER.match(line).end():]
-            if out and out[-1] and out[-1][-1] not in TERMINAL_PUNCT:
+            if out and out[-1] and out[-1] != PAGE_SENTINEL and out[-1][-1] not in TERMINAL_PUNCT:
                 out[-1] += body  # the page broke a sentence (or a word): join it back
                 continue
             line = body
@@ -97,13 +101,14 @@ def rejoin_page_markers(lines: list[str], result: CleanResult) -> list[str]:
 
 def clean_text(raw: str) -> CleanResult:
     result = CleanResult(text="")
-    lines = [normalize_line(line) for line in raw.split("\n")]
+    raw = raw.replace(PAGE_SENTINEL, f"\n{PAGE_SENTINEL}\n")
+    lines = [line if line == PAGE_SENTINEL else normalize_line(line) for line in raw.split("\n")]
     nav = _nav_words(lines)
     kept: list[str] = []
     for line in lines:
         if not line:
             continue
-        kind = _noise_kind(line)
+        kind = None if line == PAGE_SENTINEL else _noise_kind(line)
         if kind is None and line in nav and len(line) <= 8:
             kind = "navigation"
         if kind:
@@ -112,5 +117,14 @@ def clean_text(raw: str) -> CleanResult:
             continue
         kept.append(re.sub(r"[ \t\u3000]{2,}", "  ", line))
     kept = rejoin_page_markers(kept, result)
-    result.text = "\n".join(kept) + "\n"
+    out, offset = [], 0
+    if PAGE_SENTINEL in kept:
+        result.page_starts.append(0)
+    for line in kept:
+        if line == PAGE_SENTINEL:
+            result.page_starts.append(offset)
+            continue
+        out.append(line)
+        offset += len(line) + 1
+    result.text = "\n".join(out) + "\n"
     return result

@@ -13,7 +13,7 @@ from ingest.clean import clean_text
 from ingest.metadata import SIDECAR_FIELDS, SidecarError, infer_metadata, read_sidecar, sidecar_path
 from ingest.readers import SUPPORTED_SUFFIXES, ReadError, read_text
 from ingest.structure import parse_clauses
-from ingest.tables import find_tables
+from ingest.tables import find_duty_mentions, find_tables
 from policyqa.models import Chunk, Clause, Document, ResponsibilityRecord
 
 
@@ -46,8 +46,9 @@ def file_hash(path: Path) -> str:
     return h.hexdigest()
 
 
-def add_table_rows(doc: Document) -> None:
-    """Responsibility tables inside a clause become records and child clauses (one per row)."""
+def add_records(doc: Document) -> None:
+    """Responsibility tables inside a clause become records and child clauses (one per row); 牵头部门 lines
+    and 〔责任单位〕 tags become records of the clause that states them (its heading names the task)."""
     from ingest.chunking import own_spans
 
     new_clauses: list[Clause] = []
@@ -60,6 +61,10 @@ def add_table_rows(doc: Document) -> None:
                                           clause.level + 1, row.start, row.end, clause.clause_id))
                 doc.records.append(ResponsibilityRecord(row.task, row.lead, row.assisting, row_id, row.number,
                                                         row.lead_label, row.assist_label))
+        for duty in find_duty_mentions(doc.text, start, end):
+            task = clause.heading or clause.path
+            doc.records.append(ResponsibilityRecord(task, duty.lead, duty.assisting, clause.clause_id, clause.number,
+                                                    duty.lead_label, duty.assist_label))
     doc.clauses = new_clauses
 
 
@@ -81,11 +86,11 @@ def load_document(path: Path, max_file_mb: float = 20.0) -> Document:
     meta.update({k: str(v) for k, v in sidecar.items() if k in SIDECAR_FIELDS and v})
     doc = Document(
         doc_id=doc_id_for(path), text=cleaned.text, source_path=str(path), source_hash=file_hash(path),
-        removed=dict(cleaned.removed), extra={k: v for k, v in sidecar.items() if k not in SIDECAR_FIELDS},
+        removed=dict(cleaned.removed), page_starts=cleaned.page_starts, extra={k: v for k, v in sidecar.items() if k not in SIDECAR_FIELDS},
         **{k: meta.get(k, "") for k in SIDECAR_FIELDS},
     )
     doc.clauses = parse_clauses(doc.doc_id, doc.text)
-    add_table_rows(doc)
+    add_records(doc)
     return doc
 
 

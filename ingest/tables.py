@@ -54,10 +54,43 @@ def _lines_with_offsets(text: str, start: int, end: int) -> list[tuple[int, int,
     return out
 
 
+TASK_HEADER = re.compile(r"(任务|工作|内容|事项|项目)")
+CELL_SEP = "|"
+
+
+def find_pipe_tables(lines: list[tuple[int, int, str]]) -> list[list[TableRow]]:
+    """Native tables rendered by the readers as "cell | cell | cell" rows, with a 牵头... header row."""
+    tables = []
+    i = 0
+    while i < len(lines):
+        cells = [c.strip() for c in lines[i][2].split(CELL_SEP)]
+        lead_col = next((k for k, c in enumerate(cells) if HEADER_LEAD.match(c)), None)
+        if CELL_SEP not in lines[i][2] or lead_col is None:
+            i += 1
+            continue
+        assist_col = next((k for k, c in enumerate(cells) if HEADER_ASSIST.match(c)), None)
+        task_col = next((k for k, c in enumerate(cells) if TASK_HEADER.search(c) and k != lead_col),
+                        max(lead_col - 1, 0))
+        labels = (cells[lead_col], cells[assist_col] if assist_col is not None else "协助")
+        rows: list[TableRow] = []
+        i += 1
+        while i < len(lines) and CELL_SEP in lines[i][2]:
+            row = [c.strip() for c in lines[i][2].split(CELL_SEP)]
+            if len(row) > max(lead_col, task_col) and row[task_col] and row[lead_col]:
+                number = row[0] if re.fullmatch(r"\d{1,3}", row[0]) else str(len(rows) + 1)
+                assisting = split_offices(row[assist_col]) if assist_col is not None and assist_col < len(row) else []
+                rows.append(TableRow(number, row[task_col], split_offices(row[lead_col]), assisting,
+                                     lines[i][0], lines[i][1], *labels))
+            i += 1
+        if rows:
+            tables.append(rows)
+    return tables
+
+
 def find_tables(text: str, start: int = 0, end: int | None = None) -> list[list[TableRow]]:
-    """Every flattened responsibility table between start and end, as rows with offsets."""
+    """Every responsibility table between start and end (flattened or native), as rows with offsets."""
     lines = _lines_with_offsets(text, start, len(text) if end is None else end)
-    tables: list[list[TableRow]] = []
+    tables: list[list[TableRow]] = find_pipe_tables(lines)
     i = 0
     while i < len(lines):
         if not (HEADER_LEAD.match(lines[i][2]) and i + 1 < len(lines) and HEADER_ASSIST.match(lines[i + 1][2])):
@@ -82,3 +115,53 @@ def find_tables(text: str, start: int = 0, end: int | None = None) -> list[list[
         if rows:
             tables.append(rows)
     return tables
+
+
+LEAD_LINE = re.compile(r"^(牵头(?:部门|单位|股室|科室))[::]\s*(.+)$")
+ASSIST_LINE = re.compile(r"^((?:配合|协助|参与)(?:部门|单位|股室|科室))[::]\s*(.+)$")
+DUTY_TAG = re.compile(r"[〔\[【]\s*(责任(?:单位|部门))[::]\s*([^〕\]】]+)[〕\]】]")
+
+
+@dataclass
+class DutyMention:
+    """Responsibility stated in the text of a clause rather than in a table."""
+
+    lead: list[str]
+    assisting: list[str]
+    lead_label: str
+    assist_label: str
+    start: int
+    end: int
+
+
+def split_units(cell: str) -> list[str]:
+    """'市教育局、市编办,各县(市、区)政府' -> units, keeping the parenthesised 市、区 together."""
+    units, depth, current = [], 0, ""
+    for ch in cell:
+        depth += ch in "((" and 1 or 0
+        depth -= ch in "))" and 1 or 0
+        if ch in "、,,;;" and depth == 0:
+            units.append(current.strip())
+            current = ""
+        else:
+            current += ch
+    units.append(current.strip())
+    return [u for u in units if u]
+
+
+def find_duty_mentions(text: str, start: int, end: int) -> list[DutyMention]:
+    """牵头部门:/配合部门: lines and 〔责任单位:...〕 tags inside one clause's own text."""
+    lines = _lines_with_offsets(text, start, end)
+    found: list[DutyMention] = []
+    for k, (s, e, line) in enumerate(lines):
+        lead = LEAD_LINE.match(line)
+        if lead:
+            assist = ASSIST_LINE.match(lines[k + 1][2]) if k + 1 < len(lines) else None
+            found.append(DutyMention(split_units(lead.group(2)), split_units(assist.group(2)) if assist else [],
+                                     lead.group(1), assist.group(1) if assist else "配合",
+                                     s, lines[k + 1][1] if assist else e))
+        for tag in DUTY_TAG.finditer(line):
+            units = split_units(tag.group(2))
+            found.append(DutyMention(units[:1], units[1:], tag.group(1), tag.group(1),
+                                     s + tag.start(), s + tag.end()))
+    return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -65,10 +66,16 @@ class Document:
     clauses: list[Clause] = field(default_factory=list)
     records: list[ResponsibilityRecord] = field(default_factory=list)
     removed: dict[str, int] = field(default_factory=dict)  # noise lines removed, by kind
+    page_starts: list[int] = field(default_factory=list)  # PDF: offset where each page begins
     extra: dict[str, Any] = field(default_factory=dict)  # sidecar fields we keep but do not interpret
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def page_of(self, offset: int) -> int | None:
+        if not self.page_starts:
+            return None
+        return bisect_right(self.page_starts, offset)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Document:
@@ -90,6 +97,7 @@ class Chunk:
     start: int
     end: int
     index_text: str = ""  # what is embedded/indexed: title + path + text (+ rendered records)
+    page: int | None = None  # 1-based page of the chunk's start, for paged sources (PDF)
     records: list[ResponsibilityRecord] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:

@@ -38,7 +38,7 @@ class Citation:
         return {"n": self.n, "chunk_id": self.chunk.chunk_id, "doc_id": d.doc_id, "doc_title": d.title,
                 "doc_number": d.doc_number, "issuer": d.issuer, "date": d.date,
                 "clause_path": self.chunk.clause_path, "text": self.chunk.text, "score": round(self.score, 4),
-                "start": self.chunk.start, "end": self.chunk.end}
+                "start": self.chunk.start, "end": self.chunk.end, "page": self.chunk.page}
 
 
 @dataclass

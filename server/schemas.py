@@ -23,6 +23,7 @@ class CitationOut(BaseModel):
     score: float
     start: int
     end: int
+    page: int | None = None
 
 
 class AskResponse(BaseModel):
