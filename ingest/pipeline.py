@@ -27,6 +27,8 @@ class IngestReport:
     chunks: list[Chunk] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     removed: Counter = field(default_factory=Counter)
+    parsed: list[str] = field(default_factory=list)  # doc ids read anew (new or changed files)
+    unchanged: list[str] = field(default_factory=list)  # doc ids reused from the index as they were
 
     @property
     def ok(self) -> bool:
@@ -94,21 +96,31 @@ def load_document(path: Path, max_file_mb: float = 20.0) -> Document:
     return doc
 
 
+# A folder's own notes, not policy documents.
+FOLDER_NOTES = re.compile(r"^(readme|sources|license|changelog)(\.\w+)?$", re.I)
+
+
 def discover(paths: list[Path]) -> list[Path]:
-    """Files to ingest under the given files/folders (sidecars excluded), sorted for stable output."""
+    """Files to ingest under the given files/folders (sidecars, hidden files and a folder's README/SOURCES
+    notes excluded), sorted for stable output. A file named explicitly is always taken."""
     found: list[Path] = []
     for p in paths:
         if p.is_dir():
             found += [f for f in sorted(p.rglob("*")) if f.is_file() and not f.name.endswith(".meta.json")
-                      and not f.name.startswith(".") and f.name.lower() != "readme.md"]
+                      and not f.name.startswith(".") and not FOLDER_NOTES.match(f.name)]
         else:
             found.append(p)
     return found
 
 
 def prepare_documents(paths: list[Path], chunking: ChunkSettings, max_file_mb: float = 20.0,
-                      progress=None) -> IngestReport:
-    """Parse and chunk every file; a bad file is reported and skipped, the rest still go in."""
+                      progress=None, known: dict[str, tuple[Document, list[Chunk]]] | None = None) -> IngestReport:
+    """Parse and chunk every file; a bad file is reported and skipped, the rest still go in.
+
+    `known` maps doc ids already indexed to their document and chunks: a file whose hash is unchanged
+    reuses them instead of being parsed again.
+    """
+    known = known or {}
     report = IngestReport()
     seen: dict[str, Path] = {}
     hashes: dict[str, Path] = {}
@@ -121,11 +133,17 @@ def prepare_documents(paths: list[Path], chunking: ChunkSettings, max_file_mb: f
             report.errors.append(f"{path}: unsupported file type {path.suffix or '(none)'}; "
                                  f"supported: {', '.join(SUPPORTED_SUFFIXES)}.")
             continue
-        try:
-            doc = load_document(path, max_file_mb)
-        except IngestError as exc:
-            report.errors.append(str(exc))
-            continue
+        previous = known.get(doc_id_for(path))
+        if previous and previous[0].source_hash == file_hash(path) and previous[0].source_path == str(path):
+            doc, chunks = previous
+            report.unchanged.append(doc.doc_id)
+        else:
+            try:
+                doc = load_document(path, max_file_mb)
+            except IngestError as exc:
+                report.errors.append(str(exc))
+                continue
+            chunks = None
         if doc.doc_id in seen:
             report.errors.append(f"{path}: same document id '{doc.doc_id}' as {seen[doc.doc_id]}; rename one.")
             continue
@@ -135,6 +153,9 @@ def prepare_documents(paths: list[Path], chunking: ChunkSettings, max_file_mb: f
             continue
         seen[doc.doc_id], hashes[content] = path, path
         report.documents.append(doc)
-        report.chunks += chunk_document(doc, chunking)
-        report.removed.update(doc.removed)
+        if chunks is None:
+            chunks = chunk_document(doc, chunking)
+            report.parsed.append(doc.doc_id)
+            report.removed.update(doc.removed)
+        report.chunks += chunks
     return report

@@ -35,7 +35,7 @@ def load_service():
         fail(str(exc))
 
 
-def run_ingest(paths: list[Path], rebuild: bool) -> bool:
+def run_ingest(paths: list[Path], rebuild: bool, prune: bool = False) -> bool:
     """Ingest and print a summary; returns False when any file failed."""
     from policyqa import service
     from retrieval.embedders import EmbedderError
@@ -48,7 +48,8 @@ def run_ingest(paths: list[Path], rebuild: bool) -> bool:
         embedder = service.get_embedder(settings)
     except EmbedderError as exc:
         fail(str(exc))
-    outcome = service.ingest(settings, paths, embedder, rebuild, bar("reading", "file"), bar("embedding", "batch"))
+    outcome = service.ingest(settings, paths, embedder, rebuild, bar("reading", "file"), bar("embedding", "batch"),
+                             prune)
     if outcome.skipped:
         typer.echo(f"index is current ({outcome.manifest['n_chunks']} chunks in {service.index_dir(settings)}); "
                    "nothing to do. Use --rebuild to force.")
@@ -61,19 +62,74 @@ def run_ingest(paths: list[Path], rebuild: bool) -> bool:
     n_clauses = sum(len(d.clauses) for d in report.documents)
     n_records = sum(len(d.records) for d in report.documents)
     removed = ", ".join(f"{k} {v}" for k, v in sorted(report.removed.items())) or "none"
-    typer.echo(f"ingested {len(report.documents)} documents: {n_clauses} clauses, {len(report.chunks)} chunks, "
+    typer.echo(f"ingested {len(report.documents)} documents ({len(report.parsed)} read anew, "
+               f"{len(report.unchanged)} unchanged): {n_clauses} clauses, {len(report.chunks)} chunks, "
                f"{n_records} responsibility records; embedded {outcome.manifest['embedded_now']} new chunks.")
-    typer.echo(f"removed noise lines: {removed}")
+    if outcome.deleted:
+        typer.echo(f"deleted from the index (source file gone): {', '.join(outcome.deleted)}")
+    typer.echo(f"removed noise lines (in files read anew): {removed}")
+    typer.echo(f"index: {outcome.manifest['n_chunks']} chunks from {len(outcome.manifest['documents'])} documents")
     typer.echo(f"index: {service.index_dir(settings)} (embedder {embedder.name})")
     return report.ok
 
 
 @app.command()
 def ingest(paths: list[Path] = typer.Argument(None, help="Files or folders (default: the corpus folder)."),
-           rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild even if the index is current.")) -> None:
-    """Read, clean, parse and chunk documents, then build the search index."""
-    ok = run_ingest(paths or [get_settings().corpus_dir], rebuild)
+           rebuild: bool = typer.Option(False, "--rebuild", help="Re-read and rebuild even if nothing changed."),
+           prune: bool = typer.Option(False, "--prune", help="Also drop indexed documents whose file is gone.")
+           ) -> None:
+    """Read, clean, parse and chunk documents into the index (added or updated; others are kept)."""
+    ok = run_ingest(paths or [get_settings().corpus_dir], rebuild, prune)
     raise typer.Exit(0 if ok else 2)
+
+
+@app.command()
+def delete(doc_ids: list[str] = typer.Argument(..., help="Document ids (see `policyqa documents`).")) -> None:
+    """Remove documents from the index."""
+    from policyqa import service
+    from retrieval.index import IndexError_
+
+    settings = get_settings()
+    try:
+        manifest = service.delete_documents(settings, doc_ids, service.get_embedder(settings))
+    except IndexError_ as exc:
+        fail(str(exc))
+    typer.echo(f"deleted {', '.join(doc_ids)}; the index now has {len(manifest['documents'])} documents.")
+
+
+@app.command()
+def documents(as_json: bool = typer.Option(False, "--json")) -> None:
+    """The indexed documents with their metadata."""
+    svc = load_service()
+    for d in svc.index.documents.values():
+        row = {"doc_id": d.doc_id, "title": d.title, "doc_number": d.doc_number, "issuer": d.issuer,
+               "date": d.date, "doc_type": d.doc_type, "clauses": len(d.clauses), "records": len(d.records)}
+        typer.echo(json.dumps(row, ensure_ascii=False) if as_json else
+                   f"{d.doc_id}\t{d.title}\t{d.doc_number}\t{d.issuer}\t{d.date}")
+
+
+@app.command()
+def doc(doc_id: str, tree: bool = typer.Option(False, "--tree", help="Show the clause tree."),
+        records: bool = typer.Option(False, "--records", help="Show the responsibility records.")) -> None:
+    """One document: metadata, then its clause tree (--tree), records (--records) or cleaned text."""
+    svc = load_service()
+    d = svc.index.documents.get(doc_id)
+    if d is None:
+        fail(f"no document '{doc_id}'; `policyqa documents` lists them.")
+    typer.echo(f"{d.title}\n文号: {d.doc_number or '-'}  发文: {d.issuer or '-'}  日期: {d.date or '-'}  "
+               f"类型: {d.doc_type or '-'}\nsource: {d.source_path}")
+    if d.removed:
+        typer.echo("removed noise lines: " + ", ".join(f"{k} {v}" for k, v in sorted(d.removed.items())))
+    if tree:
+        for c in d.clauses:
+            label = c.number + (f" {c.heading}" if c.heading else "") if c.number else c.path
+            typer.echo(f"{'  ' * c.level}{label}  [{c.clause_id}]")
+    if records:
+        for r in d.records:
+            typer.echo(f"- {r.task}: {'、'.join(r.lead)}" + (f" / {'、'.join(r.assisting)}" if r.assisting else "")
+                       + f"  [{r.clause_id}]")
+    if not tree and not records:
+        typer.echo("\n" + d.text)
 
 
 @app.command()
@@ -88,7 +144,7 @@ def serve(host: str = typer.Option(None, help="Default: POLICYQA_HOST or 127.0.0
 
     settings = get_settings()
     if ingest_first:
-        run_ingest([settings.corpus_dir], rebuild=False)
+        run_ingest([settings.corpus_dir], rebuild=False, prune=True)
     app_ = create_app(load_service())
     host, port = host or settings.host, port or settings.port
     typer.echo(f"PolicyQA on http://{host}:{port}/ (API docs at /docs)")

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.chunking import ChunkSettings
-from ingest.pipeline import IngestReport, discover, file_hash, prepare_documents
+from ingest.pipeline import IngestReport, discover, doc_id_for, file_hash, prepare_documents
+from ingest.readers import SUPPORTED_SUFFIXES
+from policyqa.models import Chunk, Document
 from policyqa.settings import Settings
 from retrieval.embedders import Embedder, make_embedder
-from retrieval.index import Index, build_index, expected_manifest_fields, load_index, read_manifest, recover
+from retrieval.index import (
+    Index,
+    IndexError_,
+    build_index,
+    expected_manifest_fields,
+    load_index,
+    read_contents,
+    read_manifest,
+    recover,
+)
 from retrieval.search import Retriever, SearchHit
 from server.answer import Answer, compose_answer
 
@@ -27,19 +38,26 @@ def get_embedder(settings: Settings) -> Embedder:
     return make_embedder(settings.embedder, settings.st_query_prefix, settings.st_passage_prefix)
 
 
-def index_is_current(settings: Settings, paths: list[Path], embedder: Embedder) -> bool:
-    """True when the index was built from exactly these files with this embedder and these settings."""
+def compatible_manifest(settings: Settings, embedder: Embedder) -> dict | None:
+    """The live index's manifest if it was built with this embedder, chunking and pipeline; else None."""
     recover(index_dir(settings))
     manifest = read_manifest(index_dir(settings))
     if manifest is None:
-        return False
+        return None
     expected = expected_manifest_fields(embedder.name, embedder.dim, vars(chunk_settings(settings)))
-    if any(manifest.get(k) != v for k, v in expected.items()):
-        return False
-    from ingest.pipeline import doc_id_for
+    return manifest if all(manifest.get(k) == v for k, v in expected.items()) else None
 
-    files = [f for f in discover(paths) if f.suffix.lower() in (".txt", ".md")]
-    return manifest.get("documents") == {doc_id_for(f): file_hash(f) for f in files}
+
+def index_is_current(settings: Settings, paths: list[Path], embedder: Embedder, prune: bool = False) -> bool:
+    """True when every given file is indexed as it is now (and, with prune, nothing else is)."""
+    manifest = compatible_manifest(settings, embedder)
+    if manifest is None:
+        return False
+    files = {doc_id_for(f): file_hash(f) for f in discover(paths) if f.suffix.lower() in SUPPORTED_SUFFIXES}
+    indexed = manifest.get("documents", {})
+    if prune and set(indexed) != set(files):
+        return False
+    return all(indexed.get(doc_id) == h for doc_id, h in files.items())
 
 
 @dataclass
@@ -47,18 +65,46 @@ class IngestOutcome:
     report: IngestReport
     manifest: dict | None
     skipped: bool  # the index was already current
+    deleted: list[str] = field(default_factory=list)
 
 
 def ingest(settings: Settings, paths: list[Path], embedder: Embedder, rebuild: bool = False,
-           progress=None, embed_progress=None) -> IngestOutcome:
-    if not rebuild and index_is_current(settings, paths, embedder):
+           progress=None, embed_progress=None, prune: bool = False) -> IngestOutcome:
+    """Add or update the documents under `paths`; other indexed documents stay unless `prune` drops the
+    ones whose source file is gone. Unchanged files are neither parsed nor embedded again."""
+    if not rebuild and index_is_current(settings, paths, embedder, prune):
         return IngestOutcome(IngestReport(), read_manifest(index_dir(settings)), True)
-    report = prepare_documents(paths, chunk_settings(settings), settings.max_file_mb, progress)
-    if not report.documents:
-        return IngestOutcome(report, None, False)
-    manifest = build_index(index_dir(settings), report.documents, report.chunks, embedder,
-                           vars(chunk_settings(settings)), settings.data_dir / "embed_cache", embed_progress)
-    return IngestOutcome(report, manifest, False)
+    known: dict[str, tuple[Document, list[Chunk]]] = {}
+    if not rebuild and compatible_manifest(settings, embedder):
+        documents, chunks = read_contents(index_dir(settings))
+        for doc in documents:
+            known[doc.doc_id] = (doc, [c for c in chunks if c.doc_id == doc.doc_id])
+    report = prepare_documents(paths, chunk_settings(settings), settings.max_file_mb, progress, known)
+    given = {d.doc_id for d in report.documents}
+    deleted = [doc_id for doc_id, (doc, _) in known.items()
+               if doc_id not in given and prune and not Path(doc.source_path).exists()]
+    kept = [known[doc_id] for doc_id in known if doc_id not in given and doc_id not in deleted]
+    documents = report.documents + [doc for doc, _ in kept]
+    chunks = report.chunks + [c for _, cs in kept for c in cs]
+    if not documents:
+        return IngestOutcome(report, None, False, deleted)
+    manifest = build_index(index_dir(settings), documents, chunks, embedder, vars(chunk_settings(settings)),
+                           settings.data_dir / "embed_cache", embed_progress)
+    return IngestOutcome(report, manifest, False, deleted)
+
+
+def delete_documents(settings: Settings, doc_ids: list[str], embedder: Embedder) -> dict:
+    """Remove documents from the index (the embedding cache keeps their vectors for a later re-add)."""
+    if compatible_manifest(settings, embedder) is None:
+        raise IndexError_(f"no index at {index_dir(settings)} built with {embedder.name}; run `policyqa ingest`.")
+    documents, chunks = read_contents(index_dir(settings))
+    unknown = sorted(set(doc_ids) - {d.doc_id for d in documents})
+    if unknown:
+        raise IndexError_(f"not in the index: {', '.join(unknown)}; `policyqa documents` lists the ids.")
+    documents = [d for d in documents if d.doc_id not in doc_ids]
+    chunks = [c for c in chunks if c.doc_id not in doc_ids]
+    return build_index(index_dir(settings), documents, chunks, embedder, vars(chunk_settings(settings)),
+                       settings.data_dir / "embed_cache")
 
 
 @dataclass

@@ -140,6 +140,13 @@ def recover(index_dir: Path) -> None:
         os.replace(old, index_dir)
 
 
+def read_contents(index_dir: Path) -> tuple[list[Document], list[Chunk]]:
+    """The documents and chunks of an index, without loading its search structures."""
+    documents = [Document.from_dict(d) for d in _read_jsonl(index_dir / "documents.jsonl")]
+    chunks = [Chunk.from_dict(c) for c in _read_jsonl(index_dir / "chunks.jsonl")]
+    return documents, chunks
+
+
 def load_index(index_dir: Path, embedder_name: str, dim: int) -> Index:
     recover(index_dir)
     manifest = read_manifest(index_dir)
@@ -157,7 +164,6 @@ def load_index(index_dir: Path, embedder_name: str, dim: int) -> Index:
         )
     words = (index_dir / "userdict.txt").read_text(encoding="utf-8").split()
     add_user_words(words)
-    documents = {d["doc_id"]: Document.from_dict(d) for d in _read_jsonl(index_dir / "documents.jsonl")}
-    chunks = [Chunk.from_dict(c) for c in _read_jsonl(index_dir / "chunks.jsonl")]
-    return Index(index_dir, manifest, documents, chunks, DenseStore.load(index_dir / "dense.faiss"),
+    documents, chunks = read_contents(index_dir)
+    return Index(index_dir, manifest, {d.doc_id: d for d in documents}, chunks, DenseStore.load(index_dir / "dense.faiss"),
                  LexicalStore.load(index_dir / "bm25"))
