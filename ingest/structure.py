@@ -24,6 +24,8 @@ STYLES: dict[str, tuple[int, re.Pattern[str]]] = {
     "arabic": (4, re.compile(r"(\d{1,2})(?:[.、](?![\d.、]))\s*")),
     "paren_arabic": (5, re.compile(r"\((\d{1,2})\)\s*")),
     "circled": (6, re.compile(r"([①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳])\s*")),
+    # "一是…;二是…" enumerations inside a clause (only after a sentence end: see INLINE_START).
+    "shi": (7, re.compile(r"([一二三四五六七八九十]{1,2})是(?=\S)")),
 }
 # Where an inline heading may start: after a sentence end, optionally followed by spaces.
 INLINE_START = re.compile(r"(?<=[。;!?])\s*|(?<=\S)\s+")
@@ -61,7 +63,7 @@ def number_value(style: str, raw: str) -> int:
 def id_label(style: str, raw: str) -> str:
     """The label used inside clause ids: 四, (三), 3, 第十条."""
     return {"chapter": f"第{raw}章", "article": f"第{raw}条", "paren_cn": f"({raw})",
-            "paren_arabic": f"({raw})"}.get(style, raw)
+            "paren_arabic": f"({raw})", "shi": f"{raw}是"}.get(style, raw)
 
 
 def display_label(style: str, raw: str) -> str:
