@@ -13,7 +13,10 @@ DOC_TYPES = ("实施方案", "行动计划", "实施意见", "指导意见", "�
              "决定", "方案", "计划", "法")
 TITLE_HINT = re.compile(rf"({'|'.join(DOC_TYPES)})(\(.*\))?$")
 ISSUER_HINT = re.compile(r"(教育局|教育厅|教育委员会|教育部|人民政府|办公厅|办公室|教育体育局|科技体育局)$")
-SIDECAR_FIELDS = ("title", "doc_number", "issuer", "date", "doc_type", "source")
+SIDECAR_FIELDS = ("title", "doc_number", "issuer", "date", "doc_type", "source", "issued_date",
+                  "effective_date", "superseded_by")
+LIFECYCLE_FLAGS = ("abolished",)
+ISSUED = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日\s*印发")
 
 
 class SidecarError(ValueError):
@@ -57,17 +60,39 @@ def infer_doc_type(title: str) -> str:
     return next((t for t in DOC_TYPES if re.search(rf"{t}(\(.*\))?$", target)), "")
 
 
+def iso(m: re.Match) -> str:
+    return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"
+
+
+def cover_notice_parts(text: str, title: str) -> list[dict]:
+    """关于印发《X》的通知 followed by X itself: a cover notice, then the plan it issues, as two parts."""
+    inner = re.search(r"印发.*?《(.+?)》", title)
+    if not inner:
+        return []
+    plan_title = inner.group(1)
+    first_line_end = text.find("\n") + 1
+    at = next((m.start() for m in re.finditer(re.escape(plan_title), text)
+               if m.start() >= first_line_end and (m.start() == 0 or text[m.start() - 1] == "\n")), -1)
+    if at < 0:
+        return []
+    return [{"kind": "cover_notice", "title": title, "start": 0, "end": at},
+            {"kind": "issued_document", "title": plan_title, "start": at, "end": len(text)}]
+
+
 def infer_metadata(text: str) -> dict[str, str]:
-    """Best-effort title, 文号, date and issuer from the cleaned text."""
+    """Best-effort title, 文号, dates (成文, 印发) and issuer from the cleaned text."""
     lines = [line.strip() for line in text.split("\n") if line.strip()]
     meta = {"title": infer_title(text), "doc_number": "", "issuer": "", "date": ""}
+    issued = ISSUED.search(text)
+    if issued:
+        meta["issued_date"] = iso(issued)
     numbers = [m.group(0) for line in lines[:12] for m in [DOC_NUMBER.search(line)] if m]
     if numbers:
         meta["doc_number"] = numbers[0].replace(" ", "")
     for i, line in enumerate(lines):
         m = DATE.fullmatch(line)
         if m:  # a signature: issuer on the line above, the date on its own line
-            meta["date"] = f"{int(m.group(1)):04d}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"
+            meta["date"] = iso(m)
             if i > 0 and ISSUER_HINT.search(lines[i - 1]) and len(lines[i - 1]) <= 30:
                 meta["issuer"] = lines[i - 1]
             break

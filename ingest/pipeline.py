@@ -10,7 +10,16 @@ from pathlib import Path
 
 from ingest.chunking import ChunkSettings, chunk_document
 from ingest.clean import clean_text
-from ingest.metadata import SIDECAR_FIELDS, SidecarError, infer_metadata, read_sidecar, sidecar_path
+from ingest.metadata import (
+    LIFECYCLE_FLAGS,
+    SIDECAR_FIELDS,
+    SidecarError,
+    cover_notice_parts,
+    infer_metadata,
+    infer_title,
+    read_sidecar,
+    sidecar_path,
+)
 from ingest.readers import SUPPORTED_SUFFIXES, ReadError, read_text
 from ingest.structure import parse_clauses
 from ingest.tables import find_duty_mentions, find_tables
@@ -28,6 +37,7 @@ class IngestReport:
     errors: list[str] = field(default_factory=list)
     removed: Counter = field(default_factory=Counter)
     parsed: list[str] = field(default_factory=list)  # doc ids read anew (new or changed files)
+    warnings: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)  # doc ids reused from the index as they were
 
     @property
@@ -86,14 +96,46 @@ def load_document(path: Path, max_file_mb: float = 20.0) -> Document:
         raise IngestError(f"{path}: no policy text left after removing page noise; check the file's content.")
     meta = infer_metadata(cleaned.text)
     meta.update({k: str(v) for k, v in sidecar.items() if k in SIDECAR_FIELDS and v})
+    known = (*SIDECAR_FIELDS, *LIFECYCLE_FLAGS)
     doc = Document(
         doc_id=doc_id_for(path), text=cleaned.text, source_path=str(path), source_hash=file_hash(path),
-        removed=dict(cleaned.removed), page_starts=cleaned.page_starts, extra={k: v for k, v in sidecar.items() if k not in SIDECAR_FIELDS},
+        removed=dict(cleaned.removed), removed_lines=[list(r) for r in cleaned.removed_lines],
+        page_starts=cleaned.page_starts, abolished=bool(sidecar.get("abolished", False)),
+        extra={k: v for k, v in sidecar.items() if k not in known},
         **{k: meta.get(k, "") for k in SIDECAR_FIELDS},
     )
+    doc.parts = cover_notice_parts(doc.text, infer_title(doc.text))
     doc.clauses = parse_clauses(doc.doc_id, doc.text)
+    split_cover_notice(doc)
     add_records(doc)
+    doc.warnings = document_warnings(doc, sidecar)
     return doc
+
+
+def split_cover_notice(doc: Document) -> None:
+    """The text before the first heading of a 印发 notice holds two things: the notice and the start of
+    the issued plan. They become two clauses, so a citation says which one it quotes."""
+    if not doc.parts or not doc.clauses or not doc.clauses[0].clause_id.endswith("#preamble"):
+        return
+    preamble, at = doc.clauses[0], doc.parts[1]["start"]
+    if not preamble.start < at < preamble.end:
+        return
+    notice = Clause(f"{doc.doc_id}#notice", "", "印发通知", "印发通知", 0, preamble.start, at)
+    preamble.start, preamble.path = at, f"《{doc.parts[1]['title']}》(正文前部分)"
+    doc.clauses.insert(0, notice)
+
+
+def document_warnings(doc: Document, sidecar: dict) -> list[str]:
+    """What a person should check: structure or metadata that could not be found."""
+    warnings = []
+    if all(c.clause_id.endswith(("#preamble", "#notice")) for c in doc.clauses):
+        warnings.append("no clause headings found: the document is indexed as plain paragraphs")
+    for key, label in (("title", "title"), ("issuer", "issuer"), ("date", "date")):
+        if not getattr(doc, key):
+            warnings.append(f"no {label} found; add it to {doc.doc_id}.meta.json")
+    if not sidecar.get("title"):
+        warnings.append(f"title inferred from the text: {doc.title}")
+    return warnings
 
 
 # A folder's own notes, not policy documents.
@@ -156,6 +198,7 @@ def prepare_documents(paths: list[Path], chunking: ChunkSettings, max_file_mb: f
         if chunks is None:
             chunks = chunk_document(doc, chunking)
             report.parsed.append(doc.doc_id)
+            report.warnings += [f"{path}: {w}" for w in doc.warnings]
             report.removed.update(doc.removed)
         report.chunks += chunks
     return report

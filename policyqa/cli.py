@@ -65,6 +65,8 @@ def run_ingest(paths: list[Path], rebuild: bool, prune: bool = False) -> bool:
     typer.echo(f"ingested {len(report.documents)} documents ({len(report.parsed)} read anew, "
                f"{len(report.unchanged)} unchanged): {n_clauses} clauses, {len(report.chunks)} chunks, "
                f"{n_records} responsibility records; embedded {outcome.manifest['embedded_now']} new chunks.")
+    for line in report.warnings:
+        typer.secho(f"warning: {line}", fg=typer.colors.YELLOW, err=True)
     if outcome.deleted:
         typer.echo(f"deleted from the index (source file gone): {', '.join(outcome.deleted)}")
     typer.echo(f"removed noise lines (in files read anew): {removed}")
@@ -110,7 +112,8 @@ def documents(as_json: bool = typer.Option(False, "--json")) -> None:
 
 @app.command()
 def doc(doc_id: str, tree: bool = typer.Option(False, "--tree", help="Show the clause tree."),
-        records: bool = typer.Option(False, "--records", help="Show the responsibility records.")) -> None:
+        records: bool = typer.Option(False, "--records", help="Show the responsibility records."),
+        removed: bool = typer.Option(False, "--removed", help="Show the noise lines cleaning removed.")) -> None:
     """One document: metadata, then its clause tree (--tree), records (--records) or cleaned text."""
     svc = load_service()
     d = svc.index.documents.get(doc_id)
@@ -128,7 +131,12 @@ def doc(doc_id: str, tree: bool = typer.Option(False, "--tree", help="Show the c
         for r in d.records:
             typer.echo(f"- {r.task}: {'、'.join(r.lead)}" + (f" / {'、'.join(r.assisting)}" if r.assisting else "")
                        + f"  [{r.clause_id}]")
-    if not tree and not records:
+    if removed:
+        for kind, line in d.removed_lines:
+            typer.echo(f"- [{kind}] {line}")
+    for w in d.warnings:
+        typer.secho(f"warning: {w}", fg=typer.colors.YELLOW, err=True)
+    if not tree and not records and not removed:
         typer.echo("\n" + d.text)
 
 

@@ -63,10 +63,17 @@ class Document:
     date: str = ""
     doc_type: str = ""
     source: str = ""
+    issued_date: str = ""  # 印发 date, when the text states one apart from the 成文 date in `date`
+    effective_date: str = ""  # lifecycle fields come from the sidecar
+    abolished: bool = False
+    superseded_by: str = ""
+    parts: list[dict[str, Any]] = field(default_factory=list)  # cover notice + the plan it issues (印发)
     clauses: list[Clause] = field(default_factory=list)
     records: list[ResponsibilityRecord] = field(default_factory=list)
     removed: dict[str, int] = field(default_factory=dict)  # noise lines removed, by kind
     page_starts: list[int] = field(default_factory=list)  # PDF: offset where each page begins
+    removed_lines: list[list[str]] = field(default_factory=list)  # [kind, line]: what cleaning dropped
+    warnings: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)  # sidecar fields we keep but do not interpret
 
     def to_dict(self) -> dict[str, Any]:
