@@ -89,7 +89,8 @@ def ingest(settings: Settings, paths: list[Path], embedder: Embedder, rebuild: b
     if not documents:
         return IngestOutcome(report, None, False, deleted)
     manifest = build_index(index_dir(settings), documents, chunks, embedder, vars(chunk_settings(settings)),
-                           settings.data_dir / "embed_cache", embed_progress)
+                           settings.data_dir / "embed_cache", embed_progress,
+                           ann_threshold=settings.ann_threshold)
     return IngestOutcome(report, manifest, False, deleted)
 
 
@@ -104,7 +105,7 @@ def delete_documents(settings: Settings, doc_ids: list[str], embedder: Embedder)
     documents = [d for d in documents if d.doc_id not in doc_ids]
     chunks = [c for c in chunks if c.doc_id not in doc_ids]
     return build_index(index_dir(settings), documents, chunks, embedder, vars(chunk_settings(settings)),
-                       settings.data_dir / "embed_cache")
+                       settings.data_dir / "embed_cache", ann_threshold=settings.ann_threshold)
 
 
 @dataclass

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     chunk_max_chars: int = Field(400, ge=80, description="Size cap of a chunk; longer clauses are split.")
     chunk_min_chars: int = Field(20, ge=0, description="Clauses shorter than this merge into their parent.")
     max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are rejected at ingest.")
+    ann_threshold: int = Field(50_000, ge=0, description="Above this many chunks the dense index is HNSW "
+                               "(approximate) instead of exact.")
     top_k: int = Field(5, ge=1, le=50, description="Citations returned by default.")
     refusal_threshold: float = Field(
         0.53, description="Answerability score below which the service refuses (calibrated on evals/seed.jsonl)."

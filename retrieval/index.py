@@ -81,7 +81,8 @@ def _read_jsonl(path: Path) -> list[dict]:
 
 
 def build_index(index_dir: Path, documents: list[Document], chunks: list[Chunk], embedder: Embedder,
-                chunking: dict, cache_dir: Path, progress=None, batch_size: int = 32) -> dict:
+                chunking: dict, cache_dir: Path, progress=None, batch_size: int = 32,
+                ann_threshold: int = 50_000) -> dict:
     """Embed (cache first), build both stores, write everything to a temp folder, then swap it in."""
     cache = EmbeddingCache(cache_dir, embedder.name, embedder.dim)
     texts = [c.index_text for c in chunks]
@@ -97,11 +98,13 @@ def build_index(index_dir: Path, documents: list[Document], chunks: list[Chunk],
     words = user_dictionary(documents)
     add_user_words(words)
     lexical = LexicalStore([tokenize(t) for t in texts])
-    dense = DenseStore(vectors if len(vectors) else np.zeros((0, embedder.dim), np.float32))
+    dense = DenseStore(vectors if len(vectors) else np.zeros((0, embedder.dim), np.float32),
+                       ann_threshold=ann_threshold)
 
     doc_hashes = {d.doc_id: d.source_hash for d in documents}
     manifest = expected_manifest_fields(embedder.name, embedder.dim, chunking) | {
         "corpus_hash": corpus_hash(doc_hashes), "documents": doc_hashes, "n_chunks": len(chunks),
+        "dense_index": dense.kind,
         "embedded_now": len(todo), "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "build_seconds": round(time.perf_counter() - started, 3),
     }

@@ -56,6 +56,6 @@ class Retriever:
         for row, score, signals in fused[:top_k]:
             cosine = dense_scores.get(row)
             if cosine is None:  # found only lexically: still report its similarity for answerability
-                cosine = float(self.index.dense.index.reconstruct(row) @ query_vec)
+                cosine = float(self.index.dense.vector(row) @ query_vec)
             hits.append(SearchHit(self.index.chunks[row], score, cosine, signals))
         return hits

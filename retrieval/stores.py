@@ -12,12 +12,28 @@ import faiss
 import numpy as np
 
 
-class DenseStore:
-    """Exact inner-product search (cosine on normalised vectors)."""
+HNSW_M = 32  # graph degree: recall vs memory
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 128  # search breadth: recall vs latency (measured in benches/)
 
-    def __init__(self, vectors: np.ndarray) -> None:
+
+class DenseStore:
+    """Inner-product search over normalised vectors (cosine): exact (flat) for small corpora, HNSW above
+    `ann_threshold` vectors, where exact search would grow linearly with the corpus."""
+
+    def __init__(self, vectors: np.ndarray, kind: str = "auto", ann_threshold: int = 50_000) -> None:
         self.dim = int(vectors.shape[1]) if vectors.ndim == 2 and vectors.size else 0
-        self.index = faiss.IndexFlatIP(self.dim or 1)
+        if kind == "auto":
+            kind = "hnsw" if len(vectors) > ann_threshold else "flat"
+        if kind == "hnsw":
+            self.index = faiss.IndexHNSWFlat(self.dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            self.index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+            self.index.hnsw.efSearch = HNSW_EF_SEARCH
+        elif kind == "flat":
+            self.index = faiss.IndexFlatIP(self.dim or 1)
+        else:
+            raise ValueError(f"unknown dense index kind '{kind}': use auto, flat or hnsw")
+        self.kind = kind
         if len(vectors):
             self.index.add(np.ascontiguousarray(vectors, dtype=np.float32))
 
@@ -36,7 +52,13 @@ class DenseStore:
         store = cls.__new__(cls)
         store.index = faiss.read_index(str(path))
         store.dim = store.index.d
+        store.kind = "hnsw" if isinstance(store.index, faiss.IndexHNSWFlat) else "flat"
+        if store.kind == "hnsw":
+            store.index.hnsw.efSearch = HNSW_EF_SEARCH
         return store
+
+    def vector(self, row: int) -> np.ndarray:
+        return self.index.reconstruct(int(row))
 
 
 class LexicalStore:
