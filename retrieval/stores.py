@@ -11,7 +11,6 @@ import bm25s
 import faiss
 import numpy as np
 
-
 HNSW_M = 32  # graph degree: recall vs memory
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 128  # search breadth: recall vs latency (measured in benches/)
