@@ -159,11 +159,28 @@ def serve(host: str = typer.Option(None, help="Default: POLICYQA_HOST or 127.0.0
     uvicorn.run(app_, host=host, port=port, log_level="warning")
 
 
+def make_filters(doc: list[str] | None, issuer: list[str] | None, doc_type: list[str] | None,
+                 year: list[int] | None, in_force: bool):
+    from retrieval.filters import SearchFilters
+
+    return SearchFilters(doc or [], issuer or [], doc_type or [], year or [], in_force)
+
+
+DOC_OPT = typer.Option(None, "--doc", help="Only this document id (repeatable).")
+ISSUER_OPT = typer.Option(None, "--issuer", help="Issuer contains this (repeatable).")
+TYPE_OPT = typer.Option(None, "--type", help="Document type, e.g. 实施方案 (repeatable).")
+YEAR_OPT = typer.Option(None, "--year", help="Year of the document (repeatable).")
+IN_FORCE_OPT = typer.Option(False, "--in-force", help="Skip abolished, superseded or not yet effective documents.")
+
+
 @app.command()
 def ask(question: str, as_json: bool = typer.Option(False, "--json", help="Print the API's JSON."),
-        top_k: int = typer.Option(None, "--top-k", min=1, max=50)) -> None:
+        top_k: int = typer.Option(None, "--top-k", min=1, max=50), doc: list[str] = DOC_OPT,
+        issuer: list[str] = ISSUER_OPT, doc_type: list[str] = TYPE_OPT, year: list[int] = YEAR_OPT,
+        in_force: bool = IN_FORCE_OPT) -> None:
     """Answer a question with cited clauses."""
-    result = load_service().ask(question, top_k).to_dict()
+    filters = make_filters(doc, issuer, doc_type, year, in_force)
+    result = load_service().ask(question, top_k, filters=filters).to_dict()
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
@@ -179,10 +196,12 @@ def ask(question: str, as_json: bool = typer.Option(False, "--json", help="Print
 @app.command()
 def search(query: str, as_json: bool = typer.Option(False, "--json"),
            top_k: int = typer.Option(None, "--top-k", min=1, max=50),
-           mode: str = typer.Option("hybrid", help="hybrid, dense or bm25.")) -> None:
+           mode: str = typer.Option("hybrid", help="hybrid, dense or bm25."), doc: list[str] = DOC_OPT,
+           issuer: list[str] = ISSUER_OPT, doc_type: list[str] = TYPE_OPT, year: list[int] = YEAR_OPT,
+           in_force: bool = IN_FORCE_OPT) -> None:
     """Search the indexed clauses (no answer composition)."""
     svc = load_service()
-    hits = svc.search(query, top_k, mode)
+    hits = svc.search(query, top_k, mode, make_filters(doc, issuer, doc_type, year, in_force))
     rows = [{"chunk_id": h.chunk.chunk_id, "doc_id": h.chunk.doc_id, "clause_path": h.chunk.clause_path,
              "score": round(h.score, 5), "signals": h.signals, "text": h.chunk.text} for h in hits]
     if as_json:

@@ -12,6 +12,7 @@ from ingest.readers import SUPPORTED_SUFFIXES
 from policyqa.models import Chunk, Document
 from policyqa.settings import Settings
 from retrieval.embedders import Embedder, make_embedder
+from retrieval.filters import SearchFilters
 from retrieval.index import (
     Index,
     IndexError_,
@@ -129,11 +130,13 @@ class QAService:
         self.index = index or load_index(index_dir(settings), self.embedder.name, self.embedder.dim)
         self.retriever = Retriever(self.index, self.embedder)
 
-    def search(self, query: str, top_k: int | None = None, mode: str = "hybrid") -> list[SearchHit]:
-        return self.retriever.search(query, top_k or self.settings.top_k, mode)
+    def search(self, query: str, top_k: int | None = None, mode: str = "hybrid",
+               filters: SearchFilters | None = None) -> list[SearchHit]:
+        return self.retriever.search(query, top_k or self.settings.top_k, mode, filters)
 
-    def ask(self, question: str, top_k: int | None = None, mode: str = "hybrid") -> AskResult:
+    def ask(self, question: str, top_k: int | None = None, mode: str = "hybrid",
+            filters: SearchFilters | None = None) -> AskResult:
         started = time.perf_counter()
-        hits = self.search(question, top_k, mode)
+        hits = self.search(question, top_k, mode, filters)
         answer = compose_answer(question, hits, self.index.documents, self.settings.refusal_threshold)
         return AskResult(answer, hits, (time.perf_counter() - started) * 1000)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from policyqa.models import Chunk
 from retrieval.embedders import Embedder
+from retrieval.filters import SearchFilters, allowed_rows
 from retrieval.fusion import reciprocal_rank_fusion
 from retrieval.index import Index
 from retrieval.tokenize import glossary, tokenize
@@ -31,31 +32,60 @@ def chinese_bridge(query: str) -> str:
     return "".join(terms) if terms else ""
 
 
+def merge_adjacent(hits: list[SearchHit], texts: dict[str, str]) -> list[SearchHit]:
+    """Pieces of one clause that are both found and touch each other become one hit (the better one's
+    rank, the union of their text), so a clause is not listed twice."""
+    out: list[SearchHit] = []
+    for hit in hits:
+        c = hit.chunk
+        twin = next((h for h in out if h.chunk.clause_id == c.clause_id
+                     and (h.chunk.end + 1 >= c.start and c.end + 1 >= h.chunk.start)), None)
+        if twin is None:
+            out.append(hit)
+            continue
+        start, end = min(twin.chunk.start, c.start), max(twin.chunk.end, c.end)
+        twin.chunk = replace(twin.chunk, start=start, end=end, text=texts[c.doc_id][start:end],
+                             records=twin.chunk.records or c.records)
+        twin.dense_score = max(twin.dense_score, hit.dense_score)
+        for name, rank in hit.signals.items():
+            twin.signals[name] = min(rank, twin.signals.get(name, rank))
+    return out
+
+
 class Retriever:
     def __init__(self, index: Index, embedder: Embedder, candidates: int = 50) -> None:
         self.index, self.embedder, self.candidates = index, embedder, candidates
+        self._chunk_doc_ids = [c.doc_id for c in index.chunks]
+        self._texts = {doc_id: doc.text for doc_id, doc in index.documents.items()}
 
-    def search(self, query: str, top_k: int = 5, mode: str = "hybrid") -> list[SearchHit]:
+    def search(self, query: str, top_k: int = 5, mode: str = "hybrid",
+               filters: SearchFilters | None = None) -> list[SearchHit]:
         if mode not in MODES:
             raise ValueError(f"unknown search mode '{mode}'; use one of {', '.join(MODES)}")
+        allowed = None
+        if filters is not None and filters.active():
+            allowed = allowed_rows(self.index.documents, self._chunk_doc_ids, filters)
+            if not len(allowed):
+                return []
         query_vec = self.embedder.embed_queries([query])[0]
-        dense = self.index.dense.search(query_vec, self.candidates)
+        dense = self.index.dense.search(query_vec, self.candidates, allowed)
         dense_scores = dict(dense)
         rankings: dict[str, list[int]] = {}
         if mode in ("hybrid", "dense"):
             rankings["dense"] = [row for row, _ in dense]
         if mode in ("hybrid", "bm25"):
-            rankings["bm25"] = [row for row, _ in self.index.lexical.search(tokenize(query), self.candidates)]
+            lexical = self.index.lexical.search(tokenize(query), self.candidates, allowed)
+            rankings["bm25"] = [row for row, _ in lexical]
         bridge = chinese_bridge(query)
         if bridge and mode in ("hybrid", "dense"):
             # English over Chinese text: the glossary's Chinese terms make a second, same-language query.
             bridge_vec = self.embedder.embed_queries([bridge])[0]
-            rankings["dense_zh"] = [row for row, _ in self.index.dense.search(bridge_vec, self.candidates)]
+            rankings["dense_zh"] = [row for row, _ in self.index.dense.search(bridge_vec, self.candidates, allowed)]
         fused = reciprocal_rank_fusion(rankings)
         hits = []
-        for row, score, signals in fused[:top_k]:
+        for row, score, signals in fused[:top_k + 3]:  # a few spare: adjacent pieces may merge
             cosine = dense_scores.get(row)
             if cosine is None:  # found only lexically: still report its similarity for answerability
                 cosine = float(self.index.dense.vector(row) @ query_vec)
-            hits.append(SearchHit(self.index.chunks[row], score, cosine, signals))
-        return hits
+            hits.append(SearchHit(self.index.chunks[row], score, cosine, dict(signals)))
+        return merge_adjacent(hits, self._texts)[:top_k]

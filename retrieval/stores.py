@@ -36,11 +36,18 @@ class DenseStore:
         if len(vectors):
             self.index.add(np.ascontiguousarray(vectors, dtype=np.float32))
 
-    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        k = min(k, self.index.ntotal)
+    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Top k rows by inner product; `allowed` restricts the search to those rows (filters)."""
+        k = min(k, self.index.ntotal if allowed is None else len(allowed))
         if k <= 0:
             return []
-        scores, rows = self.index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)
+        params = None
+        if allowed is not None:
+            selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
+            params = (faiss.SearchParametersHNSW(sel=selector, efSearch=HNSW_EF_SEARCH) if self.kind == "hnsw"
+                      else faiss.SearchParameters(sel=selector))
+        scores, rows = self.index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k,
+                                         params=params)
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
 
     def save(self, path: Path) -> None:
@@ -67,11 +74,15 @@ class LexicalStore:
         self.bm25 = bm25s.BM25()
         self.bm25.index([toks or [""] for toks in corpus_tokens], show_progress=False)
 
-    def search(self, query_tokens: list[str], k: int) -> list[tuple[int, float]]:
+    def search(self, query_tokens: list[str], k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         known = [t for t in query_tokens if t in self.bm25.vocab_dict]
         if not known:
             return []
         scores = self.bm25.get_scores(known)
+        if allowed is not None:
+            mask = np.zeros_like(scores)
+            mask[allowed] = 1.0
+            scores = scores * mask
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top])]

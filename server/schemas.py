@@ -5,9 +5,18 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 
+class Filters(BaseModel):
+    doc_ids: list[str] = Field(default_factory=list, description="Only these documents.")
+    issuers: list[str] = Field(default_factory=list, description="Issuer contains one of these.")
+    doc_types: list[str] = Field(default_factory=list, description="e.g. 实施方案, 通知, 条例.")
+    years: list[int] = Field(default_factory=list, description="Year of the document's date.")
+    in_force: bool = Field(False, description="Skip abolished, superseded and not-yet-effective documents.")
+
+
 class AskRequest(BaseModel):
     question: str = Field(..., min_length=1, max_length=2000, examples=["哪个股室牵头实施特色创新课程构建工程?"])
     top_k: int | None = Field(None, ge=1, le=50)
+    filters: Filters | None = None
 
 
 class CitationOut(BaseModel):
@@ -36,6 +45,7 @@ class AskResponse(BaseModel):
 class SearchRequest(BaseModel):
     query: str = Field(..., min_length=1, max_length=2000)
     top_k: int | None = Field(None, ge=1, le=50)
+    filters: Filters | None = None
 
 
 class SearchResult(BaseModel):
