@@ -16,6 +16,7 @@ from retrieval.filters import SearchFilters
 from retrieval.index import (
     Index,
     IndexError_,
+    StoreConfig,
     build_index,
     expected_manifest_fields,
     load_index,
@@ -35,6 +36,12 @@ def chunk_settings(settings: Settings) -> ChunkSettings:
     return ChunkSettings(max_chars=settings.chunk_max_chars, min_chars=settings.chunk_min_chars)
 
 
+def store_config(settings: Settings) -> StoreConfig:
+    uri = settings.milvus_uri or str((settings.data_dir / "milvus.db").resolve())
+    return StoreConfig(settings.vector_store, settings.ann_threshold, uri, settings.milvus_token,
+                       settings.milvus_collection)
+
+
 def get_embedder(settings: Settings) -> Embedder:
     return make_embedder(settings.embedder, settings.st_query_prefix, settings.st_passage_prefix)
 
@@ -46,7 +53,9 @@ def compatible_manifest(settings: Settings, embedder: Embedder) -> dict | None:
     if manifest is None:
         return None
     expected = expected_manifest_fields(embedder.name, embedder.dim, vars(chunk_settings(settings)))
-    return manifest if all(manifest.get(k) == v for k, v in expected.items()) else None
+    expected["vector_store"] = settings.vector_store
+    return manifest if all(manifest.get(k, "faiss" if k == "vector_store" else None) == v
+                           for k, v in expected.items()) else None
 
 
 def index_is_current(settings: Settings, paths: list[Path], embedder: Embedder, prune: bool = False) -> bool:
@@ -91,7 +100,7 @@ def ingest(settings: Settings, paths: list[Path], embedder: Embedder, rebuild: b
         return IngestOutcome(report, None, False, deleted)
     manifest = build_index(index_dir(settings), documents, chunks, embedder, vars(chunk_settings(settings)),
                            settings.data_dir / "embed_cache", embed_progress,
-                           ann_threshold=settings.ann_threshold)
+                           store=store_config(settings))
     return IngestOutcome(report, manifest, False, deleted)
 
 
@@ -106,7 +115,7 @@ def delete_documents(settings: Settings, doc_ids: list[str], embedder: Embedder)
     documents = [d for d in documents if d.doc_id not in doc_ids]
     chunks = [c for c in chunks if c.doc_id not in doc_ids]
     return build_index(index_dir(settings), documents, chunks, embedder, vars(chunk_settings(settings)),
-                       settings.data_dir / "embed_cache", ann_threshold=settings.ann_threshold)
+                       settings.data_dir / "embed_cache", store=store_config(settings))
 
 
 @dataclass
@@ -127,7 +136,8 @@ class QAService:
     def __init__(self, settings: Settings, embedder: Embedder | None = None, index: Index | None = None) -> None:
         self.settings = settings
         self.embedder = embedder or get_embedder(settings)
-        self.index = index or load_index(index_dir(settings), self.embedder.name, self.embedder.dim)
+        self.index = index or load_index(index_dir(settings), self.embedder.name, self.embedder.dim,
+                                         settings.milvus_token)
         self.retriever = Retriever(self.index, self.embedder)
 
     def search(self, query: str, top_k: int | None = None, mode: str = "hybrid",

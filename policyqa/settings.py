@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are rejected at ingest.")
     ann_threshold: int = Field(50_000, ge=0, description="Above this many chunks the dense index is HNSW "
                                "(approximate) instead of exact.")
+    vector_store: str = Field("faiss", description="'faiss' (in the data directory) or 'milvus'.")
+    milvus_uri: str = Field("", description="Milvus Lite file (*.db) or cluster URI (http://host:19530); "
+                            "default: <data_dir>/milvus.db.")
+    milvus_token: str = Field("", description="Milvus credentials (user:password or an API token).")
+    milvus_collection: str = Field("policyqa", description="Prefix of the Milvus collections PolicyQA creates.")
     top_k: int = Field(5, ge=1, le=50, description="Citations returned by default.")
     refusal_threshold: float = Field(
         0.53, description="Answerability score below which the service refuses (calibrated on evals/seed.jsonl)."

@@ -20,6 +20,7 @@ import numpy as np
 from policyqa.models import Chunk, Document
 from retrieval.cache import EmbeddingCache
 from retrieval.embedders import Embedder
+from retrieval.milvus_store import MilvusStore, MilvusStoreError
 from retrieval.stores import DenseStore, LexicalStore
 from retrieval.tokenize import add_user_words, tokenize
 
@@ -32,13 +33,24 @@ class IndexError_(RuntimeError):
     """The index is missing or does not match the configuration; the message says what to do."""
 
 
+@dataclass(frozen=True)
+class StoreConfig:
+    """Where dense vectors live: FAISS in the index folder (default) or a Milvus collection."""
+
+    backend: str = "faiss"  # faiss | milvus
+    ann_threshold: int = 50_000  # FAISS: HNSW above this many chunks
+    milvus_uri: str = ""  # a Milvus Lite file (*.db) or http://host:19530
+    milvus_token: str = ""
+    milvus_collection: str = "policyqa"  # prefix; each build gets its own collection
+
+
 @dataclass
 class Index:
     path: Path
     manifest: dict
     documents: dict[str, Document]
     chunks: list[Chunk]
-    dense: DenseStore
+    dense: DenseStore | MilvusStore
     lexical: LexicalStore
 
 
@@ -82,7 +94,7 @@ def _read_jsonl(path: Path) -> list[dict]:
 
 def build_index(index_dir: Path, documents: list[Document], chunks: list[Chunk], embedder: Embedder,
                 chunking: dict, cache_dir: Path, progress=None, batch_size: int = 32,
-                ann_threshold: int = 50_000) -> dict:
+                store: StoreConfig = StoreConfig()) -> dict:
     """Embed (cache first), build both stores, write everything to a temp folder, then swap it in."""
     cache = EmbeddingCache(cache_dir, embedder.name, embedder.dim)
     texts = [c.index_text for c in chunks]
@@ -98,17 +110,25 @@ def build_index(index_dir: Path, documents: list[Document], chunks: list[Chunk],
     words = user_dictionary(documents)
     add_user_words(words)
     lexical = LexicalStore([tokenize(t) for t in texts])
-    dense = DenseStore(vectors if len(vectors) else np.zeros((0, embedder.dim), np.float32),
-                       ann_threshold=ann_threshold)
-
     doc_hashes = {d.doc_id: d.source_hash for d in documents}
+    if not len(vectors):
+        vectors = np.zeros((0, embedder.dim), np.float32)
+    if store.backend == "milvus":
+        name = f"{store.milvus_collection}_{corpus_hash(doc_hashes)[:10]}_{time.time_ns()}"
+        dense = MilvusStore.build(vectors, store.milvus_uri, name, store.milvus_token)
+    elif store.backend == "faiss":
+        dense = DenseStore(vectors, ann_threshold=store.ann_threshold)
+    else:
+        raise ValueError(f"unknown vector store '{store.backend}': use faiss or milvus")
+
     manifest = expected_manifest_fields(embedder.name, embedder.dim, chunking) | {
         "corpus_hash": corpus_hash(doc_hashes), "documents": doc_hashes, "n_chunks": len(chunks),
-        "dense_index": dense.kind,
+        "dense_index": dense.kind, "vector_store": store.backend,
         "embedded_now": len(todo), "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "build_seconds": round(time.perf_counter() - started, 3),
     }
     index_dir.parent.mkdir(parents=True, exist_ok=True)
+    previous = live_milvus(index_dir)
     tmp = index_dir.with_name(f".{index_dir.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
@@ -116,15 +136,30 @@ def build_index(index_dir: Path, documents: list[Document], chunks: list[Chunk],
         _write_jsonl(tmp / "documents.jsonl", (d.to_dict() for d in documents))
         _write_jsonl(tmp / "chunks.jsonl", (c.to_dict() for c in chunks))
         np.save(tmp / "vectors.npy", vectors)
-        dense.save(tmp / "dense.faiss")
+        dense.save(tmp / ("dense.milvus.json" if dense.kind == "milvus" else "dense.faiss"))
         lexical.save(tmp / "bm25")
         (tmp / "userdict.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
         # The manifest goes last: a folder without one is never loaded.
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
         swap_in(tmp, index_dir)
+    except BaseException:
+        if dense.kind == "milvus":
+            dense.drop()  # the new collection never went live
+        raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    if previous is not None and previous[1] != getattr(dense, "collection", None):
+        MilvusStore(previous[0], previous[1], store.milvus_token).drop()
     return manifest
+
+
+def live_milvus(index_dir: Path) -> tuple[str, str] | None:
+    """(uri, collection) of the live index's Milvus collection, if it has one."""
+    path = index_dir / "dense.milvus.json"
+    if not path.exists():
+        return None
+    info = json.loads(path.read_text())
+    return info["uri"], info["collection"]
 
 
 def swap_in(new: Path, live: Path) -> None:
@@ -150,7 +185,7 @@ def read_contents(index_dir: Path) -> tuple[list[Document], list[Chunk]]:
     return documents, chunks
 
 
-def load_index(index_dir: Path, embedder_name: str, dim: int) -> Index:
+def load_index(index_dir: Path, embedder_name: str, dim: int, milvus_token: str = "") -> Index:
     recover(index_dir)
     manifest = read_manifest(index_dir)
     if manifest is None:
@@ -168,5 +203,10 @@ def load_index(index_dir: Path, embedder_name: str, dim: int) -> Index:
     words = (index_dir / "userdict.txt").read_text(encoding="utf-8").split()
     add_user_words(words)
     documents, chunks = read_contents(index_dir)
-    return Index(index_dir, manifest, {d.doc_id: d for d in documents}, chunks, DenseStore.load(index_dir / "dense.faiss"),
+    milvus = index_dir / "dense.milvus.json"
+    try:
+        dense = MilvusStore.load(milvus, milvus_token) if milvus.exists() else DenseStore.load(index_dir / "dense.faiss")
+    except MilvusStoreError as exc:
+        raise IndexError_(str(exc)) from exc
+    return Index(index_dir, manifest, {d.doc_id: d for d in documents}, chunks, dense,
                  LexicalStore.load(index_dir / "bm25"))
