@@ -1,18 +1,34 @@
-"""Run an eval set against the QA service and report retrieval, answer and refusal figures."""
+"""Run eval sets against PolicyQA (in-process or a running server) and score every answer.
+
+A "system" answers questions the way the API does: `ask(question) -> dict` (the /api/ask body) and
+`search(question, k) -> [(doc_id, text)]`. Configurations compared side by side are systems too.
+"""
 
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from evals.metrics import answer_hit, evidence_rank, summarize
-from policyqa.service import QAService
+from evals.metrics import answer_hit, breakdown, evidence_rank, ndcg, norm, relevant, summarize
 
 REQUIRED = ("id", "question", "answerable")
+DEPTH = 10  # retrieval depth for Recall@10 / nDCG@10
 
 
 class EvalSetError(ValueError):
     pass
+
+
+class System(Protocol):
+    name: str
+
+    def ask(self, question: str) -> dict: ...
+
+    def search(self, question: str, k: int) -> list[tuple[str, str]]: ...
 
 
 def load_eval_set(path: Path) -> list[dict]:
@@ -33,21 +49,83 @@ def load_eval_set(path: Path) -> list[dict]:
     return items
 
 
-def run_item(service: QAService, item: dict, depth: int = 10) -> dict:
-    result = service.ask(item["question"])
-    hits = service.search(item["question"], depth)  # a deeper list for Recall@5/MRR
-    rank = evidence_rank(item.get("evidence", []), item.get("doc_ids", []),
-                         [(h.chunk.doc_id, h.chunk.text) for h in hits]) if item["answerable"] else None
-    return {
+@dataclass
+class LocalSystem:
+    """The QA service in this process, in one retrieval mode and refusal threshold."""
+
+    service: object  # policyqa.service.QAService
+    mode: str = "hybrid"
+    name: str = "hybrid"
+
+    def ask(self, question: str) -> dict:
+        return self.service.ask(question, mode=self.mode).to_dict()
+
+    def search(self, question: str, k: int) -> list[tuple[str, str]]:
+        return [(h.chunk.doc_id, h.chunk.text) for h in self.service.search(question, k, self.mode)]
+
+
+@dataclass
+class ServerSystem:
+    """A running PolicyQA server, through its HTTP API."""
+
+    url: str
+    name: str = "server"
+    timeout: float = 30.0
+
+    def _post(self, path: str, body: dict) -> dict:
+        request = urllib.request.Request(self.url.rstrip("/") + path, json.dumps(body).encode(),
+                                         {"content-type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return json.loads(response.read())
+        except urllib.error.URLError as exc:
+            raise ConnectionError(f"cannot reach {self.url}{path}: {exc}; is `policyqa serve` running?") from exc
+
+    def ask(self, question: str) -> dict:
+        return self._post("/api/ask", {"question": question})
+
+    def search(self, question: str, k: int) -> list[tuple[str, str]]:
+        return [(r["doc_id"], r["text"]) for r in self._post("/api/search", {"query": question, "top_k": k})["results"]]
+
+
+def run_item(system: System, item: dict) -> dict:
+    result = system.ask(item["question"])
+    evidence, doc_ids = item.get("evidence", []), item.get("doc_ids", [])
+    row = {
         "id": item["id"], "question": item["question"], "answerable": item["answerable"],
-        "language": item.get("language", ""), "tags": item.get("tags", []), "rank": rank,
-        "refused": result.answer.refused, "answerability": result.answer.answerability,
-        "hit": item["answerable"] and not result.answer.refused
-        and answer_hit(item.get("answer_terms", []), result.answer.answer),
-        "answer": result.answer.answer, "latency_ms": result.latency_ms,
+        "language": item.get("language", ""), "tags": item.get("tags", []), "evidence": evidence,
+        "answer_terms": item.get("answer_terms", []), "rank": None, "ndcg": 0.0,
+        "refused": result["refused"], "answer": result["answer"], "latency_ms": result["latency_ms"],
+        "citations": [{"n": c["n"], "doc_id": c["doc_id"], "clause_path": c["clause_path"], "text": c["text"]}
+                      for c in result["citations"]],
+        "hit": False, "citation_relevant": [], "cited_chars": 0,
     }
+    if item["answerable"]:
+        ranked = system.search(item["question"], DEPTH)
+        row["rank"] = evidence_rank(evidence, doc_ids, ranked)
+        row["ndcg"] = ndcg([relevant(evidence, doc_ids, d, t) for d, t in ranked], len(evidence))
+        if not result["refused"]:
+            row["hit"] = answer_hit(row["answer_terms"], result["answer"])
+            row["citation_relevant"] = [relevant(evidence, doc_ids, c["doc_id"], c["text"])
+                                        for c in result["citations"]]
+            row["cited_chars"] = sum(len(norm(c["text"])) for c in result["citations"])
+    return row
 
 
-def run_eval(service: QAService, items: list[dict], progress=None) -> dict:
-    rows = [run_item(service, item) for item in (progress(items) if progress else items)]
-    return {"summary": summarize(rows), "rows": rows}
+def run_eval(system: System, items: list[dict], progress=None) -> dict:
+    rows = [run_item(system, item) for item in (progress(items) if progress else items)]
+    return {"system": system.name, "summary": summarize(rows), "by_group": breakdown(rows), "rows": rows}
+
+
+def check_gate(summary: dict, thresholds: dict) -> list[str]:
+    """Failures of a summary against {"metric": {"min": x} or {"max": x}}; empty when it passes."""
+    failures = []
+    for metric, bound in thresholds.items():
+        value = summary.get(metric)
+        if value is None:
+            continue
+        if "min" in bound and value < bound["min"]:
+            failures.append(f"{metric} {value} < {bound['min']}")
+        if "max" in bound and value > bound["max"]:
+            failures.append(f"{metric} {value} > {bound['max']}")
+    return failures

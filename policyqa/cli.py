@@ -222,33 +222,92 @@ def chunks(as_json: bool = typer.Option(False, "--json", help="One JSON object p
             typer.echo(f"{c.chunk_id}\t{c.clause_path}\t{c.text[:60]!r}")
 
 
-@app.command("eval")
-def eval_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="An eval set (JSONL)."),
-          output: Path = typer.Option(None, "--output", "-o", help="Write the full result as JSON here."),
-          failures: bool = typer.Option(False, "--failures", help="List the questions that failed.")) -> None:
-    """Run an eval set: Recall@1, Recall@5, MRR, answer hit rate, refusal figures."""
-    from evals.run import EvalSetError, load_eval_set, run_eval
+SUMMARY_KEYS = ("recall@1", "recall@5", "recall@10", "mrr", "ndcg@10", "answer_hit", "citation_precision",
+                "citation_chars_median", "refusal_recall", "refusal_precision", "false_refusal_rate",
+                "latency_p50_ms", "latency_p95_ms")
 
-    try:
-        items = load_eval_set(file)
-    except EvalSetError as exc:
-        fail(str(exc))
-    result = run_eval(load_service(), items, bar("questions", "q"))
-    s = result["summary"]
-    typer.echo(f"{file}: {s['n']} questions ({s['n_answerable']} answerable, {s['n_unanswerable']} unanswerable)")
-    for key in ("recall@1", "recall@5", "mrr", "answer_hit", "refusal_recall", "false_refusal_rate",
-                "latency_p50_ms"):
-        typer.echo(f"  {key:<20} {s[key]}")
-    if failures:
-        for r in result["rows"]:
-            bad = (r["answerable"] and (not r["hit"] or r["rank"] != 1)) or (not r["answerable"] and not r["refused"])
-            if bad:
-                typer.echo(f"- {r['id']} rank={r['rank']} refused={r['refused']} a={r['answerability']} "
-                           f"{r['question']} -> {r['answer'][:80]}")
-    if output:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
-        typer.echo(f"wrote {output}")
+
+def print_results(name: str, results: list[dict]) -> None:
+    s0 = results[0]["summary"]
+    typer.echo(f"{name}: {s0['n']} questions ({s0['n_answerable']} answerable, {s0['n_unanswerable']} unanswerable)")
+    typer.echo(f"  {'metric':<22}" + "".join(f"{r['system'][:16]:>18}" for r in results))
+    for key in SUMMARY_KEYS:
+        typer.echo(f"  {key:<22}" + "".join(f"{str(r['summary'][key]):>18}" for r in results))
+
+
+@app.command("eval")
+def eval_(sets: list[str] = typer.Argument(..., help="Eval set files (JSONL), or `from-feedback`."),
+          compare: list[str] = typer.Option(None, "--compare", help="Configurations side by side: hybrid, dense, "
+                                            "bm25, threshold=<x> (repeatable)."),
+          server: str = typer.Option(None, "--server", help="Evaluate a running server at this URL instead."),
+          reports: Path = typer.Option(Path("reports"), "--reports", help="Folder for the JSON and HTML reports."),
+          output: Path = typer.Option(None, "--output", "-o", help="Also write the result JSON here."),
+          gate: Path = typer.Option(None, "--gate", help="Thresholds JSON: exit 1 when a metric is below."),
+          failures: bool = typer.Option(False, "--failures", help="List the questions that failed.")) -> None:
+    """Run eval sets: retrieval, answer, citation and refusal figures, by tag and language; HTML report."""
+    from evals import session
+    from evals.report import failed
+    from evals.run import EvalSetError, check_gate, load_eval_set, run_eval
+    from policyqa.service import QAService
+
+    if sets[0] == "from-feedback":
+        from_feedback(output)
+        return
+    gate_failures = []
+    for name in sets:
+        path = Path(name)
+        try:
+            items = load_eval_set(path)
+        except (EvalSetError, OSError) as exc:
+            fail(str(exc))
+        if server:
+            systems = [session.server_system(server)]
+        else:
+            settings = session.settings_for_set(get_settings(), path)
+            if settings is not get_settings():
+                run_ingest_with(settings, [settings.corpus_dir])
+            try:
+                systems = session.systems_for(QAService(settings), compare or [])
+            except ValueError as exc:
+                fail(str(exc))
+        results = [run_eval(system, items, bar(system.name, "q")) for system in systems]
+        print_results(name, results)
+        json_path, html_path = session.write_reports(path, results, reports)
+        typer.echo(f"  reports: {json_path} {html_path}")
+        if output:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(json.dumps(results[0], ensure_ascii=False, indent=2), encoding="utf-8")
+        if failures:
+            for r in (r for r in results[0]["rows"] if failed(r)):
+                typer.echo(f"- {r['id']} rank={r['rank']} refused={r['refused']} {r['question']} -> {r['answer'][:80]}")
+        if gate:
+            thresholds = json.loads(gate.read_text(encoding="utf-8")).get(path.name, {})
+            gate_failures += [f"{path.name}: {f}" for f in check_gate(results[0]["summary"], thresholds)]
+    if gate_failures:
+        fail("quality gate: " + "; ".join(gate_failures))
+
+
+def run_ingest_with(settings, paths: list[Path]) -> None:
+    """Ingest an eval set's own corpus into its own data directory (skipped when current)."""
+    from policyqa import service
+
+    outcome = service.ingest(settings, paths, service.get_embedder(settings), progress=bar("reading", "file"),
+                             embed_progress=bar("embedding", "batch"), prune=True)
+    if outcome.manifest is None:
+        fail(f"could not ingest {paths}: " + "; ".join(outcome.report.errors))
+
+
+def from_feedback(output: Path | None) -> None:
+    """Thumbs-down feedback -> draft eval items (JSONL) for a person to review."""
+    from evals.feedback import drafts_from_feedback
+
+    settings = get_settings()
+    drafts = drafts_from_feedback(settings.data_dir / "feedback.jsonl")
+    target = output or Path("evals/drafts-from-feedback.jsonl")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in drafts), encoding="utf-8")
+    typer.echo(f"{len(drafts)} draft eval items from thumbs-down feedback -> {target} (review before use: "
+               "fill in evidence and answer_terms, set answerable).")
 
 
 if __name__ == "__main__":

@@ -138,7 +138,7 @@ class QAService:
         self.embedder = embedder or get_embedder(settings)
         self.index = index or load_index(index_dir(settings), self.embedder.name, self.embedder.dim,
                                          settings.milvus_token)
-        self.retriever = Retriever(self.index, self.embedder)
+        self.retriever = Retriever(self.index, self.embedder, dense_weight=settings.dense_weight)
 
     def search(self, query: str, top_k: int | None = None, mode: str = "hybrid",
                filters: SearchFilters | None = None) -> list[SearchHit]:

@@ -53,8 +53,10 @@ def merge_adjacent(hits: list[SearchHit], texts: dict[str, str]) -> list[SearchH
 
 
 class Retriever:
-    def __init__(self, index: Index, embedder: Embedder, candidates: int = 50) -> None:
+    def __init__(self, index: Index, embedder: Embedder, candidates: int = 50, dense_weight: float = 0.5) -> None:
         self.index, self.embedder, self.candidates = index, embedder, candidates
+        # RRF weight of the dense rankings relative to BM25 (1.0); set from the eval sets (see README).
+        self.weights = {"dense": dense_weight, "dense_zh": dense_weight}
         self._chunk_doc_ids = [c.doc_id for c in index.chunks]
         self._texts = {doc_id: doc.text for doc_id, doc in index.documents.items()}
 
@@ -81,7 +83,7 @@ class Retriever:
             # English over Chinese text: the glossary's Chinese terms make a second, same-language query.
             bridge_vec = self.embedder.embed_queries([bridge])[0]
             rankings["dense_zh"] = [row for row, _ in self.index.dense.search(bridge_vec, self.candidates, allowed)]
-        fused = reciprocal_rank_fusion(rankings)
+        fused = reciprocal_rank_fusion(rankings, weights=self.weights)
         hits = []
         for row, score, signals in fused[:top_k + 3]:  # a few spare: adjacent pieces may merge
             cosine = dense_scores.get(row)

@@ -1,0 +1,63 @@
+"""Glue for `policyqa eval`: the right index for each set, the systems to compare, report files."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from evals.report import render_html
+from evals.run import LocalSystem, ServerSystem, System
+from policyqa.settings import Settings
+
+SETS_FILE = Path(__file__).with_name("sets.json")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = ("hybrid", "dense", "bm25", "threshold=<x>")
+
+
+def set_corpus(set_path: Path) -> Path | None:
+    """The corpus folder registered for an eval set in evals/sets.json, if any."""
+    registry = json.loads(SETS_FILE.read_text(encoding="utf-8"))
+    entry = registry.get(set_path.name)
+    return (REPO_ROOT / entry["corpus"]).resolve() if entry else None
+
+
+def settings_for_set(settings: Settings, set_path: Path) -> Settings:
+    """The default corpus uses the configured data dir; any other corpus gets <data_dir>/sets/<name>."""
+    corpus = set_corpus(set_path)
+    if corpus is None or corpus == settings.corpus_dir.resolve():
+        return settings
+    return settings.model_copy(update={"corpus_dir": corpus, "data_dir": settings.data_dir / "sets" / set_path.stem})
+
+
+def systems_for(service, configs: list[str]) -> list[System]:
+    """hybrid | dense | bm25 | threshold=<x> (hybrid retrieval with another refusal threshold)."""
+    from policyqa.service import QAService
+
+    systems: list[System] = []
+    for config in configs or ["hybrid"]:
+        if config in ("hybrid", "dense", "bm25"):
+            systems.append(LocalSystem(service, config, config))
+        elif config.startswith("threshold="):
+            value = float(config.split("=", 1)[1])
+            tuned = QAService(service.settings.model_copy(update={"refusal_threshold": value}),
+                              embedder=service.embedder, index=service.index)
+            systems.append(LocalSystem(tuned, "hybrid", config))
+        else:
+            raise ValueError(f"unknown configuration '{config}'; use one of {', '.join(CONFIGS)}")
+    return systems
+
+
+def server_system(url: str) -> System:
+    return ServerSystem(url, name=f"server {url}")
+
+
+def write_reports(set_path: Path, results: list[dict], out_dir: Path) -> tuple[Path, Path]:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    base = out_dir / f"{stamp}-{set_path.stem}"
+    payload = {"set": str(set_path), "created": stamp, "results": results}
+    json_path, html_path = base.with_suffix(".json"), base.with_suffix(".html")
+    json_path.write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
+    html_path.write_text(render_html(set_path.name, results, stamp), encoding="utf-8")
+    return json_path, html_path
