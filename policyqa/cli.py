@@ -145,16 +145,23 @@ def serve(host: str = typer.Option(None, help="Default: POLICYQA_HOST or 127.0.0
           port: int = typer.Option(None, help="Default: POLICYQA_PORT or 8000."),
           ingest_first: bool = typer.Option(False, "--ingest", help="Ingest the corpus first if the index is "
                                             "missing or stale.")) -> None:
-    """Serve the chat widget and the HTTP API."""
+    """Serve the chat widget and the HTTP API (with --ingest: the corpus and uploaded documents first)."""
     import uvicorn
 
     from server.app import create_app
+    from server.security import bind_error
+    from server.uploads import uploads_dir
 
     settings = get_settings()
-    if ingest_first:
-        run_ingest([settings.corpus_dir], rebuild=False, prune=True)
-    app_ = create_app(load_service())
     host, port = host or settings.host, port or settings.port
+    refused = bind_error(host, settings.api_key)
+    if refused:
+        fail(refused, code=2)
+    if ingest_first:
+        uploads = uploads_dir(settings)
+        uploads.mkdir(parents=True, exist_ok=True)  # documents uploaded over HTTP survive restarts
+        run_ingest([settings.corpus_dir, uploads], rebuild=False, prune=True)
+    app_ = create_app(load_service(), settings)
     typer.echo(f"PolicyQA on http://{host}:{port}/ (API docs at /docs)")
     uvicorn.run(app_, host=host, port=port, log_level="warning")
 

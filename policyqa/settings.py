@@ -38,6 +38,14 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    api_key: str = Field("", repr=False, description="Key the write endpoints (upload, delete, reindex) "
+                         "require (Authorization: Bearer KEY or X-API-Key: KEY). Without one they are allowed "
+                         "from loopback clients only, and the server will not listen on other addresses.")
+    cors_origins: str = Field("", description="Comma-separated origins allowed by CORS, e.g. "
+                              "https://intranet.example.edu; none by default.")
+    max_request_kb: int = Field(64, ge=1, description="Largest JSON request body; larger ones get 413.")
+    rate_limit_per_minute: int = Field(600, ge=0, description="Requests per minute per client IP to /api and "
+                                       "/v1 (token bucket; bursts up to this many); 0 turns it off.")
 
 
 @lru_cache(maxsize=1)

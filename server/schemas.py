@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Filters(BaseModel):
@@ -17,6 +19,9 @@ class AskRequest(BaseModel):
     question: str = Field(..., min_length=1, max_length=2000, examples=["哪个股室牵头实施特色创新课程构建工程?"])
     top_k: int | None = Field(None, ge=1, le=50)
     filters: Filters | None = None
+    stream: bool = Field(False, description="Answer as server-sent events (also with Accept: "
+                         "text/event-stream): `citations`, then `delta` pieces of the answer, then `done` "
+                         "with {refused, latency_ms}.")
 
 
 class CitationOut(BaseModel):
@@ -91,3 +96,96 @@ class DocumentDetail(DocumentSummary):
     text: str
     clauses: list[ClauseAnchor]
     records: list[RecordOut]
+
+
+# -- live index changes ----------------------------------------------------------------------------
+
+
+class JobOut(BaseModel):
+    job_id: str
+    kind: Literal["upload", "delete", "reindex"]
+    doc_id: str | None
+    status: Literal["queued", "running", "done", "failed"]
+    message: str
+    warnings: list[str]
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+
+
+class JobAccepted(JobOut):
+    url: str = Field(..., description="Poll this for the job's status.")
+    filename: str | None = Field(None, description="The name the upload was saved under in uploads/.")
+
+
+class ReindexRequest(BaseModel):
+    rebuild: bool = Field(False, description="Re-read and re-embed everything, even unchanged files.")
+
+
+# -- feedback --------------------------------------------------------------------------------------
+
+
+class FeedbackCitation(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # the full citation objects of /api/ask may be sent back
+
+    n: int | None = Field(None, ge=0, le=1000)
+    doc_id: str = Field(..., min_length=1, max_length=200)
+    chunk_id: str = Field("", max_length=300)
+    doc_title: str = Field("", max_length=300)
+    clause_path: str = Field("", max_length=500)
+
+
+class FeedbackRequest(BaseModel):
+    question: str = Field(..., min_length=1, max_length=2000)
+    answer: str = Field(..., max_length=10_000)
+    rating: Literal["up", "down"]
+    comment: str = Field("", max_length=2000)
+    citations: list[FeedbackCitation] = Field(default_factory=list, max_length=50)
+    refused: bool | None = None
+
+
+class FeedbackAccepted(BaseModel):
+    ok: bool
+    at: str
+
+
+# -- OpenAI-compatible -----------------------------------------------------------------------------
+
+
+class ContentPart(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    text: str | None = None
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")  # name, tool_calls, ...: accepted, not used
+
+    role: str
+    content: str | list[ContentPart] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):
+            return "".join(p.text or "" for p in self.content if p.type == "text")
+        return self.content or ""
+
+
+class ChatCompletionRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")  # temperature, max_tokens, ...: accepted, not used
+
+    model: str = "policyqa"
+    messages: list[ChatMessage] = Field(..., min_length=1, max_length=200)
+    stream: bool = False
+
+
+class ModelOut(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelOut]

