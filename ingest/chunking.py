@@ -7,6 +7,7 @@ citation quotes exactly what the document says.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
@@ -23,19 +24,59 @@ class ChunkSettings:
     min_chars: int = 20
 
 
-def split_long(text: str, max_chars: int) -> list[tuple[int, str]]:
-    """(offset, piece) pairs of a text cut at sentence boundaries under max_chars; pieces cover the text."""
-    if len(text) <= max_chars:
-        return [(0, text)]
+def _first_piece(text: str, size: int) -> str:
     splitter = RecursiveCharacterTextSplitter(
-        chunk_size=max_chars, chunk_overlap=0, separators=SEPARATORS, keep_separator="end", strip_whitespace=False
+        chunk_size=size, chunk_overlap=0, separators=SEPARATORS, keep_separator="end", strip_whitespace=False
     )
-    out, cursor = [], 0
-    for piece in splitter.split_text(text):
-        at = text.find(piece, cursor)
+    pieces = splitter.split_text(text)
+    return pieces[0] if pieces else text
+
+
+def split_long(text: str, max_chars: int, is_heading=None) -> list[tuple[int, str]]:
+    """(offset, piece) pairs of a text cut at sentence boundaries under max_chars; pieces cover the text.
+    A heading line is never left alone: it starts the piece that follows it."""
+    out: list[tuple[int, str]] = []
+    at = 0
+    while at < len(text):
+        rest = text[at:]
+        if len(rest) <= max_chars:
+            out.append((at, rest))
+            break
+        piece = _first_piece(rest, max_chars)
+        while ((is_heading_line(piece) or (is_heading and is_heading(piece))) and max_chars - len(piece) >= 20
+               and len(piece) < len(rest)):
+            piece += _first_piece(rest[len(piece):], max_chars - len(piece))
         out.append((at, piece))
-        cursor = at + len(piece)
+        at += len(piece)
     return out
+
+
+def is_heading_line(piece: str) -> bool:
+    """Heading lines only: up to three short lines with no sentence end, such as "一、指导思想" or
+    "二、工作目标\n(一)总体目标"."""
+    lines = [line.strip() for line in piece.strip().split("\n")]
+    return (0 < len(lines) <= 3 and all(0 < len(line) <= 40 for line in lines)
+            and not any(line.endswith(("。", ";", "!", "?")) for line in lines))
+
+
+NUMBER_LABEL = re.compile(r"第[一二三四五六七八九十百零]+[章条]|[一二三四五六七八九十]+[、是]|\([一二三四五六七八九十\d]+\)|\d+[.、]|[①-⑳]")
+
+
+def headings_only(headings: list[str]):
+    """A predicate: is a piece nothing but these headings with their numbers?"""
+    def check(piece: str) -> bool:
+        for h in sorted(headings, key=len, reverse=True):
+            piece = piece.replace(h, "")
+        return not re.sub(r"[\s。,,;;::、]", "", NUMBER_LABEL.sub("", piece))
+    return check
+
+
+def heading_only(clause: Clause, body: str) -> bool:
+    """True when a clause's own text is nothing but its number and heading words."""
+    if not clause.heading:
+        return False
+    at = body.find(clause.heading)
+    return at != -1 and at <= 8 and not re.sub(r"[\s。,,;;::]", "", body[at + len(clause.heading):])
 
 
 def own_spans(clauses: list[Clause], text_len: int) -> list[tuple[Clause, int, int]]:
@@ -64,7 +105,8 @@ def chunk_document(doc: Document, settings: ChunkSettings = ChunkSettings()) -> 
         body = text[start:end].strip()
         if carry is not None:
             start = carry[0]
-        if len(body) < settings.min_chars and clause.clause_id not in records_by_clause:
+        tiny = len(body) < settings.min_chars or heading_only(clause, body)
+        if tiny and clause.clause_id not in records_by_clause:
             # Too small to stand alone (usually a bare heading): it travels with what follows.
             carry = (start, clause) if carry is None else carry
             continue
@@ -82,7 +124,8 @@ def chunk_document(doc: Document, settings: ChunkSettings = ChunkSettings()) -> 
         lead = len(raw) - len(raw.lstrip())
         raw = raw.strip()
         start += lead
-        pieces = split_long(raw, settings.max_chars)
+        headings = [c.heading for c in doc.clauses if start <= c.start < end and c.heading]
+        pieces = split_long(raw, settings.max_chars, headings_only(headings))
         for n, (offset, piece) in enumerate(pieces, start=1):
             stripped = piece.strip()
             if not stripped:

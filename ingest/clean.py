@@ -32,7 +32,7 @@ NOISE_RULES: list[tuple[str, re.Pattern[str]]] = [
 # A scraped header line such as "作者:王晓锋 浏览:2416次发布时间:2020-11-06 16:37".
 POST_META = re.compile(r"^(作者[::].*)?(发布时间|时间)[::]\s*\d{4}")
 
-TERMINAL_PUNCT = "。;;!!??::」”』)"
+TERMINAL_PUNCT = "。;;!!??::」』)"
 PAGE_MARKER = re.compile(r"^(\d{1,3})、")
 
 
@@ -70,6 +70,13 @@ def _nav_words(lines: list[str]) -> set[str]:
     return words
 
 
+def ends_sentence(line: str) -> bool:
+    """A closing quote ends a sentence only after 。 (…“一校一品”建设 goes on; …要求。” does not)."""
+    if line.endswith(("”", "’")):
+        return len(line) > 1 and line[-2] in "。!?!?"
+    return line[-1] in TERMINAL_PUNCT
+
+
 def rejoin_page_markers(lines: list[str], result: CleanResult) -> list[str]:
     """Drop the "1、" "2、" page markers that sharing sites put where each page starts.
 
@@ -81,7 +88,7 @@ def rejoin_page_markers(lines: list[str], result: CleanResult) -> list[str]:
     if len(marked) < 3 or numbers != list(range(1, len(numbers) + 1)):
         return lines
     # Each page boundary: is the text before the marker cut mid-sentence?
-    cut = sum(1 for i in marked[1:] if lines[i - 1] and lines[i - 1][-1] not in TERMINAL_PUNCT)
+    cut = sum(1 for i in marked[1:] if lines[i - 1] and not ends_sentence(lines[i - 1]))
     if cut < (len(marked) - 1) / 2:
         return lines
     out: list[str] = []
@@ -91,7 +98,7 @@ def rejoin_page_markers(lines: list[str], result: CleanResult) -> list[str]:
             result.removed["page_marker"] += 1
             result.removed_lines.append(("page_marker", line[: PAGE_MARKER.match(line).end()]))
             body = line[PAGE_MARKER.match(line).end():]
-            if out and out[-1] and out[-1] != PAGE_SENTINEL and out[-1][-1] not in TERMINAL_PUNCT:
+            if out and out[-1] and out[-1] != PAGE_SENTINEL and not ends_sentence(out[-1]):
                 out[-1] += body  # the page broke a sentence (or a word): join it back
                 continue
             line = body

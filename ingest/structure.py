@@ -19,7 +19,8 @@ CN_DIGITS = "零一二三四五六七八九十百"
 STYLES: dict[str, tuple[int, re.Pattern[str]]] = {
     "chapter": (0, re.compile(rf"第([{CN_DIGITS}]{{1,4}})章\s*")),
     "article": (1, re.compile(rf"第([{CN_DIGITS}]{{1,5}})条\s*")),
-    "cn": (2, re.compile(r"([一二三四五六七八九十]{1,3})、\s*")),
+    # Not "一、二年级": a numeral list in prose continues with another numeral.
+    "cn": (2, re.compile(r"([一二三四五六七八九十]{1,3})、(?![一二三四五六七八九十])\s*")),
     "paren_cn": (3, re.compile(r"\(([一二三四五六七八九十]{1,3})\)\s*")),
     "arabic": (4, re.compile(r"(\d{1,2})(?:[.、](?![\d.、]))\s*")),
     "paren_arabic": (5, re.compile(r"\((\d{1,2})\)\s*")),

@@ -26,7 +26,7 @@ from retrieval.tokenize import add_user_words, tokenize
 
 FORMAT_VERSION = 1
 # Bump when ingest output changes for the same input, so stale indexes are rebuilt.
-PIPELINE_VERSION = "ingest-5"
+PIPELINE_VERSION = "ingest-6"
 
 
 class IndexError_(RuntimeError):

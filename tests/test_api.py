@@ -9,7 +9,8 @@ from helpers import DOC_IDS, RENHUAI
 from server.app import create_app
 
 QUESTION = "哪个股室牵头实施特色创新课程构建工程?"
-CITATION_KEYS = {"n", "chunk_id", "doc_id", "doc_title", "doc_number", "issuer", "date", "clause_path", "text",
+# "page" (PDF sources) extends the list; null for text sources.
+CITATION_KEYS = {"page", "n", "chunk_id", "doc_id", "doc_title", "doc_number", "issuer", "date", "clause_path", "text",
                  "score", "start", "end"}
 
 
