@@ -78,7 +78,8 @@ class SentenceTransformerEmbedder:
                 "Give a local folder, or copy the model into the Hugging Face cache first."
             ) from exc
         self.name = f"st:{model}"
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        dim_of = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dim_of())
         self.query_prefix, self.passage_prefix = query_prefix, passage_prefix
 
     def _encode(self, texts: list[str]) -> np.ndarray:
