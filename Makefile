@@ -17,7 +17,14 @@ install: $(BIN)/.installed
 run: install
 	$(BIN)/policyqa serve --ingest
 
-test: install
+# A CJK font lets the PDF reader test write a Chinese sample PDF (Debian package, installed when missing).
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+$(CJK_FONT):
+	@command -v apt-get >/dev/null || { echo "install a CJK font (Debian: fonts-wqy-microhei)"; exit 1; }
+	apt-get install -y -q fonts-wqy-microhei >/dev/null 2>&1 || \
+	  (apt-get update -q >/dev/null && apt-get install -y -q fonts-wqy-microhei >/dev/null)
+
+test: install $(CJK_FONT)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q -ra
 
