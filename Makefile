@@ -24,7 +24,15 @@ $(CJK_FONT):
 	apt-get install -y -q fonts-wqy-microhei >/dev/null 2>&1 || \
 	  (apt-get update -q >/dev/null && apt-get install -y -q fonts-wqy-microhei >/dev/null)
 
-test: install $(CJK_FONT)
+# The end-to-end widget test drives Debian's Chromium with Playwright (`playwright install` downloads a
+# browser build of its own, which is not used here).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "install Chromium at $(CHROMIUM) (Debian: chromium)"; exit 1; }
+	apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)
+
+test: install $(CJK_FONT) $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q -ra
 

@@ -6,6 +6,7 @@
  *         issuer, date, clause_path, text, score, start, end}], latency_ms}
  *   GET  /api/documents/{id} -> {doc_id, title, doc_number, issuer, date, text,
  *                               clauses: [{clause_id, path, start, end}]}
+ *   POST /api/feedback       {question, answer, rating: "up"|"down", comment, citations, refused}
  *
  * All document / answer text is inserted with textContent / text nodes only.
  */
@@ -14,6 +15,7 @@
 
   var ASK_URL = "/api/ask";
   var DOC_URL = "/api/documents/";
+  var FEEDBACK_URL = "/api/feedback";
   var ASK_TIMEOUT_MS = 120000;
 
   var params = new URLSearchParams(window.location.search);
@@ -38,6 +40,7 @@
   var docCache = new Map();   // doc_id -> Promise<doc>
   var viewerToken = 0;        // ignores stale document loads
   var lastOpener = null;      // element to refocus when the viewer closes
+  var feedbackCounter = 0;    // unique ids for the comment boxes
 
   /* ---------- small DOM helpers ---------- */
 
@@ -209,7 +212,7 @@
       body: JSON.stringify({ question: q })
     }, ASK_TIMEOUT_MS).then(function (data) {
       pending.remove();
-      var msg = renderAnswer(data || {});
+      var msg = renderAnswer(data || {}, q);
       inner.appendChild(msg);
       afterInsertAnswer(msg);
       revealMessage(msg);
@@ -315,7 +318,7 @@
     return li;
   }
 
-  function renderAnswer(data) {
+  function renderAnswer(data, question) {
     var refused = !!data.refused;
     var citations = Array.isArray(data.citations) ? data.citations.filter(function (c) {
       return c && typeof c === "object";
@@ -346,11 +349,14 @@
       b.appendChild(sec);
     }
 
+    var foot = el("div", "answer-foot");
+    foot.appendChild(renderFeedback(question, data, citations));
     if (typeof data.latency_ms === "number" && isFinite(data.latency_ms)) {
       var secs = data.latency_ms / 1000;
-      b.appendChild(el("div", "latency",
+      foot.appendChild(el("div", "latency",
         "用时 " + (secs < 10 ? secs.toFixed(1) : Math.round(secs)) + " s"));
     }
+    b.appendChild(foot);
 
     // Interaction: markers and citations open the viewer.
     msg.addEventListener("click", function (e) {
@@ -372,6 +378,158 @@
       cite.click();
     });
     return msg;
+  }
+
+  /* ---------- feedback (thumbs up / down) ---------- */
+
+  var SVG_NS = "http://www.w3.org/2000/svg";
+  // Static, trusted path data (a thumb); the down icon is the same shape rotated.
+  var THUMB_PATH = "M7 10v11M7 10l4-7a2 2 0 0 1 3 1.7V9h5.2a2 2 0 0 1 2 2.3l-1.4 8A2 2 0 0 1 " +
+    "17.8 21H7m0-11H4a1 1 0 0 0-1 1v9a1 1 0 0 0 1 1h3";
+
+  function thumbIcon(down) {
+    var svg = document.createElementNS(SVG_NS, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    if (down) svg.setAttribute("class", "down");
+    var path = document.createElementNS(SVG_NS, "path");
+    path.setAttribute("d", THUMB_PATH);
+    svg.appendChild(path);
+    return svg;
+  }
+
+  function feedbackCitations(citations) {
+    return citations.filter(function (c) { return str(c.doc_id); }).slice(0, 50).map(function (c) {
+      return {
+        n: typeof c.n === "number" ? c.n : null,
+        doc_id: str(c.doc_id).slice(0, 200),
+        chunk_id: str(c.chunk_id).slice(0, 300),
+        doc_title: str(c.doc_title).slice(0, 300),
+        clause_path: str(c.clause_path).slice(0, 500)
+      };
+    });
+  }
+
+  /* "Helpful? [up] [down]" under an answer. Up is sent at once; down first opens a small inline
+   * box for an optional comment. Once sent, both buttons stay disabled and "thanks" is shown. */
+  function renderFeedback(question, data, citations) {
+    var box = el("div", "feedback");
+    box.setAttribute("role", "group");
+    box.setAttribute("aria-label", "这个回答有帮助吗? / Was this answer helpful?");
+
+    var row = el("div", "feedback-row");
+    row.appendChild(el("span", "feedback-label", "有帮助吗? / Helpful?"));
+    var up = el("button", "thumb thumb-up");
+    var down = el("button", "thumb thumb-down");
+    [[up, false, "有帮助 / Helpful (thumbs up)"], [down, true, "没帮助 / Not helpful (thumbs down)"]]
+      .forEach(function (spec) {
+        var btn = spec[0];
+        btn.type = "button";
+        btn.title = spec[2];
+        btn.setAttribute("aria-label", spec[2]);
+        btn.setAttribute("aria-pressed", "false");
+        btn.appendChild(thumbIcon(spec[1]));
+        row.appendChild(btn);
+      });
+    var status = el("span", "feedback-status");
+    status.setAttribute("role", "status");
+    status.setAttribute("aria-live", "polite");
+    row.appendChild(status);
+    box.appendChild(row);
+
+    var form = el("form", "feedback-form");
+    form.hidden = true;
+    form.setAttribute("novalidate", "");
+    form.id = "fb-form-" + (++feedbackCounter);
+    down.setAttribute("aria-controls", form.id);
+    down.setAttribute("aria-expanded", "false");
+    var commentId = "fb-comment-" + feedbackCounter;
+    var label = el("label", "visually-hidden", "哪里不对? (可选) / What was wrong? (optional)");
+    label.htmlFor = commentId;
+    var comment = el("input", "feedback-comment");
+    comment.type = "text";
+    comment.id = commentId;
+    comment.maxLength = 500;
+    comment.placeholder = "哪里不对?(可选) / What was wrong?";
+    var send = el("button", "feedback-send", "提交 / Send");
+    send.type = "submit";
+    var cancel = el("button", "feedback-cancel", "取消 / Cancel");
+    cancel.type = "button";
+    form.appendChild(label);
+    form.appendChild(comment);
+    form.appendChild(send);
+    form.appendChild(cancel);
+    box.appendChild(form);
+
+    var sent = false;
+    var sending = false;
+
+    function showForm(on) {
+      form.hidden = !on;
+      down.setAttribute("aria-expanded", on ? "true" : "false");
+    }
+
+    function setStatus(text, kind) {
+      status.textContent = text;
+      status.className = "feedback-status" + (kind ? " " + kind : "");
+    }
+
+    function post(rating, text) {
+      if (sent || sending) return;
+      sending = true;
+      up.disabled = down.disabled = send.disabled = cancel.disabled = comment.disabled = true;
+      (rating === "up" ? up : down).setAttribute("aria-pressed", "true");
+      setStatus("发送中… / sending", "");
+      fetchJSON(FEEDBACK_URL, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "Accept": "application/json" },
+        body: JSON.stringify({
+          question: str(question).slice(0, 2000) || "?",
+          answer: str(data.answer).slice(0, 10000),
+          rating: rating,
+          comment: str(text).trim().slice(0, 2000),
+          citations: feedbackCitations(citations),
+          refused: !!data.refused
+        })
+      }, 30000).then(function () {
+        sent = true;
+        showForm(false);
+        box.classList.add("sent");
+        setStatus("谢谢反馈 / Thanks for the feedback", "ok");
+      }).catch(function (err) {
+        (rating === "up" ? up : down).setAttribute("aria-pressed", "false");
+        up.disabled = down.disabled = send.disabled = cancel.disabled = comment.disabled = false;
+        var line = err && err.status ? "HTTP " + err.status : (err && err.message) || "";
+        setStatus("发送失败,请重试 / could not send" + (line ? " (" + line + ")" : ""), "error");
+      }).finally(function () {
+        sending = false;
+      });
+    }
+
+    up.addEventListener("click", function () {
+      showForm(false);
+      post("up", "");
+    });
+    down.addEventListener("click", function () {
+      if (!form.hidden) { comment.focus(); return; }
+      showForm(true);
+      setStatus("", "");
+      comment.focus();
+    });
+    cancel.addEventListener("click", function () {
+      showForm(false);
+      down.focus();
+    });
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      post("down", comment.value);
+    });
+    comment.addEventListener("keydown", function (e) {
+      e.stopPropagation(); // Enter submits this small form, not the question composer
+      if (e.key === "Escape") { e.preventDefault(); cancel.click(); }
+    });
+    return box;
   }
 
   /* Reveal the "more" toggle only when the clamped quote actually overflows. */
