@@ -25,7 +25,8 @@ from retrieval.index import (
     recover,
 )
 from retrieval.search import Retriever, SearchHit
-from server.answer import Answer, compose_answer
+from server.answer import Answer
+from server.generate import AnswerGenerator, ExtractiveGenerator, LLMGenerator
 
 
 def index_dir(settings: Settings) -> Path:
@@ -123,11 +124,22 @@ class AskResult:
     answer: Answer
     hits: list[SearchHit]
     latency_ms: float
+    llm_configured: bool = False  # only then does the result say which generator wrote the answer
 
     def to_dict(self) -> dict:
-        return {"answer": self.answer.answer, "refused": self.answer.refused,
+        body = {"answer": self.answer.answer, "refused": self.answer.refused,
                 "citations": [c.to_dict() for c in self.answer.citations],
                 "latency_ms": round(self.latency_ms, 2)}
+        if self.llm_configured:
+            body["generator"] = self.answer.generator  # "llm", or "extractive" when it fell back
+        return body
+
+
+def answer_generator(settings: Settings) -> AnswerGenerator:
+    """An LLM writes the answers when POLICYQA_LLM_BASE_URL is set; the extractive composer otherwise."""
+    if not settings.llm_base_url:
+        return ExtractiveGenerator()
+    return LLMGenerator(settings.llm_base_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout_s)
 
 
 class QAService:
@@ -139,6 +151,7 @@ class QAService:
         self.index = index or load_index(index_dir(settings), self.embedder.name, self.embedder.dim,
                                          settings.milvus_token)
         self.retriever = Retriever(self.index, self.embedder, dense_weight=settings.dense_weight)
+        self.generator = answer_generator(settings)
 
     def search(self, query: str, top_k: int | None = None, mode: str = "hybrid",
                filters: SearchFilters | None = None) -> list[SearchHit]:
@@ -148,5 +161,6 @@ class QAService:
             filters: SearchFilters | None = None) -> AskResult:
         started = time.perf_counter()
         hits = self.search(question, top_k, mode, filters)
-        answer = compose_answer(question, hits, self.index.documents, self.settings.refusal_threshold)
-        return AskResult(answer, hits, (time.perf_counter() - started) * 1000)
+        answer = self.generator.generate(question, hits, self.index.documents, self.settings.refusal_threshold)
+        return AskResult(answer, hits, (time.perf_counter() - started) * 1000,
+                         llm_configured=isinstance(self.generator, LLMGenerator))

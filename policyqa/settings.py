@@ -47,6 +47,16 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(600, ge=0, description="Requests per minute per client IP to /api and "
                                        "/v1 (token bucket; bursts up to this many); 0 turns it off.")
 
+    llm_base_url: str = Field("", description="OpenAI-compatible endpoint (e.g. http://localhost:11434/v1 for "
+                              "Ollama, http://localhost:8001/v1 for vLLM) of a model that writes the answer "
+                              "from the retrieved clauses, citing them; empty (default): extractive answers "
+                              "only. The extractive answer is used whenever the endpoint fails.")
+    llm_model: str = Field("", description="Model name the endpoint serves (required with llm_base_url), "
+                           "e.g. qwen2.5:7b-instruct.")
+    llm_api_key: str = Field("", repr=False, description="API key of the LLM endpoint, if it needs one.")
+    llm_timeout_s: float = Field(20.0, gt=0, description="Seconds to wait for the LLM before falling back "
+                                 "to the extractive answer.")
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -47,6 +47,7 @@ class Answer:
     refused: bool
     citations: list[Citation] = field(default_factory=list)
     answerability: float = 0.0
+    generator: str = "extractive"  # what wrote the text: "extractive" (this module) or "llm" (server.generate)
 
 
 def is_english(text: str) -> bool:

@@ -45,6 +45,11 @@ class AskResponse(BaseModel):
     refused: bool
     citations: list[CitationOut]
     latency_ms: float
+    # Absent unless POLICYQA_LLM_BASE_URL is set, so the extractive-only response keeps its shape.
+    generator: Literal["llm", "extractive"] | None = Field(
+        None, exclude_if=lambda v: v is None,
+        description="With LLM generation configured: 'llm' when the model wrote the answer, 'extractive' "
+        "when it was refused, the endpoint failed or no sentence of the reply had a supported citation.")
 
 
 class SearchRequest(BaseModel):
