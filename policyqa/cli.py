@@ -255,6 +255,7 @@ def eval_(sets: list[str] = typer.Argument(..., help="Eval set files (JSONL), or
     from evals import session
     from evals.report import failed
     from evals.run import EvalSetError, check_gate, load_eval_set, run_eval
+    from policyqa import service
     from policyqa.service import QAService
 
     if sets[0] == "from-feedback":
@@ -271,7 +272,9 @@ def eval_(sets: list[str] = typer.Argument(..., help="Eval set files (JSONL), or
             systems = [session.server_system(server)]
         else:
             settings = session.settings_for_set(get_settings(), path)
-            if settings is not get_settings():
+            # An eval set's own data dir follows its corpus; the main one is ingested only when missing
+            # (pruning it would drop documents uploaded through the server).
+            if settings is not get_settings() or not (service.index_dir(settings) / "manifest.json").exists():
                 run_ingest_with(settings, [settings.corpus_dir])
             try:
                 systems = session.systems_for(QAService(settings), compare or [])

@@ -9,18 +9,12 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from dataclasses import dataclass, field
 
 from policyqa.models import Chunk, Document, ResponsibilityRecord
 from retrieval.search import SearchHit
-from retrieval.tokenize import STOPWORDS, content_terms, glossary
+from server.question import Question, analyse, coverage, holds_slot, name_found, norm
 
-RESPONSIBILITY_ZH = re.compile(r"(牵头|负责|谁|哪个(股室|部门|单位|科室|处室)|哪些(股室|部门|单位)|责任单位|协助|配合)")
-RESPONSIBILITY_EN = re.compile(r"\b(lead|leads|leading|responsible|in charge|which office|which department|who)\b", re.I)
-NUMERIC_Q = re.compile(r"(几|多少|多久|什么时候|何时|哪年|哪一年|时间|日期|截止|期限|周期|电话|邮箱|how many|how much|"
-                       r"how long|when|deadline|date|phone|e-?mail|number|year)", re.I)
-DOC_NUMBER_Q = re.compile(r"(文号|发文字号|字号|document number|reference number)", re.I)
 SENTENCE = re.compile(r"[^。;!?\n]+[。;!?]?")
 REFUSAL_ZH = "文件中没有找到能回答这个问题的依据。"
 REFUSAL_EN = "The documents do not answer this question."
@@ -50,46 +44,6 @@ class Answer:
     generator: str = "extractive"  # what wrote the text: "extractive" (this module) or "llm" (server.generate)
 
 
-def is_english(text: str) -> bool:
-    letters = sum(ch.isascii() and ch.isalpha() for ch in text)
-    cjk = sum("\u4e00" <= ch <= "\u9fff" for ch in text)
-    return letters > cjk * 2
-
-
-def norm(text: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
-
-
-def question_groups(question: str) -> list[tuple[float, list[str]]]:
-    """The question as weighted groups of alternatives: a Chinese term is its own group; an English word
-    becomes its glossary translations (or itself, weighing less, when the glossary has no entry)."""
-    groups: list[tuple[float, list[str]]] = []
-    english = set(re.findall(r"[a-z][a-z\-']+", question.lower()))
-    for term in content_terms(question):
-        if re.search(r"[a-z]", term):  # English words are handled below
-            continue
-        groups.append((float(min(len(term), 4)), [term]))
-    for word in sorted(english):
-        if word in STOPWORDS:
-            continue
-        translated = glossary().get(word)
-        groups.append((3.0, translated) if translated else (1.0, [word]))
-    return groups
-
-
-def question_terms(question: str) -> list[str]:
-    return [alt for _, alts in question_groups(question) for alt in alts]
-
-
-def coverage(groups: list[tuple[float, list[str]]], text: str) -> float:
-    """Weighted share of the question's groups that the text contains."""
-    total = sum(w for w, _ in groups)
-    if not total:
-        return 0.0
-    text = norm(text).lower()
-    return sum(w for w, alts in groups if any(a in text for a in alts)) / total
-
-
 def term_overlap(terms: list[str], text: str) -> float:
     """Share of the terms found in the text; longer terms weigh more."""
     return coverage([(float(min(len(t), 4)), [t]) for t in terms], text)
@@ -104,25 +58,150 @@ def answerability(question: str, hits: list[SearchHit]) -> float:
     (rescaled from its band to 0-1)."""
     if not hits:
         return 0.0
-    groups = question_groups(question)
-    cov = max(coverage(groups, h.chunk.index_text) for h in hits[:3])
-    low, high = DENSE_BAND["en" if is_english(question) else "zh"]
+    q = analyse(question)
+    cov = max(coverage(q.groups, h.chunk.index_text) for h in hits[:3])
+    low, high = DENSE_BAND["en" if q.english else "zh"]
     dense = max(0.0, min(1.0, (max(h.dense_score for h in hits[:3]) - low) / (high - low)))
     return round(0.6 * cov + 0.4 * dense, 4)
 
 
-def best_record(question: str, hits: list[SearchHit]) -> tuple[SearchHit, ResponsibilityRecord] | None:
-    terms = question_terms(question)
+@dataclass
+class Sentence:
+    hit: int  # index into the hits
+    text: str
+    score: float = 0.0
+
+
+def heading_of(chunk: Chunk, documents: dict[str, Document]) -> str:
+    """The clause's own number + heading ("(十)实施师资队伍强基工程"), normalised; '' when unknown."""
+    doc = documents.get(chunk.doc_id)
+    clause = next((c for c in doc.clauses if c.clause_id == chunk.clause_id), None) if doc else None
+    return norm(doc.text[clause.start:clause.start + len(clause.number) + len(clause.heading) + 3]) if clause else ""
+
+
+def scored_sentences(q: Question, hits: list[SearchHit], documents: dict[str, Document]) -> list[Sentence]:
+    """The sentences of the top clauses, scored by how much of the question they cover, best first.
+
+    A term found in many of the candidate sentences (the document's own name, say) tells little, so
+    terms are weighted by how rare they are among the candidates; a bare heading or a cover-notice
+    title names the topic without answering, so it weighs little.
+    """
+    sentences = [Sentence(i, m.group(0).strip()) for i, hit in enumerate(hits[:3])
+                 for m in SENTENCE.finditer(hit.chunk.text) if len(m.group(0).strip()) >= 6]
+    if not sentences:
+        return []
+    normed = [norm(s.text).lower() for s in sentences]
+    # Words of the title locate the document ("蒲城...征求意见稿"), not the sentence within it.
+    titles = norm(" ".join(documents[h.chunk.doc_id].title for h in hits[:3])).lower()
+    weighted = []
+    for w, alts in q.groups:
+        df = sum(1 for text in normed if any(a in text for a in alts))
+        in_title = 0.25 if any(a in titles for a in alts) else 1.0
+        weighted.append((w * in_title * math.log(1 + len(sentences) / (df or 1)), alts))
+    headings = [heading_of(h.chunk, documents) for h in hits[:3]]
+    for s, text in zip(sentences, normed, strict=True):
+        s.score = coverage(weighted, text) + 0.1 / (s.hit + 1) - len(s.text) / 2000
+        s.score += 0.3 * sum(1 for phrase in q.quoted if phrase in text)
+        if q.slots and all(holds_slot(slot, text) for slot in q.slots):
+            s.score += 0.3
+        elif q.asks_number and re.search(r"\d|[一二三四五六七八九十两]+[所年个项名次人万]", s.text):
+            s.score += 0.15
+        if headings[s.hit] and len(text) <= len(headings[s.hit]) + 2 and headings[s.hit].startswith(text[:6]):
+            s.score *= 0.3  # the clause's bare heading
+        if "印发" in text and "通知" in text:
+            s.score *= 0.5  # a cover notice's title
+    return sorted(sentences, key=lambda s: -s.score)
+
+
+def pick_sentences(q: Question, ranked: list[Sentence], limit: int = 3) -> list[Sentence]:
+    """The best sentence and the runner-up when it scores close; a third only when it adds question
+    terms or the value asked for."""
+    if not ranked:
+        return []
+    picked = [ranked[0]]
+    if len(ranked) > 1 and ranked[1].score >= ranked[0].score * 0.6:
+        picked.append(ranked[1])
+    seen = " ".join(norm(s.text).lower() for s in picked)
+    covered = {i for i, (_, alts) in enumerate(q.groups) if any(a in seen for a in alts)}
+    slots = {slot for slot in q.slots if holds_slot(slot, seen)}
+    for s in ranked[len(picked):]:
+        if len(picked) >= limit or s.score < ranked[0].score * 0.5:
+            break
+        text = norm(s.text).lower()
+        new_terms = {i for i, (w, alts) in enumerate(q.groups) if w >= 2 and any(a in text for a in alts)} - covered
+        new_slots = {slot for slot in q.slots if holds_slot(slot, text)} - slots
+        if new_terms or new_slots:
+            picked.append(s)
+            covered |= new_terms
+            slots |= new_slots
+    return picked
+
+
+def missing_slots(q: Question, ranked: list[Sentence]) -> list[str]:
+    """Kinds of value the question wants that none of the relevant sentences holds."""
+    if not ranked:
+        return list(q.slots)
+    relevant = [s for s in ranked if s.score >= ranked[0].score * 0.5][:6]
+    return [slot for slot in q.slots if not any(holds_slot(slot, s.text) for s in relevant)]
+
+
+def list_items(hit: SearchHit, documents: dict[str, Document]) -> tuple[str, list[str]] | None:
+    """(heading, items) when the hit's clause, or the parent whose heading it starts with, is a list:
+    sub-clauses ("(一)优质原则 ...") or dash items ("——坚持优先保障。...")."""
+    doc = documents[hit.chunk.doc_id]
+    by_id = {c.clause_id: c for c in doc.clauses}
+    clause = by_id.get(hit.chunk.clause_id)
+    candidates = []
+    while clause is not None:
+        candidates.append(clause)
+        parent = by_id.get(clause.parent_id) if clause.parent_id else None
+        clause = parent if parent is not None and parent.start >= hit.chunk.start - 2 else None
+    for clause in reversed(candidates):  # the outermost list the chunk starts with
+        children = [c for c in doc.clauses if c.parent_id == clause.clause_id]
+        if len(children) >= 2:
+            items = [(c.number if re.match(r"[(（]", c.number) else c.number + "、") + c.heading
+                     for c in children if c.heading]
+            if len(items) >= 2:
+                intro = re.sub(r"[。::\s]+$", "", doc.text[clause.start:children[0].start].strip())
+                return (intro if len(intro) <= 60 else f"{clause.number}、{clause.heading}".strip("、")), items
+    dashes = re.findall(r"——([^。;\n]{2,20})[。;]", hit.chunk.text)
+    if len(dashes) >= 2:
+        return documents[hit.chunk.doc_id].doc_id and hit.chunk.clause_path.split(" › ")[-1], dashes
+    return None
+
+
+def best_list(q: Question, hits: list[SearchHit], documents: dict[str, Document], best_sentence: str
+              ) -> tuple[SearchHit, tuple[str, list[str]]] | None:
+    """The list among the top clauses whose heading best names what the question asks about, when it
+    covers the question at least as well as the best single sentence."""
+    scored = []
+    floor = coverage(q.groups, best_sentence)
+    for rank, hit in enumerate(hits[:3]):
+        found = list_items(hit, documents)
+        if found:
+            heading_cov = coverage([(w, alts) for w, alts in q.groups if w >= 2], found[0])
+            if coverage(q.groups, found[0] + "".join(found[1])) >= floor:
+                scored.append((heading_cov - 0.05 * rank, hit, found))
+    if not scored:
+        return None
+    score, hit, found = max(scored, key=lambda s: s[0])
+    return (hit, found) if score >= 0.2 else None
+
+
+def best_record(q: Question, hits: list[SearchHit]) -> tuple[SearchHit, ResponsibilityRecord] | None:
     scored = []
     for rank, hit in enumerate(hits):
         for record in hit.chunk.records:
-            overlap = term_overlap(terms, record.task)
-            chars = len(set(norm(question)) & set(record.task)) / max(len(set(record.task)), 1)
+            overlap = term_overlap(q.terms, record.task)
+            chars = len(set(norm(q.text)) & set(record.task)) / max(len(set(record.task)), 1)
             scored.append((overlap + 0.5 * chars - 0.02 * rank, hit, record))
     if not scored:
         return None
     score, hit, record = max(scored, key=lambda s: s[0])
-    return (hit, record) if score > 0.15 else None
+    return (hit, record) if score > RECORD_MIN_SCORE else None
+
+
+RECORD_MIN_SCORE = 0.15
 
 
 def responsibility_answer(record: ResponsibilityRecord, n: int, english: bool) -> str:
@@ -133,44 +212,30 @@ def responsibility_answer(record: ResponsibilityRecord, n: int, english: bool) -
     return f"“{record.task}”由{lead}牵头" + (f",{assist}协助[{n}]。" if assist else f"[{n}]。")
 
 
-def best_sentences(question: str, hits: list[SearchHit], documents: dict[str, Document],
-                   limit: int = 2) -> list[tuple[float, int, str]]:
-    """(score, hit index, sentence) of the sentences that best match the question, best first.
+def refusal(q: Question, hits: list[SearchHit], documents: dict[str, Document], score: float) -> Answer:
+    see_also = [Citation(i + 1, h.chunk, documents[h.chunk.doc_id], h.score) for i, h in enumerate(hits[:3])]
+    return Answer(REFUSAL_EN if q.english else REFUSAL_ZH, True, see_also, score)
 
-    A term found in many of the candidate sentences (the document's own name, say) tells little, so
-    terms are weighted by how rare they are among the candidates.
-    """
-    groups = question_groups(question)
-    wants_number = bool(NUMERIC_Q.search(question))
-    sentences = [(i, m.group(0).strip()) for i, hit in enumerate(hits[:3])
-                 for m in SENTENCE.finditer(hit.chunk.text) if len(m.group(0).strip()) >= 6]
-    if not sentences:
-        return []
-    normed = [norm(s).lower() for _, s in sentences]
-    # Words of the title locate the document ("蒲城...征求意见稿"), not the sentence within it.
-    titles = norm(" ".join(documents[h.chunk.doc_id].title for h in hits[:3])).lower()
-    weighted = []
-    for w, alts in groups:
-        df = sum(1 for text in normed if any(a in text for a in alts))
-        in_title = 0.25 if any(a in titles for a in alts) else 1.0
-        weighted.append((w * in_title * math.log(1 + len(sentences) / (df or 1)), alts))
-    candidates = []
-    for (i, sentence), text in zip(sentences, normed, strict=True):
-        score = coverage(weighted, text) + 0.1 / (i + 1) - len(sentence) / 2000
-        if wants_number and re.search(r"\d|[一二三四五六七八九十两]+[所年个项名次人万]", sentence):
-            score += 0.15
-        candidates.append((score, i, sentence))
-    candidates.sort(key=lambda c: -c[0])
-    return candidates[:limit]
+
+_corpus_cache: dict[int, tuple[dict, str]] = {}
+
+
+def corpus_text(documents: dict[str, Document]) -> str:
+    """All titles, issuers and texts, normalised; cached per documents mapping (one per loaded index)."""
+    cached = _corpus_cache.get(id(documents))
+    if cached is None or cached[0] is not documents:
+        text = norm(" ".join(d.title + d.issuer + d.text for d in documents.values()))
+        _corpus_cache.clear()  # only the live index matters
+        cached = _corpus_cache[id(documents)] = (documents, text)
+    return cached[1]
 
 
 def compose_answer(question: str, hits: list[SearchHit], documents: dict[str, Document],
                    threshold: float) -> Answer:
-    english = is_english(question)
+    q = analyse(question)
     score = answerability(question, hits)
     if score < threshold:
-        see_also = [Citation(i + 1, h.chunk, documents[h.chunk.doc_id], h.score) for i, h in enumerate(hits[:3])]
-        return Answer(REFUSAL_EN if english else REFUSAL_ZH, True, see_also, score)
+        return refusal(q, hits, documents, score)
 
     cited: list[SearchHit] = []
 
@@ -179,34 +244,41 @@ def compose_answer(question: str, hits: list[SearchHit], documents: dict[str, Do
             cited.append(hit)
         return cited.index(hit) + 1
 
-    number_hit = next((h for h in hits[:3] if DOC_NUMBER_Q.search(question)
+    number_hit = next((h for h in hits[:3] if q.asks_doc_number
                        and documents[h.chunk.doc_id].doc_number
                        and documents[h.chunk.doc_id].doc_number in h.chunk.text), None)
     if number_hit:
         doc = documents[number_hit.chunk.doc_id]
         n = cite(number_hit)
-        text = (f"The document number (文号) of {doc.title} is {doc.doc_number} [{n}]." if english
+        text = (f"The document number (文号) of {doc.title} is {doc.doc_number} [{n}]." if q.english
                 else f"《{doc.title}》的文号是{doc.doc_number}[{n}]。")
         return Answer(text, False, [Citation(1, number_hit.chunk, doc, number_hit.score)], score)
 
-    asks_who = RESPONSIBILITY_EN.search(question) if english else RESPONSIBILITY_ZH.search(question)
-    found = best_record(question, hits) if asks_who else None
+    if q.names and any(not name_found(name, corpus_text(documents)) for name in q.names):
+        return refusal(q, hits, documents, score)  # asks about a place or law no document covers
+    ranked = scored_sentences(q, hits, documents)
+    found = best_record(q, hits) if q.asks_who else None
+    if not found and missing_slots(q, ranked):
+        return refusal(q, hits, documents, score)  # on topic, but without the figure/date/name asked for
+    parts: list[str] = []
     if found:
         hit, record = found
-        text = responsibility_answer(record, cite(hit), english)
+        parts.append(responsibility_answer(record, cite(hit), q.english))
+    listed = best_list(q, hits, documents, ranked[0].text if ranked else "") if q.asks_list and not found else None
+    if listed:
+        hit, (heading, items) = listed
+        n = cite(hit)
+        parts.append(f"{heading}: " + "; ".join(items) + f" [{n}]." if q.english
+                     else f"{heading}包括:" + "、".join(items) + f"[{n}]。")
+    if not parts:
+        for s in pick_sentences(q, ranked):
+            n = cite(hits[s.hit])
+            parts.append(f"“{s.text}”[{n}]" if q.english else f"{s.text.rstrip('。;')}[{n}]。")
+    if q.english and not found:
+        first = cited[0]
+        doc = documents[first.chunk.doc_id]
+        text = f"According to {doc.title} ({first.chunk.clause_path}): " + " ".join(parts)
     else:
-        parts = []
-        picked = best_sentences(question, hits, documents)
-        if len(picked) == 2 and picked[1][0] < picked[0][0] * 0.6:
-            picked = picked[:1]  # the second sentence adds little: keep the answer short
-        for _, i, sentence in picked:
-            n = cite(hits[i])
-            parts.append(f"“{sentence}”[{n}]" if english else f"{sentence.rstrip('。;')}[{n}]。")
-        if english:
-            first = cited[0]
-            doc = documents[first.chunk.doc_id]
-            text = f"According to {doc.title} ({first.chunk.clause_path}): " + " ".join(parts)
-        else:
-            text = "".join(parts)
+        text = ("" if q.english else "").join(parts) if not q.english else " ".join(parts)
     citations = [Citation(i + 1, h.chunk, documents[h.chunk.doc_id], h.score) for i, h in enumerate(cited)]
     return Answer(text, False, citations, score)

@@ -86,3 +86,37 @@ def test_latency_is_reported(real_index):
 def test_top_k_limits_citations(real_index):
     data = real_index.ask(OUT_OF_SCOPE, top_k=2).to_dict()
     assert len(data["citations"]) <= 2
+
+
+def test_list_question_answers_with_the_sub_clauses(real_index):
+    """"哪五项原则" is answered by the five sub-clause headings, cited to their parent clause."""
+    data = real_index.ask("一校一品那五项原则具体叫啥?").to_dict()
+    assert data["refused"] is False
+    for principle in ("优质原则", "特性原则", "人本原则", "稳定原则", "长久原则"):
+        assert principle in data["answer"]
+    assert data["citations"][0]["clause_path"].startswith("二、工作原则")
+
+
+def test_quoted_phrase_picks_the_sentence_that_holds_it(real_index):
+    data = real_index.ask("师资强基工程里说的“四支队伍”是哪四支?").to_dict()
+    assert "教研人员、学校校长、学科教师" in data["answer"]
+
+
+@pytest.mark.parametrize("question", [
+    "仁怀品牌学校那个专项经费一年到底拨多少万?",  # the fund exists, its amount is not stated
+    "仁怀市教育局办公地址在哪?",
+    "北京第一批达标学校名单里都有哪些学校?",
+])
+def test_on_topic_question_without_the_asked_value_is_refused(real_index, question):
+    data = real_index.ask(question).to_dict()
+    assert data["refused"] is True
+    assert data["citations"], "the nearest clauses are offered as see-also"
+
+
+def test_question_about_a_place_no_document_covers_is_refused(real_index):
+    assert real_index.ask("西安市雁塔区小学的学区是怎么划分的?").to_dict()["refused"] is True
+
+
+def test_asked_value_present_is_answered(real_index):
+    data = real_index.ask("品牌学校申报表最晚几号报上去?").to_dict()
+    assert data["refused"] is False and "5月30日" in data["answer"]

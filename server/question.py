@@ -1,0 +1,165 @@
+"""What a question asks for: its language, its weighted terms, and the kind of value it wants.
+
+Answer composition uses this to pick sentences, and answerability uses it to refuse when the retrieved
+clauses talk about the right topic but do not hold the value asked for ("专项经费一年拨多少万?" over a
+clause that sets up the fund without naming a sum).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from retrieval.tokenize import STOPWORDS, content_terms, glossary
+
+CN_NUM = "一二三四五六七八九十百千万两零〇"
+UNITS = "人名个所岁年月日天次项条元米分倍课时学时周岁节支类门批届级期"
+
+RESPONSIBILITY_ZH = re.compile(r"(牵头|负责|谁|哪个(股室|部门|单位|科室|处室)|哪些(股室|部门|单位)|责任单位|协助|配合)")
+RESPONSIBILITY_EN = re.compile(r"\b(lead|leads|leading|responsible|in charge|which office|which department|who)\b", re.I)
+DOC_NUMBER_Q = re.compile(r"(文号|发文字号|字号|document number|reference number)", re.I)
+NUMERIC_Q = re.compile(r"(几|多少|多久|多长|多远|多大|什么时候|何时|哪年|哪一年|时间|日期|截止|期限|周期|电话|邮箱|"
+                       r"how many|how much|how long|how old|when|deadline|date|phone|e-?mail|number|year|ratio)", re.I)
+LIST_Q = re.compile(r"(哪[几些][条项个种类方面支句部分所]?|几[条项个种类方面支句]|分哪|包括哪|包括什么|包括啥|有哪|都有啥|"
+                    rf"叫啥|叫什么|是哪[{CN_NUM}]+|哪[{CN_NUM}]+[条项个种支句所部])|\bwhat are\b|\blist\b|\bwhich\b.*\bare\b",
+                    re.I)
+
+# A question wanting one of these kinds of value is answerable only by a sentence that holds one.
+SLOT_QUESTIONS = {
+    "amount": re.compile(r"(多少(万|钱|元|亿)|(经费|资金|奖金|补助|补贴|工资|费用|拨款).{0,8}多少|奖金|"
+                         r"how much (money|funding|is the|does)|"
+                         r"\bsubsidy\b|\bprize money\b|\bbudget of\b)", re.I),
+    "date": re.compile(r"(哪天|哪一天|哪年|哪一年|几号|几月|什么时候|啥时候|何时|什么时间|截止|最晚|多会儿|"
+                       r"\bwhen\b|what date|which date|deadline|by when|what year)", re.I),
+    "percent": re.compile(r"(比例|百分之|占.{0,6}多少|percentage|\bratio\b|\bshare of\b)", re.I),
+    "count": re.compile(r"((?<![这那哪])几[个人名岁所次天分年项倍]|多少|多远|多大|多久|多长|"
+                        r"how many|how old|how long|how far|maximum|minimum|\bratio\b|\bsize\b|\bcap\b)", re.I),
+    "address": re.compile(r"(地址|在哪办公|在哪儿办公|办公地点|(?<!e-mail )(?<!email )\baddress\b)", re.I),
+    "email": re.compile(r"(邮箱|电子邮件|e-?mail)", re.I),
+    "phone": re.compile(r"(电话|联系方式|手机号|\bphone\b|telephone)", re.I),
+    "hours": re.compile(r"(办公时间|几点|上班时间|office hours|opening hours|what time)", re.I),
+    "names": re.compile(rf"(名单[里上中都]|哪些(学校|高校|大学|院校)|哪几所|哪[\d{CN_NUM}]+所|跟哪些大学|"
+                        r"which (schools|universities|colleges))", re.I),
+}
+_NUMBER = rf"(\d|[{CN_NUM}]+[{UNITS}])"
+SLOT_VALUES = {
+    "amount": re.compile(rf"(\d[\d.,]*\s*(万|亿)?元|[{CN_NUM}]+(万|亿)?元|\d+(\.\d+)?\s*万)"),
+    "date": re.compile(rf"(\d{{1,4}}\s*[年月日号时点:]|[{CN_NUM}]+[年月日号]|学年|年底|年初|年前|月底|春季|秋季|"
+                       r"之日起|起施行|前完成|前上报|前报|\d{4}\.\d|\d{4}\s*[-—–~至到]\s*\d{4})"),
+    "count": re.compile(_NUMBER + "|%|以上|以下|不超过|不少于|不低于|每[年月周天学季]|年度|学期"),
+    "percent": re.compile(r"\d\s*%|百分之|\d+成|\d+分之"),
+    "address": re.compile(r"(路|街|巷|大道|号楼|\d+号|地址)"),
+    "phone": re.compile(r"\d{3,4}-?\d{7,8}|\d{8,11}"),
+    "email": re.compile(r"[\w.-]+@[\w-]+\.\w+"),
+    "hours": re.compile(r"\d{1,2}:\d{2}|\d{1,2}\s*[点时]"),
+    "names": re.compile(r"[\u4e00-\u9fff]{2,}(中学|小学|大学|学院|学校|幼儿园|中心)[、,和及]"
+                        r"[\u4e00-\u9fff]{2,}(中学|小学|大学|学院|学校|幼儿园|中心)"),
+}
+
+
+def norm(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+def is_english(text: str) -> bool:
+    letters = sum(ch.isascii() and ch.isalpha() for ch in text)
+    cjk = sum("\u4e00" <= ch <= "\u9fff" for ch in text)
+    return letters > cjk * 2
+
+
+Groups = list[tuple[float, list[str]]]
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    english: bool
+    groups: Groups  # weighted alternatives: each group is satisfied by any of its terms
+    quoted: tuple[str, ...]  # phrases the asker put in quotes: they must be found
+    slots: tuple[str, ...]  # kinds of value wanted (amount, date, count, ...)
+    asks_who: bool
+    asks_list: bool
+    asks_doc_number: bool
+    asks_number: bool
+    names: tuple[str, ...]  # places and laws the question names: the answer must come from them
+
+
+    @property
+    def terms(self) -> list[str]:
+        return [alt for _, alts in self.groups for alt in alts]
+
+
+# Question words ask for a value (see SLOT_QUESTIONS); they are not terms the answer must contain.
+INTERROGATIVE = re.compile(r"^(哪|几|多少|多远|多久|多长|多大|咋|啥|怎|什么|为何|是否|能否|得多)")
+
+
+@lru_cache(maxsize=1)
+def synonyms() -> dict[str, list[str]]:
+    data = json.loads((Path(__file__).resolve().parent.parent / "retrieval" / "synonyms.json")
+                      .read_text(encoding="utf-8"))
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+def question_groups(question: str) -> Groups:
+    """A Chinese term is its own group (with the policy words for a colloquial one); an English word
+    becomes its glossary translations (or itself, weighing less, when the glossary has no entry)."""
+    groups: Groups = []
+    english = set(re.findall(r"[a-z][a-z\-']+", question.lower()))
+    for term in content_terms(question):
+        if re.search(r"[a-z]", term) or INTERROGATIVE.match(term):  # English words are handled below
+            continue
+        groups.append((float(min(len(term), 4)), [term, *synonyms().get(term, [])]))
+    for word in sorted(english):
+        if word in STOPWORDS:
+            continue
+        translated = glossary().get(word)
+        groups.append((3.0, translated) if translated else (1.0, [word]))
+    return groups
+
+
+@lru_cache(maxsize=4096)
+def analyse(question: str) -> Question:
+    english = is_english(question)
+    quoted = tuple(norm(q) for q in re.findall(r"[“\"'‘「《]([^”\"'’」》]{2,20})[”\"'’」》]", question)
+                   if re.search(r"[\u4e00-\u9fff]", q))
+    slots = tuple(name for name, pattern in SLOT_QUESTIONS.items() if pattern.search(question))
+    who = RESPONSIBILITY_EN.search(question) if english else RESPONSIBILITY_ZH.search(question)
+    return Question(question, english, question_groups(question), quoted, slots, bool(who),
+                    bool(LIST_Q.search(question)), bool(DOC_NUMBER_Q.search(question)),
+                    bool(NUMERIC_Q.search(question)), named_entities(question))
+
+
+# "教师法规定…", "学前教育法是…": a law named in the question. (Regulations, 条例, are left out: staff
+# abbreviate their names too freely to check them.)
+LAW_NAME = re.compile(r"(?:^|[按依据照和与及、《“])([\u4e00-\u9fff]{2,8}?法)(?=[是里中的规说对和与》”要得]|$)")
+
+
+def named_entities(question: str) -> tuple[str, ...]:
+    """Place names (jieba's ns tag) and law names in the question."""
+    import jieba.posseg  # loads its model on first use only
+
+    places = [w.word for w in jieba.posseg.cut(question) if w.flag == "ns" and len(w.word) >= 2]
+    laws = [re.split(r"[按依据照和与及]", name)[-1] for name in LAW_NAME.findall(question)]
+    return tuple(dict.fromkeys(places + [law for law in laws if len(law) >= 3]))
+
+
+def name_found(name: str, text: str) -> bool:
+    """Whether a named place/law occurs in normalised text ("宁波市" also matches "宁波")."""
+    return name in text or (len(name) > 2 and name[-1] in "省市县区" and name[:-1] in text)
+
+
+def coverage(groups: Groups, text: str) -> float:
+    """Weighted share of the question's groups that the text contains."""
+    total = sum(w for w, _ in groups)
+    if not total:
+        return 0.0
+    text = norm(text).lower()
+    return sum(w for w, alts in groups if any(a in text for a in alts)) / total
+
+
+def holds_slot(slot: str, text: str) -> bool:
+    return bool(SLOT_VALUES[slot].search(norm(text)))

@@ -1,0 +1,57 @@
+"""Question analysis: what kind of value a question wants, its terms, the places and laws it names."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.question import analyse, holds_slot, name_found
+
+
+@pytest.mark.parametrize(("question", "slots"), [
+    ("仁怀品牌学校那个专项经费一年到底拨多少万?", {"amount", "count"}),
+    ("品牌学校申报表最晚几号报上去?", {"date"}),
+    ("When is the deadline for feedback on the Pucheng plan?", {"date"}),
+    ("首批达标学校占全市的多大比例?", {"percent", "count"}),
+    ("仁怀市教育局办公地址在哪?", {"address"}),
+    ("What email address should written comments be sent to?", {"email"}),
+    ("北京第一批达标学校名单里都有哪些学校?", {"names"}),
+    ("哪个股室牵头实施特色创新课程构建工程?", set()),
+    ("重庆这几项展评活动由谁承办?", set()),  # 这几项 points back, it does not ask for a count
+    ("泾源说的五育并举要深化哪几个育人?", set()),  # a list, not a number
+])
+def test_slots(question, slots):
+    assert set(analyse(question).slots) == slots
+
+
+def test_slot_values():
+    assert holds_slot("amount", "每年安排专项经费50万元")
+    assert not holds_slot("amount", "每年设立创建培育工作专项经费")
+    assert holds_slot("date", "于5月30日前上报")
+    assert holds_slot("date", "《蒲城县教育布局专项规划(2021-2030)》")
+    assert holds_slot("count", "距中小学周围最近路程二百米范围内")
+    assert holds_slot("percent", "比例为全市义务教育学校的30%")
+    assert not holds_slot("percent", "第一批达标学校")
+    assert holds_slot("email", "发送至pcjjyg@163.com")
+
+
+def test_question_words_are_not_terms_and_colloquial_words_get_policy_synonyms():
+    q = analyse("广西三年要补多少美育老师?")
+    terms = q.terms
+    assert "多少" not in terms
+    assert ["老师", "教师"] in [alts for _, alts in q.groups]
+
+
+def test_lists_who_and_quotes():
+    assert analyse("蒲城三年行动计划定了哪几条基本原则?").asks_list
+    assert analyse("一校一品那五项原则具体叫啥?").asks_list
+    assert not analyse("品牌学校申报表最晚几号报上去?").asks_list
+    assert analyse("Which office leads the curriculum project?").asks_who
+    assert analyse("师资强基工程里说的“四支队伍”是哪四支?").quoted == ("四支队伍",)
+
+
+def test_named_places_and_laws():
+    assert "宁波" in analyse("宁波中小学保安按多少学生配一个?").names
+    assert "学前教育法" in analyse("学前教育法是哪天开始施行的?").names
+    assert "教育法" in analyse("办一所学校按教育法得具备啥基本条件?").names
+    assert name_found("仁怀", "仁怀市教育局") and name_found("仁怀市", "仁怀教育")
+    assert not name_found("宁波", "浙江省中小学校安全管理条例")
