@@ -150,7 +150,8 @@ class QAService:
         self.embedder = embedder or get_embedder(settings)
         self.index = index or load_index(index_dir(settings), self.embedder.name, self.embedder.dim,
                                          settings.milvus_token)
-        self.retriever = Retriever(self.index, self.embedder, dense_weight=settings.dense_weight)
+        self.retriever = Retriever(self.index, self.embedder, dense_weight=settings.dense_weight,
+                                   rrf_k=settings.rrf_k)
         self.generator = answer_generator(settings)
 
     def search(self, query: str, top_k: int | None = None, mode: str = "hybrid",

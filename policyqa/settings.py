@@ -31,7 +31,9 @@ class Settings(BaseSettings):
                             "default: <data_dir>/milvus.db.")
     milvus_token: str = Field("", description="Milvus credentials (user:password or an API token).")
     milvus_collection: str = Field("policyqa", description="Prefix of the Milvus collections PolicyQA creates.")
-    dense_weight: float = Field(0.5, ge=0, description="Weight of dense rankings against BM25 (1.0) in fusion.")
+    dense_weight: float = Field(0.25, ge=0, description="Weight of dense rankings against BM25 (1.0) in "
+                                "reciprocal-rank fusion (chosen on both eval sets, see README).")
+    rrf_k: int = Field(30, ge=1, description="RRF constant k: smaller lets the top ranks of each list count more.")
     top_k: int = Field(5, ge=1, le=50, description="Citations returned by default.")
     refusal_threshold: float = Field(
         0.53, description="Answerability score below which the service refuses (calibrated on evals/seed.jsonl)."

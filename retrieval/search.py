@@ -10,7 +10,7 @@ from retrieval.embedders import Embedder
 from retrieval.filters import SearchFilters, allowed_rows
 from retrieval.fusion import reciprocal_rank_fusion
 from retrieval.index import Index
-from retrieval.tokenize import glossary, tokenize
+from retrieval.tokenize import glossary, query_tokens
 
 MODES = ("hybrid", "dense", "bm25")
 
@@ -53,8 +53,9 @@ def merge_adjacent(hits: list[SearchHit], texts: dict[str, str]) -> list[SearchH
 
 
 class Retriever:
-    def __init__(self, index: Index, embedder: Embedder, candidates: int = 50, dense_weight: float = 0.5) -> None:
-        self.index, self.embedder, self.candidates = index, embedder, candidates
+    def __init__(self, index: Index, embedder: Embedder, candidates: int = 50, dense_weight: float = 0.25,
+                 rrf_k: int = 30) -> None:
+        self.index, self.embedder, self.candidates, self.rrf_k = index, embedder, candidates, rrf_k
         # RRF weight of the dense rankings relative to BM25 (1.0); set from the eval sets (see README).
         self.weights = {"dense": dense_weight, "dense_zh": dense_weight}
         self._chunk_doc_ids = [c.doc_id for c in index.chunks]
@@ -76,14 +77,14 @@ class Retriever:
         if mode in ("hybrid", "dense"):
             rankings["dense"] = [row for row, _ in dense]
         if mode in ("hybrid", "bm25"):
-            lexical = self.index.lexical.search(tokenize(query), self.candidates, allowed)
+            lexical = self.index.lexical.search(query_tokens(query), self.candidates, allowed)
             rankings["bm25"] = [row for row, _ in lexical]
         bridge = chinese_bridge(query)
         if bridge and mode in ("hybrid", "dense"):
             # English over Chinese text: the glossary's Chinese terms make a second, same-language query.
             bridge_vec = self.embedder.embed_queries([bridge])[0]
             rankings["dense_zh"] = [row for row, _ in self.index.dense.search(bridge_vec, self.candidates, allowed)]
-        fused = reciprocal_rank_fusion(rankings, weights=self.weights)
+        fused = reciprocal_rank_fusion(rankings, k=self.rrf_k, weights=self.weights)
         hits = []
         for row, score, signals in fused[:top_k + 3]:  # a few spare: adjacent pieces may merge
             cosine = dense_scores.get(row)

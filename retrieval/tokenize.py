@@ -32,6 +32,13 @@ def glossary() -> dict[str, list[str]]:
     return {k: v for k, v in data.items() if not k.startswith("_")}
 
 
+@lru_cache(maxsize=1)
+def synonyms() -> dict[str, list[str]]:
+    """Colloquial question words -> the words policy texts use (synonyms.json); applied to queries only."""
+    data = json.loads((Path(__file__).with_name("synonyms.json")).read_text(encoding="utf-8"))
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
 def add_user_words(words) -> None:
     """Keep corpus terms (office names such as 基教股, project names, 文号) whole."""
     for word in words:
@@ -67,3 +74,10 @@ def content_terms(text: str) -> list[str]:
         if len(tok) >= 2 or tok.isdigit():
             seen[tok] = None
     return list(seen)
+
+
+def query_tokens(text: str) -> list[str]:
+    """BM25 query tokens: tokenize() plus the policy words for colloquial ones (老师 -> 教师), so a
+    question in everyday words still meets the clause's own wording."""
+    tokens = tokenize(text)
+    return tokens + [s for tok in tokens for s in synonyms().get(tok, []) if s not in tokens]

@@ -7,14 +7,12 @@ clause that sets up the fund without naming a sum).
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
-from retrieval.tokenize import STOPWORDS, content_terms, glossary
+from retrieval.tokenize import STOPWORDS, content_terms, glossary, synonyms
 
 CN_NUM = "一二三四五六七八九十百千万两零〇"
 UNITS = "人名个所岁年月日天次项条元米分倍课时学时周岁节支类门批届级期"
@@ -95,13 +93,6 @@ class Question:
 
 # Question words ask for a value (see SLOT_QUESTIONS); they are not terms the answer must contain.
 INTERROGATIVE = re.compile(r"^(哪|几|多少|多远|多久|多长|多大|咋|啥|怎|什么|为何|是否|能否|得多)")
-
-
-@lru_cache(maxsize=1)
-def synonyms() -> dict[str, list[str]]:
-    data = json.loads((Path(__file__).resolve().parent.parent / "retrieval" / "synonyms.json")
-                      .read_text(encoding="utf-8"))
-    return {k: v for k, v in data.items() if not k.startswith("_")}
 
 
 def question_groups(question: str) -> Groups:
