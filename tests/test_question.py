@@ -55,3 +55,12 @@ def test_named_places_and_laws():
     assert "教育法" in analyse("办一所学校按教育法得具备啥基本条件?").names
     assert name_found("仁怀", "仁怀市教育局") and name_found("仁怀市", "仁怀教育")
     assert not name_found("宁波", "浙江省中小学校安全管理条例")
+
+
+def test_a_count_must_come_in_the_asked_unit():
+    q = analyse("教师法规定老师五年要培训满多少学时?")
+    assert q.units == ("学时",)
+    assert q.holds("count", "每五年接受不少于360学时的培训") and not q.holds("count", "每五年培训一次,共5项")
+    persons = analyse("广西三年要补多少美育老师?")
+    assert persons.holds("count", "补充美育教师5000余名") and not persons.holds("count", "同一个节目")
+    assert analyse("How many points is the arts assessment worth?").units == ("分",)
