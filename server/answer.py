@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from policyqa.models import Chunk, Document, ResponsibilityRecord
 from retrieval.search import SearchHit
+from server.doc_facts import MULTI_Q, doc_number_facts, issue_date_facts, render_fact
 from server.question import Question, analyse, coverage, name_found, norm
 
 SENTENCE = re.compile(r"[^。;!?\n]+[。;!?]?")
@@ -260,15 +261,12 @@ def compose_answer(question: str, hits: list[SearchHit], documents: dict[str, Do
             cited.append(hit)
         return cited.index(hit) + 1
 
-    number_hit = next((h for h in hits[:3] if q.asks_doc_number
-                       and documents[h.chunk.doc_id].doc_number
-                       and documents[h.chunk.doc_id].doc_number in h.chunk.text), None)
-    if number_hit:
-        doc = documents[number_hit.chunk.doc_id]
-        n = cite(number_hit)
-        text = (f"The document number (文号) of {doc.title} is {doc.doc_number} [{n}]." if q.english
-                else f"《{doc.title}》的文号是{doc.doc_number}[{n}]。")
-        return Answer(text, False, [Citation(1, number_hit.chunk, doc, number_hit.score)], score)
+    for kind, facts in (("number", doc_number_facts(q, hits, documents)),
+                        ("date", issue_date_facts(q, hits, documents))):
+        if facts:
+            text = " ".join(render_fact(kind, f, cite(f.hit), q.english) for f in facts)
+            citations = [Citation(i + 1, f.hit.chunk, f.document, f.hit.score) for i, f in enumerate(facts)]
+            return Answer(text if q.english else text.replace(" ", ""), False, citations, score)
 
     if q.names and any(not name_found(name, corpus_text(documents)) for name in q.names):
         return refusal(q, hits, documents, score)  # asks about a place or law no document covers
@@ -291,7 +289,14 @@ def compose_answer(question: str, hits: list[SearchHit], documents: dict[str, Do
         if extra:  # "按每周多少课时算?这条哪些部门负责?": the figure as well as the offices
             parts.append(quote(extra, hits, cite, q.english))
     if not parts:
-        for s in pick_sentences(q, ranked):
+        picked = pick_sentences(q, ranked)
+        if MULTI_Q.search(q.text) and len({hits[s.hit].chunk.doc_id for s in picked}) < 2:
+            # "仁怀和泾源分别要建啥?": the best sentence of a second document as well
+            other = next((s for s in ranked if hits[s.hit].chunk.doc_id != hits[picked[0].hit].chunk.doc_id
+                          and s.score >= ranked[0].score * 0.3), None)
+            if other:
+                picked = [picked[0], other]
+        for s in picked:
             parts.append(quote(s, hits, cite, q.english))
     if q.english and not found:
         first = cited[0]

@@ -1,0 +1,103 @@
+"""Answers about a document itself rather than its clauses: its 文号 and the date it was issued.
+
+Staff refer to documents by number ("国办71号文") as often as by title, so a number in the question picks
+the document; otherwise the retrieved clauses do. The citation is a clause that shows the fact verbatim.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from policyqa.models import Chunk, Document
+from retrieval.search import SearchHit
+from server.question import Question, norm
+
+ISSUE_Q = re.compile(r"(印发|发布|签发|成文|落款|下发|哪天发|哪年发|什么时候发|啥时候发|发的|\bissued\b|\bsign(ed)?\b|"
+                     r"\bdated\b|\bpublished\b)", re.I)
+MULTI_Q = re.compile(r"(分别|各自|都提|两个文件|\beach\b|\bboth\b|\brespectively\b)", re.I)
+
+
+@dataclass
+class Fact:
+    hit: SearchHit  # the clause cited for it
+    document: Document
+    value: str
+
+
+def documents_by_number(question: str, documents: dict[str, Document]) -> list[Document]:
+    """Documents whose 文号 ends with a number the question gives ("71号文", "2015年71号")."""
+    found: dict[str, Document] = {}
+    years = re.findall(r"(19|20)(\d\d)", question)
+    for number in re.findall(r"(\d+)号", question):
+        for doc in documents.values():
+            if doc.doc_number and re.search(rf"\D{number}号$", doc.doc_number) and (
+                    not years or any(f"{a}{b}" in doc.doc_number for a, b in years)):
+                found[doc.doc_id] = doc
+    return list(found.values())
+
+
+def date_forms(iso: str) -> list[str]:
+    """'2015-09-15' as the text writes it: 2015年9月15日 (or with zero padding)."""
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", iso)
+    if not m:
+        return []
+    y, mo, d = m.groups()
+    return [f"{y}年{int(mo)}月{int(d)}日", f"{y}年{mo}月{d}日"]
+
+
+def clause_hit(doc: Document, needle: str, hits: list[SearchHit]) -> SearchHit | None:
+    """A retrieved chunk of the document that shows the text; else the clause holding it, cited whole."""
+    for hit in hits:
+        if hit.chunk.doc_id == doc.doc_id and needle in norm(hit.chunk.text):
+            return hit
+    at = doc.text.find(needle)
+    if at < 0:
+        return None
+    clause = min((c for c in doc.clauses if c.start <= at < c.end), key=lambda c: c.end - c.start, default=None)
+    if clause is None:
+        return None
+    chunk = Chunk(clause.clause_id, doc.doc_id, clause.clause_id, clause.path, doc.text[clause.start:clause.end],
+                  clause.start, clause.end, page=doc.page_of(clause.start))
+    return SearchHit(chunk, 0.0)
+
+
+def candidate_documents(q: Question, hits: list[SearchHit], documents: dict[str, Document]) -> list[Document]:
+    named = documents_by_number(q.text, documents)
+    if named:
+        return named
+    ranked = [documents[d] for d in dict.fromkeys(h.chunk.doc_id for h in hits[:5])]
+    return ranked[:2] if MULTI_Q.search(q.text) else ranked[:1]
+
+
+def doc_number_facts(q: Question, hits: list[SearchHit], documents: dict[str, Document]) -> list[Fact]:
+    if not q.asks_doc_number:
+        return []
+    facts = []
+    for doc in candidate_documents(q, hits, documents):
+        hit = clause_hit(doc, norm(doc.doc_number), hits) if doc.doc_number else None
+        if hit:
+            facts.append(Fact(hit, doc, doc.doc_number))
+    return facts
+
+
+def issue_date_facts(q: Question, hits: list[SearchHit], documents: dict[str, Document]) -> list[Fact]:
+    if "date" not in q.slots or not ISSUE_Q.search(q.text):
+        return []
+    facts = []
+    for doc in candidate_documents(q, hits, documents):
+        for form in date_forms(doc.issued_date or doc.date):
+            hit = clause_hit(doc, form, hits)
+            if hit:
+                facts.append(Fact(hit, doc, form))
+                break
+    return facts
+
+
+def render_fact(kind: str, fact: Fact, n: int, english: bool) -> str:
+    title, number = fact.document.title, fact.document.doc_number
+    if kind == "number":
+        return (f"The document number (文号) of {title} is {fact.value} [{n}]." if english
+                else f"《{title}》的文号是{fact.value}[{n}]。")
+    label = f"《{title}》" + (f"({number})" if number else "")
+    return (f"{title} is dated {fact.value} [{n}]." if english else f"{label}的成文日期是{fact.value}[{n}]。")
