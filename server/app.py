@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from policyqa import __version__
 from policyqa.service import QAService
 from policyqa.settings import Settings, get_settings
+from retrieval.embedders import enable_query_cache
 from server.feedback import FeedbackLog, feedback_path
 from server.live import LiveIndex
 from server.routes import documents, feedback, jobs, openai_api, qa
@@ -48,6 +49,10 @@ def create_app(service: QAService | None = None, settings: Settings | None = Non
 
     Settings default to the service's, then the process's (get_settings())."""
     settings = settings or (service.settings if service is not None else get_settings())
+    if service is not None:
+        # Many users ask the same questions: repeated query vectors come from a small LRU (results are
+        # unchanged). Later services reuse this embedder (server/live.py), so the cache survives swaps.
+        enable_query_cache(service.embedder)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

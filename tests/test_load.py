@@ -1,0 +1,133 @@
+"""The load test (benches/load.py) in a short version against a real server, and the query-vector cache the
+server uses. Behaviour only: no errors, no request lost, the document uploaded under load answerable once its
+job is done, the server gone afterwards, cached answers equal to uncached ones. Speed is the benchmark's
+business (`python -m benches.load`), never asserted here."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from helpers import REPO, cli_env
+
+from retrieval.embedders import (
+    EmbedderError,
+    HashingEmbedder,
+    QueryCache,
+    enable_query_cache,
+    query_cache_size,
+)
+
+# -- the query cache --------------------------------------------------------------------------------
+
+
+class CountingModel:
+    """compute() for QueryCache: deterministic vectors, and a record of what it was asked to embed."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+        self.inner = HashingEmbedder(16)
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        return self.inner.embed_queries(texts)
+
+
+def test_query_cache_embeds_only_what_it_has_not_seen():
+    model, cache = CountingModel(), QueryCache(3)
+    first = cache.embed("m", ["a", "b"], model)
+    again = cache.embed("m", ["b", "c", "a"], model)
+    assert model.calls == [["a", "b"], ["c"]]
+    assert np.array_equal(again, model.inner.embed_queries(["b", "c", "a"]))
+    assert np.array_equal(first[0], again[2]) and (cache.hits, cache.misses) == (2, 3)
+    again[0] += 1.0  # callers get their own arrays
+    assert np.array_equal(cache.embed("m", ["b"], model)[0], model.inner.embed_queries(["b"])[0])
+
+
+def test_query_cache_is_lru_bounded_and_keyed_by_embedder_name():
+    model, cache = CountingModel(), QueryCache(2)
+    cache.embed("m", ["a"], model)
+    cache.embed("m", ["b"], model)
+    cache.embed("m", ["a"], model)  # a is now the most recent
+    cache.embed("m", ["c"], model)  # evicts b
+    assert len(cache) == 2
+    cache.embed("m", ["a", "b"], model)
+    cache.embed("other", ["a"], model)  # another embedder's vectors are never reused
+    assert model.calls == [["a"], ["b"], ["c"], ["b"], ["a"]]
+
+
+def test_query_cache_of_size_zero_is_off():
+    model, cache = CountingModel(), QueryCache(0)
+    cache.embed("m", ["a"], model)
+    cache.embed("m", ["a"], model)
+    assert model.calls == [["a"], ["a"]] and len(cache) == 0
+
+
+def test_query_cache_size_setting(monkeypatch):
+    monkeypatch.delenv("POLICYQA_QUERY_CACHE_SIZE", raising=False)
+    assert query_cache_size() == 2048
+    monkeypatch.setenv("POLICYQA_QUERY_CACHE_SIZE", "0")
+    assert query_cache_size() == 0
+    monkeypatch.setenv("POLICYQA_QUERY_CACHE_SIZE", "lots")
+    with pytest.raises(EmbedderError, match="whole number"):
+        query_cache_size()
+    assert enable_query_cache(HashingEmbedder()) is None  # no model, no cache
+
+
+@pytest.mark.slow
+def test_cached_query_vectors_change_no_answer(real_index):
+    """The server's cache (enable_query_cache) returns the model's vectors bit for bit: same answers."""
+    questions = ["课程那个工程谁牵头?哪个股协助?", "Which office leads the curriculum project?",
+                 "2024年高考分数线是多少?"]
+    embedder = real_index.embedder
+    saved = embedder.query_cache
+    try:
+        embedder.query_cache = QueryCache(0)
+        uncached = [real_index.ask(q).to_dict() for q in questions]
+        cache = enable_query_cache(embedder, 16)
+        for _ in range(2):  # the first round fills the cache, the second is served from it
+            cached = [real_index.ask(q).to_dict() for q in questions]
+            for a, b in zip(uncached, cached, strict=True):
+                assert {**a, "latency_ms": 0} == {**b, "latency_ms": 0}
+        assert cache.hits >= len(questions) and len(cache) >= len(questions)
+    finally:
+        embedder.query_cache = saved
+
+
+# -- the load test against a real server ------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_short_load_run_loses_nothing_and_the_upload_is_answerable(real_index, tmp_path):
+    """benches/load.py for a few seconds per mode (few users) over a copy of the session's real index."""
+    out = tmp_path / "load.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "benches.load", "--mode", "both", "--duration", "6", "--users", "6",
+         "--interval", "1", "--concurrency", "3", "--seed-data-dir", str(real_index.settings.data_dir),
+         "--out", str(out), "--timeout", "300"],
+        cwd=REPO, env=cli_env(), capture_output=True, text=True, encoding="utf-8", timeout=360)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    results = json.loads(out.read_text(encoding="utf-8"))
+
+    for mode in ("a", "b"):
+        m = results[mode]
+        assert m["requests"] > 0 and m["errors"] == 0 and m["lost"] == 0, m
+        assert set(m["statuses"]) == {"200"} or mode == "a", m["statuses"]  # a also has the upload's 202
+        assert m["ask"]["ok"] == m["ask"]["n"] > 0 and m["search"]["ok"] == m["search"]["n"]
+    assert set(results["a"]["statuses"]) <= {"200", "202"}
+
+    up = results["a"]["upload"]
+    assert up["before"]["refused"] is True  # not in the corpus before the upload
+    assert up["job"]["status"] == "done", up
+    assert up["after"]["refused"] is False and up["after"]["cites_upload"] is True, up
+    assert up["after"]["first_citation"] == up["doc_id"] and "1260" in up["after"]["answer"]
+    assert up["errors_during_ingest"] == 0
+
+    assert "POLICYQA_RATE_LIMIT_PER_MINUTE=600000" in proc.stdout  # the benchmark says what it changed
+    assert results["server_alive_at_end"] is True
+    with pytest.raises(ProcessLookupError):  # the server was stopped with the run
+        os.kill(results["server_pid"], 0)
