@@ -35,7 +35,7 @@ SLOT_QUESTIONS = {
                        r"\bwhen\b|what date|which date|deadline|by when|what year)", re.I),
     "percent": re.compile(r"(比例|百分之|占.{0,6}多少|percentage|\bratio\b|\bshare of\b)", re.I),
     "count": re.compile(r"((?<![这那哪])几[个人名岁所次天分年项倍]|多少|多远|多大|多久|多长|"
-                        r"how many|how old|how long|how far|maximum|minimum|\bratio\b|\bsize\b|\bcap\b)", re.I),
+                        r"how many|how old|how long|how far|maximum|minimum|\bratio\b|\bsize\b|\bcap\b|分数线|多少分|passing score)", re.I),
     "address": re.compile(r"(地址|在哪办公|在哪儿办公|办公地点|(?<!e-mail )(?<!email )\baddress\b)", re.I),
     "email": re.compile(r"(邮箱|电子邮件|e-?mail)", re.I),
     "phone": re.compile(r"(电话|联系方式|手机号|\bphone\b|telephone)", re.I),
@@ -137,7 +137,7 @@ UNIT_WORDS = {"人": ("人", "名"), "名": ("人", "名"), "学时": ("学时",
               "分": ("分",), "天": ("天", "日"), "日": ("天", "日"), "次": ("次",), "所": ("所",), "米": ("米",),
               "倍": ("倍",), "万": ("万",), "个": ("个",)}
 PERSON_NOUNS = re.compile(r"^[\u4e00-\u9fff]{0,3}?(老师|教师|学生|人员|名额|员工|保安)")
-ENGLISH_UNITS = {"points": ("分",), "people": ("人", "名"), "persons": ("人", "名"), "teachers": ("人", "名"),
+ENGLISH_UNITS = {"class size": ("人", "名"), "score": ("分",), "points": ("分",), "people": ("人", "名"), "persons": ("人", "名"), "teachers": ("人", "名"),
                  "students": ("人", "名"), "hours": ("学时", "课时", "小时"), "days": ("天", "日"), "years": ("年",)}
 
 
@@ -150,8 +150,8 @@ def asked_units(question: str) -> tuple[str, ...]:
                 return units
         if PERSON_NOUNS.match(question[m.end(1):]):
             return ("人", "名")
-    m = re.search(r"how many (\w+)", question, re.I)
-    return ENGLISH_UNITS.get(m.group(1).lower(), ()) if m else ()
+    m = re.search(r"how many (\w+)|(class size|score)\b", question, re.I)
+    return ENGLISH_UNITS.get((m.group(1) or m.group(2)).lower(), ()) if m else ()
 
 
 # "教师法规定…", "学前教育法是…": a law named in the question. (Regulations, 条例, are left out: staff
@@ -159,11 +159,27 @@ def asked_units(question: str) -> tuple[str, ...]:
 LAW_NAME = re.compile(r"(?:^|[按依据照和与及、《“])([\u4e00-\u9fff]{2,8}?法)(?=[是里中的规说对和与》”要得]|$)")
 
 
+# Provinces and big cities as English questions write them.
+ENGLISH_PLACES = {
+    "beijing": "北京", "tianjin": "天津", "shanghai": "上海", "chongqing": "重庆", "hebei": "河北", "shanxi": "山西",
+    "liaoning": "辽宁", "jilin": "吉林", "heilongjiang": "黑龙江", "jiangsu": "江苏", "zhejiang": "浙江",
+    "anhui": "安徽", "fujian": "福建", "jiangxi": "江西", "shandong": "山东", "henan": "河南", "hubei": "湖北",
+    "hunan": "湖南", "guangdong": "广东", "hainan": "海南", "sichuan": "四川", "guizhou": "贵州", "yunnan": "云南",
+    "shaanxi": "陕西", "gansu": "甘肃", "qinghai": "青海", "taiwan": "台湾", "inner mongolia": "内蒙古",
+    "guangxi": "广西", "tibet": "西藏", "ningxia": "宁夏", "xinjiang": "新疆", "hong kong": "香港", "macao": "澳门",
+    "guangzhou": "广州", "shenzhen": "深圳", "hangzhou": "杭州", "nanjing": "南京", "wuhan": "武汉",
+    "chengdu": "成都", "xi'an": "西安", "xian": "西安", "ningbo": "宁波", "nantong": "南通", "quanzhou": "泉州",
+    "changping": "昌平", "haidian": "海淀", "renhuai": "仁怀", "pucheng": "蒲城", "jingyuan": "泾源",
+}
+
+
 def named_entities(question: str) -> tuple[str, ...]:
-    """Place names (jieba's ns tag) and law names in the question."""
+    """Place names (jieba's ns tag, or a province/city in English) and law names in the question."""
     import jieba.posseg  # loads its model on first use only
 
     places = [w.word for w in jieba.posseg.cut(question) if w.flag == "ns" and len(w.word) >= 2]
+    lowered = question.lower()
+    places += [zh for en, zh in ENGLISH_PLACES.items() if re.search(rf"\b{re.escape(en)}\b", lowered)]
     laws = [re.split(r"[按依据照和与及]", name)[-1] for name in LAW_NAME.findall(question)]
     return tuple(dict.fromkeys(places + [law for law in laws if len(law) >= 3]))
 

@@ -64,3 +64,9 @@ def test_a_count_must_come_in_the_asked_unit():
     persons = analyse("广西三年要补多少美育老师?")
     assert persons.holds("count", "补充美育教师5000余名") and not persons.holds("count", "同一个节目")
     assert analyse("How many points is the arts assessment worth?").units == ("分",)
+
+
+def test_english_place_names_and_units():
+    assert analyse("When does the spring semester start for primary schools in Ningxia this year?").names == ("宁夏",)
+    assert analyse("What is the maximum class size allowed in Beijing?").units == ("人", "名")
+    assert "count" in analyse("What is the passing score for the teacher recruitment exam?").slots
