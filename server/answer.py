@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from policyqa.models import Chunk, Document, ResponsibilityRecord
 from retrieval.search import SearchHit
 from server.doc_facts import MULTI_Q, doc_number_facts, issue_date_facts, render_fact
+from server.lists import best_list
 from server.question import Question, analyse, coverage, name_found, norm
 
 SENTENCE = re.compile(r"[^。;!?\n]+[。;!?]?")
@@ -156,49 +157,6 @@ def missing_slots(q: Question, ranked: list[Sentence]) -> list[str]:
 SLOT_SENTENCE_COVERAGE = 0.2  # chosen on both eval sets, keeping false refusals at most 5%
 
 
-def list_items(hit: SearchHit, documents: dict[str, Document]) -> tuple[str, list[str]] | None:
-    """(heading, items) when the hit's clause, or the parent whose heading it starts with, is a list:
-    sub-clauses ("(一)优质原则 ...") or dash items ("——坚持优先保障。...")."""
-    doc = documents[hit.chunk.doc_id]
-    by_id = {c.clause_id: c for c in doc.clauses}
-    clause = by_id.get(hit.chunk.clause_id)
-    candidates = []
-    while clause is not None:
-        candidates.append(clause)
-        parent = by_id.get(clause.parent_id) if clause.parent_id else None
-        clause = parent if parent is not None and parent.start >= hit.chunk.start - 2 else None
-    for clause in reversed(candidates):  # the outermost list the chunk starts with
-        children = [c for c in doc.clauses if c.parent_id == clause.clause_id]
-        if len(children) >= 2:
-            items = [(c.number if re.match(r"[(（]", c.number) else c.number + "、") + c.heading
-                     for c in children if c.heading]
-            if len(items) >= 2:
-                intro = re.sub(r"[。::\s]+$", "", doc.text[clause.start:children[0].start].strip())
-                return (intro if len(intro) <= 60 else f"{clause.number}、{clause.heading}".strip("、")), items
-    dashes = re.findall(r"——([^。;\n]{2,20})[。;]", hit.chunk.text)
-    if len(dashes) >= 2:
-        return documents[hit.chunk.doc_id].doc_id and hit.chunk.clause_path.split(" › ")[-1], dashes
-    return None
-
-
-def best_list(q: Question, hits: list[SearchHit], documents: dict[str, Document], best_sentence: str
-              ) -> tuple[SearchHit, tuple[str, list[str]]] | None:
-    """The list among the top clauses whose heading best names what the question asks about, when it
-    covers the question at least as well as the best single sentence."""
-    scored = []
-    floor = coverage(q.groups, best_sentence)
-    for rank, hit in enumerate(hits[:3]):
-        found = list_items(hit, documents)
-        if found:
-            heading_cov = coverage([(w, alts) for w, alts in q.groups if w >= 2], found[0])
-            if coverage(q.groups, found[0] + "".join(found[1])) >= floor:
-                scored.append((heading_cov - 0.05 * rank, hit, found))
-    if not scored:
-        return None
-    score, hit, found = max(scored, key=lambda s: s[0])
-    return (hit, found) if score >= 0.2 else None
-
-
 def best_record(q: Question, hits: list[SearchHit]) -> tuple[SearchHit, ResponsibilityRecord] | None:
     scored = []
     for rank, hit in enumerate(hits):
@@ -286,10 +244,7 @@ def compose_answer(question: str, hits: list[SearchHit], documents: dict[str, Do
         parts.append(responsibility_answer(record, cite(hit), q.english))
     listed = best_list(q, hits, documents, ranked[0].text if ranked else "") if q.asks_list and not found else None
     if listed:
-        hit, (heading, items) = listed
-        n = cite(hit)
-        parts.append(f"{heading}: " + "; ".join(items) + f" [{n}]." if q.english
-                     else f"{heading}包括:" + "、".join(items) + f"[{n}]。")
+        parts.append(listed.render(cite(listed.hit), q.english))
     if found and q.slots and not all(q.holds(slot, parts[0]) for slot in q.slots):
         extra = next((s for s in ranked if all(q.holds(slot, s.text) for slot in q.slots)), None)
         if extra:  # "按每周多少课时算?这条哪些部门负责?": the figure as well as the offices

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from policyqa.models import Chunk, Document
+from policyqa.models import Chunk, Clause, Document
 from retrieval.search import SearchHit
 from server.question import Question, norm
 
@@ -55,11 +55,14 @@ def clause_hit(doc: Document, needle: str, hits: list[SearchHit]) -> SearchHit |
     if at < 0:
         return None
     clause = min((c for c in doc.clauses if c.start <= at < c.end), key=lambda c: c.end - c.start, default=None)
-    if clause is None:
-        return None
+    return clause_as_hit(doc, clause) if clause else None
+
+
+def clause_as_hit(doc: Document, clause: Clause, score: float = 0.0) -> SearchHit:
+    """A whole clause (with its sub-clauses) as a citable hit: verbatim text, offsets, the clause id."""
     chunk = Chunk(clause.clause_id, doc.doc_id, clause.clause_id, clause.path, doc.text[clause.start:clause.end],
                   clause.start, clause.end, page=doc.page_of(clause.start))
-    return SearchHit(chunk, 0.0)
+    return SearchHit(chunk, score)
 
 
 def candidate_documents(q: Question, hits: list[SearchHit], documents: dict[str, Document]) -> list[Document]:

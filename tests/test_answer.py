@@ -120,3 +120,12 @@ def test_question_about_a_place_no_document_covers_is_refused(real_index):
 def test_asked_value_present_is_answered(real_index):
     data = real_index.ask("品牌学校申报表最晚几号报上去?").to_dict()
     assert data["refused"] is False and "5月30日" in data["answer"]
+
+
+def test_list_of_a_sibling_clause_is_answered_from_its_parent(real_index):
+    """"最后的工作要求有哪几条?": the items of 六、工作要求, cited as that whole clause, verbatim."""
+    result = real_index.ask("一校一品方案最后的工作要求有哪几条?")
+    data = check_citations(result, real_index.index.documents)
+    for item in ("加强领导", "狠抓落实", "强化督查", "嘉奖激励"):
+        assert item in data["answer"]
+    assert data["citations"][0]["clause_path"].startswith("六、工作要求")
