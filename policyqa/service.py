@@ -40,7 +40,7 @@ def chunk_settings(settings: Settings) -> ChunkSettings:
 def store_config(settings: Settings) -> StoreConfig:
     uri = settings.milvus_uri or str((settings.data_dir / "milvus.db").resolve())
     return StoreConfig(settings.vector_store, settings.ann_threshold, uri, settings.milvus_token,
-                       settings.milvus_collection)
+                       settings.milvus_collection, settings.hnsw_ef_search)
 
 
 def get_embedder(settings: Settings) -> Embedder:
@@ -88,8 +88,11 @@ def ingest(settings: Settings, paths: list[Path], embedder: Embedder, rebuild: b
     known: dict[str, tuple[Document, list[Chunk]]] = {}
     if not rebuild and compatible_manifest(settings, embedder):
         documents, chunks = read_contents(index_dir(settings))
+        by_doc: dict[str, list[Chunk]] = {doc.doc_id: [] for doc in documents}
+        for c in chunks:  # one pass: a scan per document was quadratic (minutes at 100k chunks)
+            by_doc.setdefault(c.doc_id, []).append(c)
         for doc in documents:
-            known[doc.doc_id] = (doc, [c for c in chunks if c.doc_id == doc.doc_id])
+            known[doc.doc_id] = (doc, by_doc[doc.doc_id])
     report = prepare_documents(paths, chunk_settings(settings), settings.max_file_mb, progress, known)
     given = {d.doc_id for d in report.documents}
     deleted = [doc_id for doc_id, (doc, _) in known.items()
@@ -99,22 +102,26 @@ def ingest(settings: Settings, paths: list[Path], embedder: Embedder, rebuild: b
     chunks = report.chunks + [c for _, cs in kept for c in cs]
     if not documents:
         return IngestOutcome(report, None, False, deleted)
+    # Incremental unless rebuilding: chunks already indexed keep their vectors and tokens, and the dense
+    # index is updated in place (retrieval/index.py).
     manifest = build_index(index_dir(settings), documents, chunks, embedder, vars(chunk_settings(settings)),
                            settings.data_dir / "embed_cache", embed_progress,
-                           store=store_config(settings))
+                           store=store_config(settings), incremental=not rebuild)
     return IngestOutcome(report, manifest, False, deleted)
 
 
 def delete_documents(settings: Settings, doc_ids: list[str], embedder: Embedder) -> dict:
-    """Remove documents from the index (the embedding cache keeps their vectors for a later re-add)."""
+    """Remove documents from the index (the embedding cache keeps their vectors for a later re-add). The
+    dense index drops their vectors in place; nothing is embedded or tokenised again."""
     if compatible_manifest(settings, embedder) is None:
         raise IndexError_(f"no index at {index_dir(settings)} built with {embedder.name}; run `policyqa ingest`.")
     documents, chunks = read_contents(index_dir(settings))
     unknown = sorted(set(doc_ids) - {d.doc_id for d in documents})
     if unknown:
         raise IndexError_(f"not in the index: {', '.join(unknown)}; `policyqa documents` lists the ids.")
-    documents = [d for d in documents if d.doc_id not in doc_ids]
-    chunks = [c for c in chunks if c.doc_id not in doc_ids]
+    gone = set(doc_ids)
+    documents = [d for d in documents if d.doc_id not in gone]
+    chunks = [c for c in chunks if c.doc_id not in gone]
     return build_index(index_dir(settings), documents, chunks, embedder, vars(chunk_settings(settings)),
                        settings.data_dir / "embed_cache", store=store_config(settings))
 

@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are rejected at ingest.")
     ann_threshold: int = Field(50_000, ge=0, description="Above this many chunks the dense index is HNSW "
                                "(approximate) instead of exact.")
+    # The default is retrieval.stores.HNSW_EF_SEARCH (not imported: settings stay free of FAISS).
+    hnsw_ef_search: int = Field(512, ge=1, le=4096, description="HNSW search breadth (efSearch) above "
+                                "ann_threshold: higher finds more of the exact top results, slower; 512 chosen by "
+                                "the sweep in benches/README.md.")
     vector_store: str = Field("faiss", description="'faiss' (in the data directory) or 'milvus'.")
     milvus_uri: str = Field("", description="Milvus Lite file (*.db) or cluster URI (http://host:19530); "
                             "default: <data_dir>/milvus.db.")

@@ -1,8 +1,18 @@
-"""The index directory: manifest.json, documents.jsonl, chunks.jsonl, vectors.npy, dense.faiss, bm25/.
+"""The index directory: manifest.json, documents.jsonl, chunks.jsonl, vectors.npy, rows.npy, dense.faiss,
+bm25/ (with the token table), userdict.txt.
 
 An index is built in a temporary folder next to the live one and swapped in with renames, so a crash or
 an error mid-build leaves the previous index intact. Loading checks the manifest against the configured
 embedder and fails with a message that says what to run.
+
+Builds are incremental: every row (chunk) has a stable vector id and a content key (the hash of its
+indexed text) in rows.npy. A build matches the new chunks to the live index's rows by key; matched rows
+keep their id, vector and tokens, so adding or removing a document only embeds and tokenises the new
+chunks, and the FAISS index is loaded and changed in place (new ids added; removed ids deleted from a
+flat index, tombstoned in an HNSW graph until COMPACT_FRACTION of it is dead, then rebuilt) before it is
+written to the temporary folder. BM25 has no incremental update: it is recomputed from the kept tokens
+(array operations, about a second at 100k chunks). `incremental=False` (`policyqa ingest --rebuild`)
+builds every part from scratch, embeddings still coming from the cache.
 """
 
 from __future__ import annotations
@@ -12,16 +22,20 @@ import json
 import os
 import shutil
 import time
+from bisect import bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
+import jieba
 import numpy as np
 
+import retrieval.tokenize as tokenize_module
 from policyqa.models import Chunk, Document
-from retrieval.cache import EmbeddingCache
+from retrieval.cache import EmbeddingCache, text_key
 from retrieval.embedders import Embedder
 from retrieval.milvus_store import MilvusStore, MilvusStoreError
-from retrieval.stores import DenseStore, LexicalStore
+from retrieval.stores import HNSW_EF_SEARCH, DenseStore, DenseStoreError, LexicalStore, TokenTable, dense_kind
 from retrieval.tokenize import add_user_words, tokenize
 
 FORMAT_VERSION = 1
@@ -42,6 +56,7 @@ class StoreConfig:
     milvus_uri: str = ""  # a Milvus Lite file (*.db) or http://host:19530
     milvus_token: str = ""
     milvus_collection: str = "policyqa"  # prefix; each build gets its own collection
+    ef_search: int = HNSW_EF_SEARCH  # FAISS HNSW search breadth (recall vs latency)
 
 
 @dataclass
@@ -92,40 +107,148 @@ def _read_jsonl(path: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
+ROW_DTYPE = np.dtype([("id", "<i8"), ("key", "S32")])  # rows.npy: per chunk row, its vector id and content key
+
+
+@lru_cache(maxsize=1)
+def tokenizer_fingerprint() -> str:
+    """Changes when tokenisation may change (retrieval/tokenize.py, its glossary, jieba): kept tokens are
+    reused only by a build with the same fingerprint."""
+    module = Path(tokenize_module.__file__)
+    h = hashlib.sha256(module.read_bytes())
+    h.update(module.with_name("glossary.json").read_bytes())
+    h.update(jieba.__version__.encode())
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class LiveRows:
+    """What a build can take over from the live index: per row its id, content key and tokens."""
+
+    path: Path
+    manifest: dict
+    ids: np.ndarray
+    keys: list[bytes]
+    tokens: TokenTable | None  # None when the tokenizer changed since (or the table is missing)
+    words: set[str]
+
+
+def live_rows(index_dir: Path, embedder_name: str, dim: int) -> LiveRows | None:
+    """The live index's rows if a build with this embedder can reuse them; None otherwise (no index,
+    another embedder or format, or an index written before rows.npy existed)."""
+    manifest = read_manifest(index_dir)
+    if (manifest is None or manifest.get("format_version") != FORMAT_VERSION
+            or manifest.get("embedder") != {"name": embedder_name, "dim": dim}):
+        return None
+    try:
+        rows = np.load(index_dir / "rows.npy")
+        words = {w for w in (index_dir / "userdict.txt").read_text(encoding="utf-8").splitlines() if w}
+    except (OSError, ValueError):
+        return None
+    if rows.dtype != ROW_DTYPE or len(rows) != manifest.get("n_chunks"):
+        return None
+    tokens = TokenTable.load(index_dir / "bm25") if manifest.get("tokenizer") == tokenizer_fingerprint() else None
+    if tokens is not None and len(tokens) != len(rows):
+        tokens = None
+    return LiveRows(index_dir, manifest, rows["id"].astype(np.int64), rows["key"].tolist(), tokens, words)
+
+
+@dataclass
+class RowPlan:
+    sources: np.ndarray  # per new row: the live row it reuses, or -1 for a new chunk
+    ids: np.ndarray  # per new row: its vector id
+    removed_ids: np.ndarray  # live ids no new row reuses
+    next_id: int
+
+
+def plan_rows(new_keys: list[bytes], live_keys: list[bytes], live_ids: np.ndarray, next_id: int) -> RowPlan:
+    """Match new rows to live rows with the same content key (each live row used once); unmatched new
+    rows get fresh ids from next_id on."""
+    pool: dict[bytes, list[int]] = {}
+    for row, key in enumerate(live_keys):
+        pool.setdefault(key, []).append(row)
+    sources = np.full(len(new_keys), -1, np.int64)
+    for row, key in enumerate(new_keys):
+        candidates = pool.get(key)
+        if candidates:
+            sources[row] = candidates.pop()
+    reused = sources >= 0
+    ids = np.empty(len(new_keys), np.int64)
+    ids[reused] = live_ids[sources[reused]]
+    n_new = int((~reused).sum())
+    ids[~reused] = np.arange(next_id, next_id + n_new, dtype=np.int64)
+    kept = np.zeros(len(live_keys), bool)
+    kept[sources[reused]] = True
+    return RowPlan(sources, ids, live_ids[~kept], next_id + n_new)
+
+
+def rows_containing(texts: list[str], words: set[str]) -> set[int]:
+    """Rows whose (lower-cased) text contains one of the words: the ones a change of jieba's user
+    dictionary can tokenise differently."""
+    words = {w.lower() for w in words if w}
+    if not words or not texts:
+        return set()
+    lowered = [t.lower() for t in texts]  # (lower() may change a text's length: offsets come from these)
+    starts, pos = [], 0
+    for t in lowered:
+        starts.append(pos)
+        pos += len(t) + 1
+    joined = "\n".join(lowered)
+    found: set[int] = set()
+    for word in words:
+        at = joined.find(word)
+        while at >= 0:
+            found.add(bisect_right(starts, at) - 1)
+            at = joined.find(word, at + 1)
+    return found
+
+
 def build_index(index_dir: Path, documents: list[Document], chunks: list[Chunk], embedder: Embedder,
                 chunking: dict, cache_dir: Path, progress=None, batch_size: int = 32,
-                store: StoreConfig = StoreConfig()) -> dict:
-    """Embed (cache first), build both stores, write everything to a temp folder, then swap it in."""
-    cache = EmbeddingCache(cache_dir, embedder.name, embedder.dim)
-    texts = [c.index_text for c in chunks]
-    todo = cache.missing(texts)
-    batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
+                store: StoreConfig = StoreConfig(), incremental: bool = True) -> dict:
+    """Write the index of these documents and chunks to a temp folder, then swap it in. With
+    `incremental`, rows of the live index with the same indexed text are reused (vector, vector id,
+    tokens) and the FAISS index is updated in place; new chunks are embedded (cache first) and tokenised."""
     started = time.perf_counter()
-    for batch in progress(batches) if progress else batches:
-        cache.put(batch, embedder.embed_passages(batch))
-    if todo:
-        cache.save()
-    vectors = cache.get(texts)
+    texts = [c.index_text for c in chunks]
+    keys = [text_key(t).encode() for t in texts]
+    live = live_rows(index_dir, embedder.name, embedder.dim) if incremental else None
+    if live is not None:
+        plan = plan_rows(keys, live.keys, live.ids, int(live.manifest.get("next_id", len(live.ids))))
+    else:
+        plan = plan_rows(keys, [], np.zeros(0, np.int64), 0)
+    reused = plan.sources >= 0
+    new_rows = np.flatnonzero(~reused)
+
+    vectors, embedded = _row_vectors(texts, new_rows, plan, live, embedder, cache_dir, progress, batch_size)
 
     words = user_dictionary(documents)
     add_user_words(words)
-    lexical = LexicalStore([tokenize(t) for t in texts])
-    doc_hashes = {d.doc_id: d.source_hash for d in documents}
-    if not len(vectors):
-        vectors = np.zeros((0, embedder.dim), np.float32)
-    if store.backend == "milvus":
-        name = f"{store.milvus_collection}_{corpus_hash(doc_hashes)[:10]}_{time.time_ns()}"
-        dense = MilvusStore.build(vectors, store.milvus_uri, name, store.milvus_token)
-    elif store.backend == "faiss":
-        dense = DenseStore(vectors, ann_threshold=store.ann_threshold)
+    retokenize: set[int] = set()
+    if live is not None and live.tokens is not None:
+        # A changed user dictionary can change how the texts holding its new or dropped words are cut.
+        changed = set(words) ^ live.words
+        reused_rows = np.flatnonzero(reused)
+        retokenize = {int(reused_rows[i]) for i in rows_containing([texts[r] for r in reused_rows], changed)}
+        token_sources = np.where(reused, plan.sources, -1)
+        token_sources[list(retokenize)] = -1
     else:
-        raise ValueError(f"unknown vector store '{store.backend}': use faiss or milvus")
+        token_sources = np.full(len(texts), -1, np.int64)
+    fresh = [tokenize(texts[r]) for r in np.flatnonzero(token_sources < 0)]
+    lexical = LexicalStore(TokenTable.assemble(token_sources, live.tokens if live else None, fresh))
+
+    doc_hashes = {d.doc_id: d.source_hash for d in documents}
+    dense, dense_update = _dense_store(vectors, new_rows, plan, live, store, doc_hashes)
 
     manifest = expected_manifest_fields(embedder.name, embedder.dim, chunking) | {
         "corpus_hash": corpus_hash(doc_hashes), "documents": doc_hashes, "n_chunks": len(chunks),
-        "dense_index": dense.kind, "vector_store": store.backend,
-        "embedded_now": len(todo), "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "build_seconds": round(time.perf_counter() - started, 3),
+        "dense_index": dense.kind, "vector_store": store.backend, "hnsw_ef_search": store.ef_search,
+        "dense_tombstones": len(getattr(dense, "tombstones", ())), "next_id": plan.next_id,
+        "tokenizer": tokenizer_fingerprint(), "embedded_now": embedded,
+        "update": {"mode": "incremental" if live is not None else "full", "reused_rows": int(reused.sum()),
+                   "added_rows": len(new_rows), "removed_rows": len(plan.removed_ids),
+                   "tokenized_rows": len(fresh), "dense": dense_update},
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     previous = live_milvus(index_dir)
@@ -136,9 +259,13 @@ def build_index(index_dir: Path, documents: list[Document], chunks: list[Chunk],
         _write_jsonl(tmp / "documents.jsonl", (d.to_dict() for d in documents))
         _write_jsonl(tmp / "chunks.jsonl", (c.to_dict() for c in chunks))
         np.save(tmp / "vectors.npy", vectors)
+        rows = np.empty(len(chunks), ROW_DTYPE)
+        rows["id"], rows["key"] = plan.ids, keys
+        np.save(tmp / "rows.npy", rows)
         dense.save(tmp / ("dense.milvus.json" if dense.kind == "milvus" else "dense.faiss"))
         lexical.save(tmp / "bm25")
         (tmp / "userdict.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
+        manifest["build_seconds"] = round(time.perf_counter() - started, 3)
         # The manifest goes last: a folder without one is never loaded.
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
         swap_in(tmp, index_dir)
@@ -151,6 +278,52 @@ def build_index(index_dir: Path, documents: list[Document], chunks: list[Chunk],
     if previous is not None and previous[1] != getattr(dense, "collection", None):
         MilvusStore(previous[0], previous[1], store.milvus_token).drop()
     return manifest
+
+
+def _row_vectors(texts: list[str], new_rows: np.ndarray, plan: RowPlan, live: LiveRows | None, embedder: Embedder,
+                 cache_dir: Path, progress, batch_size: int) -> tuple[np.ndarray, int]:
+    """Every row's vector: reused rows from the live index's vectors.npy, new rows from the embedding
+    cache (embedding what it lacks). Returns the vectors and how many texts were embedded now."""
+    vectors = np.zeros((len(texts), embedder.dim), np.float32)
+    reused = np.flatnonzero(plan.sources >= 0)
+    if len(reused):
+        vectors[reused] = np.load(live.path / "vectors.npy", mmap_mode="r")[plan.sources[reused]]
+    if not len(new_rows):
+        return vectors, 0  # nothing new (a deletion): the cache is not even read
+    new_texts = [texts[r] for r in new_rows]
+    cache = EmbeddingCache(cache_dir, embedder.name, embedder.dim)
+    todo = cache.missing(new_texts)
+    batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
+    for batch in progress(batches) if progress else batches:
+        cache.put(batch, embedder.embed_passages(batch))
+    if todo:
+        cache.save()
+    vectors[new_rows] = cache.get(new_texts)
+    return vectors, len(todo)
+
+
+def _dense_store(vectors: np.ndarray, new_rows: np.ndarray, plan: RowPlan, live: LiveRows | None,
+                 store: StoreConfig, doc_hashes: dict[str, str]) -> tuple[DenseStore | MilvusStore, str]:
+    """The dense store for the new rows, and how it was made: "updated" in place from the live FAISS
+    index, "compacted" (HNSW rebuilt: too many tombstones) or "built"."""
+    if store.backend == "milvus":
+        name = f"{store.milvus_collection}_{corpus_hash(doc_hashes)[:10]}_{time.time_ns()}"
+        return MilvusStore.build(vectors, store.milvus_uri, name, store.milvus_token), "built"
+    if store.backend != "faiss":
+        raise ValueError(f"unknown vector store '{store.backend}': use faiss or milvus")
+    kind = dense_kind(len(vectors), store.ann_threshold)
+    how = "built"
+    if (live is not None and live.manifest.get("vector_store", "faiss") == "faiss"
+            and live.manifest.get("dense_index") == kind and (live.path / "dense.faiss").exists()):
+        try:
+            dense = DenseStore.load(live.path / "dense.faiss", live.ids, store.ef_search)
+            dense.update(vectors[new_rows], plan.ids[new_rows], plan.removed_ids, plan.ids)
+        except DenseStoreError:
+            dense = None
+        if dense is not None and not dense.needs_compaction():
+            return dense, "updated"
+        how = "compacted" if dense is not None else how
+    return DenseStore(vectors, kind=kind, ids=plan.ids, ef_search=store.ef_search), how
 
 
 def live_milvus(index_dir: Path) -> tuple[str, str] | None:
@@ -185,7 +358,10 @@ def read_contents(index_dir: Path) -> tuple[list[Document], list[Chunk]]:
     return documents, chunks
 
 
-def load_index(index_dir: Path, embedder_name: str, dim: int, milvus_token: str = "") -> Index:
+def load_index(index_dir: Path, embedder_name: str, dim: int, milvus_token: str = "",
+               ef_search: int | None = None) -> Index:
+    """Load the index for search. `ef_search`: HNSW search breadth; by default the one the index was
+    built with (the POLICYQA_HNSW_EF_SEARCH setting at ingest time)."""
     recover(index_dir)
     manifest = read_manifest(index_dir)
     if manifest is None:
@@ -204,9 +380,15 @@ def load_index(index_dir: Path, embedder_name: str, dim: int, milvus_token: str 
     add_user_words(words)
     documents, chunks = read_contents(index_dir)
     milvus = index_dir / "dense.milvus.json"
+    ef_search = ef_search or manifest.get("hnsw_ef_search") or HNSW_EF_SEARCH
     try:
-        dense = MilvusStore.load(milvus, milvus_token) if milvus.exists() else DenseStore.load(index_dir / "dense.faiss")
-    except MilvusStoreError as exc:
-        raise IndexError_(str(exc)) from exc
+        if milvus.exists():
+            dense = MilvusStore.load(milvus, milvus_token)
+        else:
+            rows = index_dir / "rows.npy"
+            row_ids = np.load(rows)["id"].astype(np.int64) if rows.exists() else None  # none: ids are rows
+            dense = DenseStore.load(index_dir / "dense.faiss", row_ids, ef_search)
+    except (MilvusStoreError, DenseStoreError) as exc:
+        raise IndexError_(f"index at {index_dir}: {exc}") from exc
     return Index(index_dir, manifest, {d.doc_id: d for d in documents}, chunks, dense,
                  LexicalStore.load(index_dir / "bm25"))

@@ -1,4 +1,5 @@
-"""The index folder with the hashing embedder: build, load, manifest checks, skip, cache, crash safety."""
+"""The index folder with the hashing embedder: build, load, manifest checks, skip, cache, crash safety,
+incremental updates (vector ids, in-place FAISS changes, HNSW tombstones, kept tokens) and the stores."""
 
 from __future__ import annotations
 
@@ -6,15 +7,29 @@ import json
 import os
 import shutil
 
+import bm25s
+import faiss
+import numpy as np
 import pytest
 from helpers import DOC_IDS, JINGYUAN, RENHUAI, make_settings
 
+import retrieval.index as index_module
 from ingest.pipeline import doc_id_for, file_hash
 from policyqa import service
 from policyqa.service import QAService, index_dir
+from policyqa.settings import Settings
 from retrieval.embedders import HashingEmbedder
-from retrieval.index import IndexError_, corpus_hash, load_index, read_manifest
-from retrieval.stores import LexicalStore
+from retrieval.filters import SearchFilters
+from retrieval.index import IndexError_, corpus_hash, load_index, read_contents, read_manifest
+from retrieval.stores import (
+    HNSW_EF_SEARCH,
+    DenseStore,
+    DenseStoreError,
+    LexicalStore,
+    TokenTable,
+    bm25_index,
+)
+from retrieval.tokenize import tokenize
 
 
 @pytest.fixture
@@ -195,3 +210,274 @@ def test_hashing_search_plumbing(settings, hashing_embedder):
     assert set(svc.search("实施特色创新课程构建工程", mode="dense")[0].signals) <= {"dense", "dense_zh"}
     with pytest.raises(ValueError, match="mode"):
         svc.search("x", mode="fuzzy")
+
+
+# -- incremental updates: stable vector ids, the dense index changed in place, kept tokens ---------------
+
+QUERIES = ["实施特色创新课程构建工程", "新优质学校建设", "Which office leads the curriculum project?", "教师培训"]
+
+
+@pytest.fixture
+def later(tmp_path, corpus_copy):
+    """RENHUAI moved out of the corpus copy, so a test can add it to an index of the other four."""
+    folder = tmp_path / "later"
+    folder.mkdir()
+    for f in corpus_copy.glob(f"{RENHUAI}*"):
+        shutil.move(f, folder / f.name)
+    return folder
+
+
+@pytest.fixture
+def count_tokenize(monkeypatch):
+    """The texts build_index runs through jieba."""
+    calls: list[str] = []
+    original = index_module.tokenize
+
+    def counting(text):
+        calls.append(text)
+        return original(text)
+
+    monkeypatch.setattr(index_module, "tokenize", counting)
+    return calls
+
+
+def results(svc, filters=None):
+    return {(q, mode): [(h.chunk.chunk_id, round(h.score, 6)) for h in svc.search(q, 5, mode, filters)]
+            for q in QUERIES for mode in ("hybrid", "dense", "bm25")}
+
+
+def rebuilt_twin(settings, paths, embedder, name="twin"):
+    """The same files indexed from scratch in another data dir."""
+    twin = settings.model_copy(update={"data_dir": settings.data_dir.parent / name})
+    outcome = service.ingest(twin, paths, embedder, rebuild=True)
+    assert outcome.manifest["update"]["mode"] == "full"
+    return QAService(twin, embedder)
+
+
+def rows_of(settings):
+    rows = np.load(index_dir(settings) / "rows.npy")
+    return dict(zip(rows["key"].tolist(), rows["id"].tolist(), strict=True))
+
+
+def test_adding_a_document_updates_the_index_in_place(settings, hashing_embedder, corpus_copy, later,
+                                                      count_tokenize):
+    first = ingest(settings, hashing_embedder).manifest
+    assert first["update"]["mode"] == "full" and first["next_id"] == first["n_chunks"]
+    ids_before = rows_of(settings)
+    count_tokenize.clear()
+    manifest = service.ingest(settings, [corpus_copy, later], hashing_embedder).manifest
+    update = manifest["update"]
+    added = manifest["n_chunks"] - first["n_chunks"]
+    assert update["mode"] == "incremental" and update["dense"] == "updated"
+    assert (update["reused_rows"], update["added_rows"], update["removed_rows"]) == (first["n_chunks"], added, 0)
+    assert manifest["embedded_now"] == added > 10
+    # jieba ran on the new chunks, plus the few old ones holding a user word the new document brought
+    assert len(count_tokenize) == update["tokenized_rows"]
+    assert added <= update["tokenized_rows"] <= added + 5
+    # kept chunks keep their vector ids; new ones get fresh ids
+    ids_after = rows_of(settings)
+    assert all(ids_after[key] == i for key, i in ids_before.items())
+    assert sorted(set(ids_after.values()) - set(ids_before.values())) == list(range(first["n_chunks"],
+                                                                                     manifest["next_id"]))
+    index = load_index(index_dir(settings), hashing_embedder.name, hashing_embedder.dim)
+    assert index.dense.index.ntotal == len(index.chunks) == manifest["n_chunks"]
+    # the same search results as the same files indexed from scratch
+    twin = rebuilt_twin(settings, [corpus_copy, later], hashing_embedder)
+    assert results(QAService(settings, hashing_embedder)) == results(twin)
+
+
+def test_kept_tokens_equal_a_fresh_tokenisation(settings, hashing_embedder, corpus_copy, later):
+    ingest(settings, hashing_embedder)
+    service.ingest(settings, [corpus_copy, later], hashing_embedder)
+    service.delete_documents(settings, [JINGYUAN], hashing_embedder)
+    table = TokenTable.load(index_dir(settings) / "bm25")
+    _, chunks = read_contents(index_dir(settings))
+    assert len(table) == len(chunks)
+    fresh = [tokenize(c.index_text) for c in chunks]
+    assert [table.row(r) for r in range(len(chunks))] == fresh
+    assert sorted(table.vocab) == sorted({t for toks in fresh for t in toks})  # no token of a deleted document
+
+
+def test_deleting_a_document_removes_its_vectors_in_place(settings, hashing_embedder, corpus_copy, count_tokenize,
+                                                          monkeypatch):
+    first = ingest(settings, hashing_embedder).manifest
+    count_tokenize.clear()
+    calls = []
+    monkeypatch.setattr(HashingEmbedder, "embed_passages", lambda self, texts: calls.append(texts))
+    manifest = service.delete_documents(settings, [JINGYUAN], hashing_embedder)
+    index = load_index(index_dir(settings), hashing_embedder.name, hashing_embedder.dim)
+    removed = first["n_chunks"] - manifest["n_chunks"]
+    assert removed > 10 and manifest["update"]["removed_rows"] == removed
+    assert manifest["update"]["dense"] == "updated" and manifest["dense_index"] == "flat"
+    assert index.dense.index.ntotal == len(index.chunks) and manifest["dense_tombstones"] == 0
+    assert count_tokenize == [] and calls == [] and manifest["embedded_now"] == 0
+    monkeypatch.undo()
+    svc = QAService(settings, hashing_embedder)
+    assert all(h.chunk.doc_id != JINGYUAN for q in QUERIES for h in svc.search(q, 10))
+    remaining = [p for p in corpus_copy.iterdir() if not p.name.startswith(JINGYUAN)]
+    assert results(svc) == results(rebuilt_twin(settings, remaining, hashing_embedder))
+
+
+def test_hnsw_deletes_are_tombstones_until_compaction(tmp_path, corpus_copy, hashing_embedder):
+    settings = make_settings(data_dir=tmp_path / "data", corpus_dir=corpus_copy, embedder="hashing", ann_threshold=0)
+    first = ingest(settings, hashing_embedder).manifest
+    assert first["dense_index"] == "hnsw"
+    sizes = {d: sum(1 for c in read_contents(index_dir(settings))[1] if c.doc_id == d) for d in DOC_IDS}
+    small = min(sizes, key=sizes.get)
+    assert sizes[small] < 0.2 * first["n_chunks"]
+    manifest = service.delete_documents(settings, [small], hashing_embedder)
+    assert manifest["update"]["dense"] == "updated" and manifest["dense_tombstones"] == sizes[small]
+    svc = QAService(settings, hashing_embedder)
+    assert svc.index.dense.index.ntotal == first["n_chunks"]  # still in the graph...
+    for q in QUERIES:  # ...but never found, with or without filters
+        assert all(h.chunk.doc_id != small for h in svc.search(q, 20, "dense"))
+        assert len(svc.search(q, 5, "dense")) == 5
+    only = SearchFilters(doc_ids=[RENHUAI])
+    assert {h.chunk.doc_id for h in svc.search(QUERIES[0], 5, "dense", only)} == {RENHUAI}
+    # deleting more: over COMPACT_FRACTION of the graph is dead, so it is rebuilt from the live vectors
+    rest = sorted((d for d in DOC_IDS if d != small), key=sizes.get)
+    manifest = service.delete_documents(settings, rest[:2], hashing_embedder)
+    assert manifest["update"]["dense"] == "compacted" and manifest["dense_tombstones"] == 0
+    svc = QAService(settings, hashing_embedder)
+    assert svc.index.dense.index.ntotal == len(svc.index.chunks) == manifest["n_chunks"]
+    assert {h.chunk.doc_id for q in QUERIES for h in svc.search(q, 10)} <= set(rest[2:])
+
+
+def test_failure_mid_update_leaves_previous_index(settings, hashing_embedder, corpus_copy, monkeypatch):
+    ingest(settings, hashing_embedder)
+    live = index_dir(settings)
+    before = snapshot(live)
+
+    def broken_save(self, path):
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(DenseStore, "save", broken_save)
+    with pytest.raises(OSError, match="simulated"):
+        service.delete_documents(settings, [JINGYUAN], hashing_embedder)  # the FAISS index was changed in memory
+    monkeypatch.undo()
+    assert snapshot(live) == before
+    assert [p.name for p in live.parent.iterdir() if p.name.startswith(".")] == []
+    assert JINGYUAN in load_index(live, hashing_embedder.name, hashing_embedder.dim).documents
+
+
+def test_rebuild_starts_from_scratch(settings, hashing_embedder, count_tokenize):
+    first = ingest(settings, hashing_embedder).manifest
+    count_tokenize.clear()
+    rebuilt = ingest(settings, hashing_embedder, rebuild=True).manifest
+    assert rebuilt["update"] == {"mode": "full", "reused_rows": 0, "added_rows": first["n_chunks"], "removed_rows": 0,
+                                 "tokenized_rows": first["n_chunks"], "dense": "built"}
+    assert len(count_tokenize) == first["n_chunks"]
+
+
+def test_changed_tokenizer_tokenises_again(settings, hashing_embedder, monkeypatch, count_tokenize):
+    first = ingest(settings, hashing_embedder).manifest
+    count_tokenize.clear()
+    monkeypatch.setattr(index_module, "tokenizer_fingerprint", lambda: "another-tokenizer")
+    manifest = service.delete_documents(settings, [JINGYUAN], hashing_embedder)
+    assert manifest["update"]["tokenized_rows"] == manifest["n_chunks"] == len(count_tokenize)
+    assert manifest["update"]["dense"] == "updated" and manifest["tokenizer"] == "another-tokenizer"
+    assert first["tokenizer"] != "another-tokenizer"
+
+
+def test_index_without_vector_ids_loads_and_is_rebuilt(settings, hashing_embedder, corpus_copy):
+    """An index written before rows.npy: a bare FAISS index whose ids are its rows, no kept tokens."""
+    ingest(settings, hashing_embedder)
+    live = index_dir(settings)
+    bare = faiss.IndexFlatIP(hashing_embedder.dim)
+    bare.add(np.load(live / "vectors.npy"))
+    faiss.write_index(bare, str(live / "dense.faiss"))
+    for old in [live / "rows.npy", *(live / "bm25").glob("tokens.*")]:
+        old.unlink()
+    svc = QAService(settings, hashing_embedder)
+    assert svc.search(QUERIES[0], 3, "dense")[0].chunk.doc_id == RENHUAI
+    manifest = service.delete_documents(settings, [JINGYUAN], hashing_embedder)
+    assert manifest["update"]["mode"] == "full" and manifest["update"]["dense"] == "built"
+    assert (live / "rows.npy").exists()
+
+
+def test_milvus_reuses_tokens_and_swaps_collections(tmp_path, corpus_copy, hashing_embedder, count_tokenize):
+    settings = make_settings(data_dir=tmp_path / "data", corpus_dir=corpus_copy, embedder="hashing",
+                             vector_store="milvus")
+    ingest(settings, hashing_embedder)
+    first = QAService(settings, hashing_embedder).index.dense.collection
+    count_tokenize.clear()
+    manifest = service.delete_documents(settings, [JINGYUAN], hashing_embedder)
+    assert manifest["update"]["mode"] == "incremental" and count_tokenize == []
+    svc = QAService(settings, hashing_embedder)
+    assert svc.index.dense.collection != first
+    assert all(h.chunk.doc_id != JINGYUAN for q in QUERIES for h in svc.search(q, 10, "dense"))
+
+
+def test_hnsw_ef_search_setting(tmp_path, corpus_copy, hashing_embedder):
+    assert Settings.model_fields["hnsw_ef_search"].default == HNSW_EF_SEARCH
+    settings = make_settings(data_dir=tmp_path / "data", corpus_dir=corpus_copy, embedder="hashing",
+                             ann_threshold=0, hnsw_ef_search=48)
+    assert ingest(settings, hashing_embedder).manifest["hnsw_ef_search"] == 48
+    dense = QAService(settings, hashing_embedder).index.dense
+    assert dense.ef_search == 48 and dense._base.hnsw.efSearch == 48
+    again = load_index(index_dir(settings), hashing_embedder.name, hashing_embedder.dim, ef_search=300)
+    assert again.dense._base.hnsw.efSearch == 300
+
+
+# -- the stores on their own ----------------------------------------------------------------------------
+
+
+def unit_vectors(n, dim=32, seed=0):
+    v = np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_dense_store_rows_and_ids(kind, tmp_path):
+    vectors = unit_vectors(300)
+    ids = np.arange(300, dtype=np.int64) * 7 + 1000  # any stable ids
+    store = DenseStore(vectors, kind=kind, ids=ids)
+    assert store.search(vectors[5], 1) == [(5, pytest.approx(1.0, abs=1e-5))]
+    # drop rows 0-49, add 20 new vectors as rows at the end
+    extra = unit_vectors(20, seed=1)
+    new_ids = np.concatenate([ids[50:], np.arange(20, dtype=np.int64) + 99_000])
+    store.update(extra, new_ids[-20:], ids[:50], new_ids)
+    assert len(store.tombstones) == (50 if kind == "hnsw" else 0)
+    store.save(tmp_path / "d.faiss")
+    loaded = DenseStore.load(tmp_path / "d.faiss", new_ids)
+    current = np.concatenate([vectors[50:], extra])
+    for s in (store, loaded):
+        assert s.n_rows == 270
+        for row in (0, 100, 255, 269):
+            assert s.search(current[row], 1)[0][0] == row
+            assert np.allclose(s.vector(row), current[row])
+        found = {r for q in vectors[:50] for r, _ in s.search(q, 10)}
+        assert found <= set(range(270))
+        allowed = np.array([3, 260, 269])
+        assert {r for r, _ in s.search(vectors[0], 10, allowed)} == {3, 260, 269}
+    with pytest.raises(DenseStoreError, match="--rebuild"):
+        DenseStore.load(tmp_path / "d.faiss", np.array([1, 2, 123456789]))
+
+
+def test_bm25_matches_bm25s_on_the_corpus(settings, hashing_embedder):
+    ingest(settings, hashing_embedder)
+    _, chunks = read_contents(index_dir(settings))
+    rows = [tokenize(c.index_text) for c in chunks] + [[]]  # and an empty row
+    reference = bm25s.BM25()
+    reference.index([r or [""] for r in rows], show_progress=False)
+    ours = bm25_index(TokenTable.from_token_lists(rows))
+    for q in QUERIES:
+        toks = [t for t in tokenize(q) if t in reference.vocab_dict]
+        assert toks
+        assert np.array_equal(ours.get_scores(toks), reference.get_scores(toks))
+
+
+def test_plan_rows_matches_by_content_and_hands_out_fresh_ids():
+    plan = index_module.plan_rows([b"a", b"x", b"b", b"a", b"a"], [b"a", b"b", b"c", b"a"],
+                                  np.array([10, 11, 12, 13]), next_id=20)
+    assert sorted(plan.sources[[0, 3]].tolist()) == [0, 3] and plan.sources[2] == 1  # duplicates used once each
+    assert plan.sources[[1, 4]].tolist() == [-1, -1]
+    assert sorted(plan.ids.tolist()) == [10, 11, 13, 20, 21]
+    assert plan.removed_ids.tolist() == [12] and plan.next_id == 22
+
+
+def test_rows_containing_finds_every_row_with_a_word():
+    texts = ["教研室牵头", "基教股协助", "无关内容", "ABC教研室"]
+    assert index_module.rows_containing(texts, {"教研室"}) == {0, 3}
+    assert index_module.rows_containing(texts, {"abc", "协助"}) == {1, 3}
+    assert index_module.rows_containing(texts, set()) == set()
