@@ -1,7 +1,9 @@
 """Run eval sets against PolicyQA (in-process or a running server) and score every answer.
 
 A "system" answers questions the way the API does: `ask(question) -> dict` (the /api/ask body) and
-`search(question, k) -> [(doc_id, text)]`. Configurations compared side by side are systems too.
+`search(question, k) -> [(doc_id, text)]`. Configurations compared side by side are systems too. A system
+with `answers = False` (the naive baseline, evals/naive.py) only retrieves: its answer, citation, refusal
+and latency figures are None (n/a), never zeros.
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ from evals.metrics import answer_hit, breakdown, evidence_rank, ndcg, norm, rele
 
 REQUIRED = ("id", "question", "answerable")
 DEPTH = 10  # retrieval depth for Recall@10 / nDCG@10
+# Figures that need an answer; n/a for a retrieval-only system.
+ANSWER_METRICS = ("answer_hit", "citation_precision", "citation_chars_median", "refusal_recall", "refusal_precision",
+                  "false_refusal_rate", "latency_p50_ms", "latency_p95_ms")
+NOT_ANSWERED = "n/a (retrieval only)"
 
 
 class EvalSetError(ValueError):
@@ -88,8 +94,15 @@ class ServerSystem:
         return [(r["doc_id"], r["text"]) for r in self._post("/api/search", {"query": question, "top_k": k})["results"]]
 
 
+def answers(system: System) -> bool:
+    return getattr(system, "answers", True)
+
+
 def run_item(system: System, item: dict) -> dict:
-    result = system.ask(item["question"])
+    if answers(system):
+        result = system.ask(item["question"])
+    else:  # placeholders; run_eval reports every figure built on them as n/a
+        result = {"refused": False, "answer": NOT_ANSWERED, "latency_ms": 0.0, "citations": []}
     evidence, doc_ids = item.get("evidence", []), item.get("doc_ids", [])
     row = {
         "id": item["id"], "question": item["question"], "answerable": item["answerable"],
@@ -104,7 +117,7 @@ def run_item(system: System, item: dict) -> dict:
         ranked = system.search(item["question"], DEPTH)
         row["rank"] = evidence_rank(evidence, doc_ids, ranked)
         row["ndcg"] = ndcg([relevant(evidence, doc_ids, d, t) for d, t in ranked], len(evidence))
-        if not result["refused"]:
+        if not result["refused"] and answers(system):
             row["hit"] = answer_hit(row["answer_terms"], result["answer"])
             row["citation_relevant"] = [relevant(evidence, doc_ids, c["doc_id"], c["text"])
                                         for c in result["citations"]]
@@ -114,7 +127,14 @@ def run_item(system: System, item: dict) -> dict:
 
 def run_eval(system: System, items: list[dict], progress=None) -> dict:
     rows = [run_item(system, item) for item in (progress(items) if progress else items)]
-    return {"system": system.name, "summary": summarize(rows), "by_group": breakdown(rows), "rows": rows}
+    summary, by_group = summarize(rows), breakdown(rows)
+    if not answers(system):
+        for figures in (summary, *by_group.values()):
+            figures.update(dict.fromkeys(ANSWER_METRICS))
+        for row in rows:
+            row["latency_ms"] = row["refused"] = None
+    return {"system": system.name, "answers": answers(system), "summary": summary, "by_group": by_group,
+            "rows": rows}
 
 
 def check_gate(summary: dict, thresholds: dict) -> list[str]:

@@ -12,7 +12,7 @@ from policyqa.settings import Settings
 
 SETS_FILE = Path(__file__).with_name("sets.json")
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CONFIGS = ("hybrid", "dense", "bm25", "threshold=<x>")
+CONFIGS = ("hybrid", "dense", "bm25", "threshold=<x>", "naive")
 
 
 def set_corpus(set_path: Path) -> Path | None:
@@ -31,7 +31,8 @@ def settings_for_set(settings: Settings, set_path: Path) -> Settings:
 
 
 def systems_for(service, configs: list[str]) -> list[System]:
-    """hybrid | dense | bm25 | threshold=<x> (hybrid retrieval with another refusal threshold)."""
+    """hybrid | dense | bm25 | threshold=<x> (hybrid retrieval with another refusal threshold) | naive (the
+    naive LangChain baseline over the same corpus, retrieval only: evals/naive.py)."""
     from policyqa.service import QAService
 
     systems: list[System] = []
@@ -43,6 +44,11 @@ def systems_for(service, configs: list[str]) -> list[System]:
             tuned = QAService(service.settings.model_copy(update={"refusal_threshold": value}),
                               embedder=service.embedder, index=service.index)
             systems.append(LocalSystem(tuned, "hybrid", config))
+        elif config == "naive":
+            from evals.naive import NaiveSystem
+
+            settings = service.settings
+            systems.append(NaiveSystem.over(settings.corpus_dir, service.embedder, settings.data_dir / "embed_cache"))
         else:
             raise ValueError(f"unknown configuration '{config}'; use one of {', '.join(CONFIGS)}")
     return systems
