@@ -10,7 +10,7 @@ from retrieval.embedders import Embedder
 from retrieval.filters import SearchFilters, allowed_rows
 from retrieval.fusion import reciprocal_rank_fusion
 from retrieval.index import Index
-from retrieval.tokenize import glossary, query_tokens
+from retrieval.tokenize import english_words, glossary, query_tokens
 
 MODES = ("hybrid", "dense", "bm25")
 
@@ -25,7 +25,7 @@ class SearchHit:
 
 def chinese_bridge(query: str) -> str:
     """For a mostly-English query, its glossary translation as Chinese terms; '' otherwise."""
-    words = re.findall(r"[a-z][a-z\-']+", query.lower())
+    words = english_words(query)
     if not words or len(words) < 2 * len(re.findall(r"[\u4e00-\u9fff]", query)):
         return ""
     terms = list(dict.fromkeys(t for w in words for t in glossary().get(w, [])[:1]))

@@ -81,3 +81,16 @@ def query_tokens(text: str) -> list[str]:
     question in everyday words still meets the clause's own wording."""
     tokens = tokenize(text)
     return tokens + [s for tok in tokens for s in synonyms().get(tok, []) if s not in tokens]
+
+
+def english_words(text: str) -> list[str]:
+    """English words of a question, possessives dropped; a hyphenated word the glossary does not know
+    splits into its parts ("aesthetic-education" -> aesthetic, education)."""
+    words = []
+    for word in re.findall(r"[a-z][a-z\-']+", text.lower()):
+        word = re.sub(r"'s?$", "", word)
+        if "-" in word and word not in glossary():
+            words.extend(part for part in word.split("-") if len(part) > 1)
+        else:
+            words.append(word)
+    return list(dict.fromkeys(words))

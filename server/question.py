@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from retrieval.tokenize import STOPWORDS, content_terms, glossary, synonyms
+from retrieval.tokenize import STOPWORDS, content_terms, english_words, glossary, synonyms
 
 CN_NUM = "一二三四五六七八九十百千万两零〇"
 UNITS = "人名个所岁年月日天次项条元米分倍课时学时周岁节支类门批届级期"
@@ -35,7 +35,7 @@ SLOT_QUESTIONS = {
                        r"\bwhen\b|what date|which date|deadline|by when|what year)", re.I),
     "percent": re.compile(r"(比例|百分之|占.{0,6}多少|percentage|\bratio\b|\bshare of\b)", re.I),
     "count": re.compile(r"((?<![这那哪])几[个人名岁所次天分年项倍]|多少|多远|多大|多久|多长|"
-                        r"how many|how old|how long|how far|maximum|minimum|\bratio\b|\bsize\b|\bcap\b|分数线|多少分|passing score)", re.I),
+                        r"how many|how old|how long|how far|maximum|minimum|\bratio\b|\bsize\b|\bcap\b|\blimit\b|分数线|多少分|passing score)", re.I),
     "address": re.compile(r"(地址|在哪办公|在哪儿办公|办公地点|(?<!e-mail )(?<!email )\baddress\b)", re.I),
     "email": re.compile(r"(邮箱|电子邮件|e-?mail)", re.I),
     "phone": re.compile(r"(电话|联系方式|手机号|\bphone\b|telephone)", re.I),
@@ -53,9 +53,9 @@ SLOT_VALUES = {
     "address": re.compile(r"(路|街|巷|大道|号楼|\d+号|地址)"),
     "phone": re.compile(r"\d{3,4}-?\d{7,8}|\d{8,11}"),
     "email": re.compile(r"[\w.-]+@[\w-]+\.\w+"),
-    "hours": re.compile(r"\d{1,2}:\d{2}|\d{1,2}\s*[点时]"),
-    "names": re.compile(r"[\u4e00-\u9fff]{2,}(中学|小学|大学|学院|学校|幼儿园|中心)[、,和及]"
-                        r"[\u4e00-\u9fff]{2,}(中学|小学|大学|学院|学校|幼儿园|中心)"),
+    "hours": re.compile(r"\d{1,2}[::]\d{2}\s*[-—–~至到]\s*\d{1,2}[::]\d{2}|[上下]午\s*\d|工作日"),
+    "names": re.compile(r"(?=([\u4e00-\u9fff]{2,8}?(?:中学|小学|大学|学院|学校|幼儿园))[、,和及与]"
+                        r"([\u4e00-\u9fff]{2,12}?(?:中学|小学|大学|学院|学校|幼儿园)))"),
 }
 
 
@@ -107,7 +107,7 @@ def question_groups(question: str) -> Groups:
     """A Chinese term is its own group (with the policy words for a colloquial one); an English word
     becomes its glossary translations (or itself, weighing less, when the glossary has no entry)."""
     groups: Groups = []
-    english = set(re.findall(r"[a-z][a-z\-']+", question.lower()))
+    english = english_words(question)
     for term in content_terms(question):
         if re.search(r"[a-z]", term) or INTERROGATIVE.match(term):  # English words are handled below
             continue
@@ -198,5 +198,13 @@ def coverage(groups: Groups, text: str) -> float:
     return sum(w for w, alts in groups if any(a in text for a in alts)) / total
 
 
+# Words that make "X学校" a kind of school rather than a school's name.
+GENERIC_SCHOOL = re.compile(r"[各全本该每所等直属类]|优质|特色|培育|品牌|薄弱|达标|试点|高等|中小|义务|民办|公办|城乡|农村")
+
+
 def holds_slot(slot: str, text: str) -> bool:
-    return bool(SLOT_VALUES[slot].search(norm(text)))
+    text = norm(text)
+    if slot == "names":  # two schools named side by side ("城北初级中学、第十一小学"), not kinds of school
+        return any(not GENERIC_SCHOOL.search(m.group(1)) and not GENERIC_SCHOOL.search(m.group(2))
+                   for m in SLOT_VALUES["names"].finditer(text))
+    return bool(SLOT_VALUES[slot].search(text))

@@ -70,3 +70,18 @@ def test_english_place_names_and_units():
     assert analyse("When does the spring semester start for primary schools in Ningxia this year?").names == ("宁夏",)
     assert analyse("What is the maximum class size allowed in Beijing?").units == ("人", "名")
     assert "count" in analyse("What is the passing score for the teacher recruitment exam?").slots
+
+
+def test_school_names_are_told_from_kinds_of_school():
+    assert holds_slot("names", "加快城北初级中学、第十一小学和第六、第十幼儿园等工程建设速度")
+    assert holds_slot("names", "确定泾源县第二中学及泾源县城关第二小学为新优质校培育对象")
+    assert not holds_slot("names", "市直各学校、各镇中心学校作为区域内学校品牌提升工作的牵头单位")
+    assert not holds_slot("names", "1、优化学校布局、2、加快学校建设")
+
+
+def test_english_words_split_unknown_hyphenated_words():
+    from retrieval.tokenize import english_words
+
+    assert english_words("the State Council's aesthetic-education opinion") == \
+        ["the", "state", "council", "aesthetic", "education", "opinion"]
+    assert "part-time" in english_words("part-time teachers")  # the glossary knows it whole
