@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -25,6 +26,10 @@ from server.security import LimitsMiddleware, error_body
 
 STATIC = Path(__file__).with_name("static")
 UPLOAD_PATH = "/api/documents"
+# Worker threads for the sync routes (AnyIO's default is 40). A question new to the server waits for the
+# embedding model, which an upload's ingest can hold for seconds; with 40 threads such waits took every
+# thread and answers from cached query vectors, searches and job polls queued behind them.
+WORKER_THREADS = 200
 
 
 def cors_origins(settings: Settings) -> list[str]:
@@ -56,6 +61,8 @@ def create_app(service: QAService | None = None, settings: Settings | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = max(limiter.total_tokens, WORKER_THREADS)
         yield
         # Let a running index change finish (a cut-off build leaves the live index intact anyway).
         await run_in_threadpool(app.state.live.jobs.close, 60)

@@ -121,7 +121,7 @@ def test_short_load_run_loses_nothing_and_the_upload_is_answerable(real_index, t
     assert set(results["a"]["statuses"]) <= {"200", "202"}
 
     up = results["a"]["upload"]
-    assert up["before"]["refused"] is True  # not in the corpus before the upload
+    assert up["before"]["cites_upload"] is False  # not in the index before the upload
     assert up["job"]["status"] == "done", up
     assert up["after"]["refused"] is False and up["after"]["cites_upload"] is True, up
     assert up["after"]["first_citation"] == up["doc_id"] and "1260" in up["after"]["answer"]
