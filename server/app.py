@@ -57,7 +57,7 @@ def create_app(service: QAService | None = None, settings: Settings | None = Non
     if service is not None:
         # Many users ask the same questions: repeated query vectors come from a small LRU (results are
         # unchanged). Later services reuse this embedder (server/live.py), so the cache survives swaps.
-        enable_query_cache(service.embedder)
+        enable_query_cache(service.embedder, settings.query_cache_size)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -9,18 +9,16 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 
 import numpy as np
 import pytest
 from helpers import REPO, cli_env
+from pydantic import ValidationError
 
-from retrieval.embedders import (
-    EmbedderError,
-    HashingEmbedder,
-    QueryCache,
-    enable_query_cache,
-    query_cache_size,
-)
+from policyqa.settings import Settings
+from retrieval.embedders import HashingEmbedder, ModelTurns, QueryCache, enable_query_cache
 
 # -- the query cache --------------------------------------------------------------------------------
 
@@ -69,13 +67,34 @@ def test_query_cache_of_size_zero_is_off():
 
 def test_query_cache_size_setting(monkeypatch):
     monkeypatch.delenv("POLICYQA_QUERY_CACHE_SIZE", raising=False)
-    assert query_cache_size() == 2048
+    assert Settings().query_cache_size == 2048
     monkeypatch.setenv("POLICYQA_QUERY_CACHE_SIZE", "0")
-    assert query_cache_size() == 0
+    assert Settings().query_cache_size == 0
     monkeypatch.setenv("POLICYQA_QUERY_CACHE_SIZE", "lots")
-    with pytest.raises(EmbedderError, match="whole number"):
-        query_cache_size()
-    assert enable_query_cache(HashingEmbedder()) is None  # no model, no cache
+    with pytest.raises(ValidationError):
+        Settings()
+    assert enable_query_cache(HashingEmbedder(), 16) is None  # no model, no cache
+
+
+def test_queries_go_before_the_next_passage_slice():
+    """An ingest embedding many passages yields the model to a query between slices."""
+    turns, order = ModelTurns(), []
+    started = threading.Event()
+
+    def ingest():
+        for i in range(3):
+            with turns.turn(query=False):
+                order.append(f"passages{i}")
+                started.set()
+                time.sleep(0.05)
+
+    worker = threading.Thread(target=ingest)
+    worker.start()
+    started.wait()
+    with turns.turn(query=True):
+        order.append("query")
+    worker.join()
+    assert order.index("query") == 1, order
 
 
 @pytest.mark.slow
