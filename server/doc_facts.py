@@ -65,12 +65,30 @@ def clause_as_hit(doc: Document, clause: Clause, score: float = 0.0) -> SearchHi
     return SearchHit(chunk, score)
 
 
+def documents_by_title(question: str, documents: dict[str, Document], min_chars: int = 5) -> list[Document]:
+    """Documents whose title shares a run of at least `min_chars` characters with the question
+    ("兼职教师管理办法" -> 《学校体育美育兼职教师管理办法》), longest shared run first."""
+    text = norm(question)
+    scored = []
+    for doc in documents.values():
+        title = norm(doc.title)
+        longest = max((n for n in range(min_chars, min(len(text), 20) + 1)
+                       if any(text[i:i + n] in title for i in range(len(text) - n + 1))), default=0)
+        if longest:
+            scored.append((longest, doc))
+    return [doc for _, doc in sorted(scored, key=lambda s: -s[0])]
+
+
 def candidate_documents(q: Question, hits: list[SearchHit], documents: dict[str, Document]) -> list[Document]:
+    """The documents a question about documents means: by number, else by title words, else the top hits'."""
+    many = bool(MULTI_Q.search(q.text))
     named = documents_by_number(q.text, documents)
     if named:
         return named
     ranked = [documents[d] for d in dict.fromkeys(h.chunk.doc_id for h in hits[:5])]
-    return ranked[:2] if MULTI_Q.search(q.text) else ranked[:1]
+    titled = documents_by_title(q.text, documents) if many else []
+    chosen = list({d.doc_id: d for d in titled + ranked}.values())
+    return chosen[:2] if many else chosen[:1]
 
 
 def doc_number_facts(q: Question, hits: list[SearchHit], documents: dict[str, Document]) -> list[Fact]:

@@ -49,3 +49,13 @@ def compose_chunk(d: Document):
 
     return Chunk(f"{d.doc_id}#preamble", d.doc_id, f"{d.doc_id}#preamble", "(正文前部分)", d.text, 0, len(d.text),
                  index_text=d.text)
+
+
+def test_documents_named_by_title_words():
+    from server.doc_facts import documents_by_title
+
+    docs = {"m": doc("m", "教体艺〔2017〕7号", "2017-10-08", "…"), "j": doc("j", "教体艺厅函〔2019〕41号", "2019-06-11", "…")}
+    docs["m"].title = "教育部关于印发《学校体育美育兼职教师管理办法》的通知"
+    docs["j"].title = "教育部办公厅关于开展体育美育浸润行动计划的通知"
+    found = documents_by_title("教育部兼职教师管理办法和浸润行动计划通知,文号分别是啥?", docs)
+    assert [d.doc_id for d in found] == ["m", "j"]
