@@ -1,7 +1,7 @@
 """One command for both benchmarks:
 
     .venv/bin/python -m benches.run [--quick] [--sizes 1000,10000,100000] [--sets evals/seed.jsonl[=corpus]]
-                                     [--out benches/results] [--cache benches/.cache]
+                                     [--out benches/results] [--cache benches/.cache] [--ef-sweep 64,128,256,512]
 
 Prints the tables to stdout (progress to stderr) and writes quality.json, speed.json and latest.json
 (both, plus machine info) under --out.
@@ -46,6 +46,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--noise", type=float, default=0.01,
                    help="sigma of the per-component gaussian noise on synthetic vectors")
     p.add_argument("--queries", type=int, default=120, help="queries timed per index and search mode (>= 100)")
+    p.add_argument("--ef-sweep", default=",".join(map(str, speed.EF_SWEEP)), metavar="EF,EF,...",
+                   help="HNSW efSearch values measured at 100k chunks and above (empty: no sweep)")
     p.add_argument("--skip-quality", action="store_true")
     p.add_argument("--skip-speed", action="store_true")
     return p.parse_args(argv)
@@ -78,7 +80,9 @@ def main(argv=None) -> None:
             seed = ingest_corpus(SEED_CORPUS)
             questions = [item["question"] for item in load_eval_set(SEED_SET)]
             with tempfile.TemporaryDirectory(prefix="policyqa-speed-") as work:
-                results["speed"] = speed.run_speed(seed, questions, sizes, Path(work), args.noise, args.queries)
+                ef_values = tuple(int(v) for v in args.ef_sweep.split(",") if v.strip())
+                results["speed"] = speed.run_speed(seed, questions, sizes, Path(work), args.noise, args.queries,
+                                                   ef_values)
             print(speed.report(results["speed"]), flush=True)
             _write(args.out / "speed.json", results["speed"])
     finally:
