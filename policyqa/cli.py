@@ -245,7 +245,8 @@ def print_results(name: str, results: list[dict]) -> None:
 @app.command("eval")
 def eval_(sets: list[str] = typer.Argument(..., help="Eval set files (JSONL), or `from-feedback`."),
           compare: list[str] = typer.Option(None, "--compare", help="Configurations side by side: hybrid, dense, "
-                                            "bm25, threshold=<x> (repeatable)."),
+                                            "bm25, naive (LangChain baseline, retrieval only), threshold=<x>; "
+                                            "repeat the option for each."),
           server: str = typer.Option(None, "--server", help="Evaluate a running server at this URL instead."),
           reports: Path = typer.Option(Path("reports"), "--reports", help="Folder for the JSON and HTML reports."),
           output: Path = typer.Option(None, "--output", "-o", help="Also write the result JSON here."),

@@ -156,7 +156,7 @@ class QAService:
         self.settings = settings
         self.embedder = embedder or get_embedder(settings)
         self.index = index or load_index(index_dir(settings), self.embedder.name, self.embedder.dim,
-                                         settings.milvus_token)
+                                         settings.milvus_token, ef_search=settings.hnsw_ef_search)
         self.retriever = Retriever(self.index, self.embedder, dense_weight=settings.dense_weight,
                                    rrf_k=settings.rrf_k)
         self.generator = answer_generator(settings)
