@@ -79,8 +79,8 @@ class ModelTurns:
                 self._cond.notify_all()
 
 
-# Passages go to the model a few at a time, so a query waits at most one slice (~0.5 s on 2 cores).
-PASSAGE_SLICE = 4
+# Passages go to the model one at a time (as fast as in batches), so a query waits at most one passage
+PASSAGE_SLICE = 1
 
 
 class QueryCache:
