@@ -24,10 +24,11 @@ class ClauseList:
     items: list[str]
 
     def render(self, n: int, english: bool) -> str:
-        lead = self.intro or self.heading
         if english:
-            return f"{lead}: " + "; ".join(self.items) + f" [{n}]."
-        return f"{lead}包括:" + "、".join(self.items) + f"[{n}]。"
+            return f"{self.intro or self.heading}: " + "; ".join(self.items) + f" [{n}]."
+        # "…应围绕以下五项原则:(一)…" reads on from its own lead-in; a bare heading needs "包括"
+        lead = f"{self.intro}:" if self.intro else f"{self.heading}包括:"
+        return lead + "、".join(self.items) + f"[{n}]。"
 
 
 def label(clause: Clause) -> str:
