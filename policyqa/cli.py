@@ -148,11 +148,13 @@ def serve(host: str = typer.Option(None, help="Default: POLICYQA_HOST or 127.0.0
     """Serve the chat widget and the HTTP API (with --ingest: the corpus and uploaded documents first)."""
     import uvicorn
 
+    from retrieval.embedders import use_model_threads
     from server.app import create_app
     from server.security import bind_error
     from server.uploads import uploads_dir
 
     settings = get_settings()
+    use_model_threads(settings.embed_threads or 1)  # before the model loads: see Settings.embed_threads
     host, port = host or settings.host, port or settings.port
     refused = bind_error(host, settings.api_key)
     if refused:

