@@ -231,9 +231,9 @@ def compose_answer(question: str, hits: list[SearchHit], documents: dict[str, Do
     for kind, facts in (("number", doc_number_facts(q, hits, documents)),
                         ("date", issue_date_facts(q, hits, documents))):
         if facts:
-            text = " ".join(render_fact(kind, f, cite(f.hit), q.english) for f in facts)
+            text = (" " if q.english else "").join(render_fact(kind, f, cite(f.hit), q.english) for f in facts)
             citations = [Citation(i + 1, f.hit.chunk, f.document, f.hit.score) for i, f in enumerate(facts)]
-            return Answer(text if q.english else text.replace(" ", ""), False, citations, score)
+            return Answer(text, False, citations, score)
 
     if q.names and any(not name_found(name, corpus_text(documents)) for name in q.names):
         return refusal(q, hits, documents, score)  # asks about a place or law no document covers
@@ -262,11 +262,13 @@ def compose_answer(question: str, hits: list[SearchHit], documents: dict[str, Do
                 picked = [picked[0], other]
         for s in picked:
             parts.append(quote(s, hits, cite, q.english))
+    if not parts:  # nothing quotable in the top clauses
+        return refusal(q, hits, documents, score)
     if q.english and not found:
         first = cited[0]
         doc = documents[first.chunk.doc_id]
         text = f"According to {doc.title} ({first.chunk.clause_path}): " + " ".join(parts)
     else:
-        text = ("" if q.english else "").join(parts) if not q.english else " ".join(parts)
+        text = (" " if q.english else "").join(parts)
     citations = [Citation(i + 1, h.chunk, documents[h.chunk.doc_id], h.score) for i, h in enumerate(cited)]
     return Answer(text, False, citations, score)
