@@ -9,17 +9,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import socket
-import threading
-import time
 from dataclasses import dataclass, field
 
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.testclient import TestClient
-from helpers import RENHUAI, make_settings
+from helpers import RENHUAI, free_port, make_settings, serve_in_thread
 
 from policyqa.models import Chunk, Document, ResponsibilityRecord
 from policyqa.service import QAService, answer_generator
@@ -171,27 +167,11 @@ def fake_llm_app(script: Script) -> FastAPI:
     return app
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def fake_server():
     script = Script()
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(fake_llm_app(script), host="127.0.0.1", port=port,
-                                           log_level="warning", timeout_graceful_shutdown=1))
-    thread = threading.Thread(target=server.run, name="fake-llm", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "fake LLM server did not start"
-        time.sleep(0.05)
-    yield script, f"http://127.0.0.1:{port}/v1"
-    server.should_exit = True
-    thread.join(timeout=30)
+    with serve_in_thread(fake_llm_app(script), name="fake-llm", timeout_graceful_shutdown=1) as url:
+        yield script, f"{url}/v1"
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from helpers import RENHUAI, REPO, cli_env, make_settings
+from helpers import RENHUAI, REPO, cli_env, free_port, make_settings
 
 from policyqa import service
 from policyqa.service import QAService
@@ -371,12 +370,6 @@ def test_uploaded_document_is_answered_from_then_deleted(real_app):
 
 
 # -- uploads survive a restart: `serve --ingest` reads uploads/ too --------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.slow
