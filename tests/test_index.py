@@ -204,10 +204,10 @@ def test_hashing_search_plumbing(settings, hashing_embedder):
     for mode in ("hybrid", "dense", "bm25"):
         hits = svc.search("实施特色创新课程构建工程", top_k=4, mode=mode)
         assert 0 < len(hits) <= 4
-        assert all(set(h.signals) <= {"dense", "bm25", "dense_zh"} for h in hits)
+        assert all(set(h.signals) <= {"dense", "bm25"} for h in hits)
         assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     assert set(svc.search("实施特色创新课程构建工程", mode="bm25")[0].signals) == {"bm25"}
-    assert set(svc.search("实施特色创新课程构建工程", mode="dense")[0].signals) <= {"dense", "dense_zh"}
+    assert set(svc.search("实施特色创新课程构建工程", mode="dense")[0].signals) == {"dense"}
     with pytest.raises(ValueError, match="mode"):
         svc.search("x", mode="fuzzy")
 

@@ -10,7 +10,7 @@ from retrieval.fusion import reciprocal_rank_fusion
 from retrieval.tokenize import add_user_words, content_terms, tokenize, user_words
 
 QUESTION = "哪个股室牵头实施特色创新课程构建工程?"
-SIGNALS = {"dense", "bm25", "dense_zh"}
+SIGNALS = {"dense", "bm25"}
 
 # ---- fusion ---------------------------------------------------------------------------------
 
@@ -126,7 +126,7 @@ def test_search_returns_signals(real_index):
 def test_each_signal_alone_finds_the_row(real_index, mode):
     hits = real_index.search(QUESTION, top_k=3, mode=mode)
     assert f"{RENHUAI}#三.3" in [h.chunk.chunk_id for h in hits]
-    assert all(mode in h.signals or (mode == "dense" and "dense_zh" in h.signals) for h in hits)
+    assert all(set(h.signals) == {mode} for h in hits)
 
 
 @pytest.mark.slow
