@@ -13,6 +13,10 @@ DOC_TYPES = ("实施方案", "行动计划", "实施意见", "指导意见", "�
              "决定", "方案", "计划", "法")
 TITLE_HINT = re.compile(rf"({'|'.join(DOC_TYPES)})(\(.*\))?$")
 ISSUER_HINT = re.compile(r"(教育局|教育厅|教育委员会|教育部|人民政府|办公厅|办公室|教育体育局|科技体育局)$")
+# Co-signers of a joint document: any government body, when one of them is a known issuer (ISSUER_HINT).
+JOINT_ISSUER = re.compile(r"^[\u4e00-\u9fff()()]{3,30}(厅|局|委员会|办公室|部|政府|委|院|会)$")
+MAX_JOINT_ISSUERS = 12
+TITLE_ISSUER = re.compile(r"^([\u4e00-\u9fff()()、]{4,60}?)(?:关于|印发)")
 SIDECAR_FIELDS = ("title", "doc_number", "issuer", "date", "doc_type", "source", "issued_date",
                   "effective_date", "superseded_by")
 LIFECYCLE_FLAGS = ("abolished",)
@@ -79,6 +83,17 @@ def cover_notice_parts(text: str, title: str) -> list[dict]:
             {"kind": "issued_document", "title": plan_title, "start": at, "end": len(text)}]
 
 
+def signature_issuers(lines_above: list[str]) -> list[str]:
+    """The issuing bodies signed above a date line: one, or several for a joint document (教育厅, 发展和改革
+    委员会, 财政厅 … each on its own line), in the order signed."""
+    found: list[str] = []
+    for line in reversed(lines_above[-MAX_JOINT_ISSUERS:]):
+        if len(line) > 30 or not (ISSUER_HINT.search(line) or JOINT_ISSUER.search(line)):
+            break
+        found.insert(0, line)
+    return found if any(ISSUER_HINT.search(line) for line in found) else []
+
+
 def infer_metadata(text: str) -> dict[str, str]:
     """Best-effort title, 文号, dates (成文, 印发) and issuer from the cleaned text."""
     lines = [line.strip() for line in text.split("\n") if line.strip()]
@@ -91,10 +106,12 @@ def infer_metadata(text: str) -> dict[str, str]:
         meta["doc_number"] = numbers[0].replace(" ", "")
     for i, line in enumerate(lines):
         m = DATE.fullmatch(line)
-        if m:  # a signature: issuer on the line above, the date on its own line
+        if m:  # a signature: the issuer(s) on the lines above, the date on its own line
             meta["date"] = iso(m)
-            if i > 0 and ISSUER_HINT.search(lines[i - 1]) and len(lines[i - 1]) <= 30:
-                meta["issuer"] = lines[i - 1]
+            meta["issuer"] = "、".join(signature_issuers(lines[:i]))
             break
+    if not meta["issuer"]:  # "泉州市人民政府办公室关于印发…的通知": unsigned, but the title says who
+        m = TITLE_ISSUER.match(meta["title"])
+        meta["issuer"] = m.group(1) if m and all(JOINT_ISSUER.search(b) for b in m.group(1).split("、")) else ""
     meta["doc_type"] = infer_doc_type(meta["title"])
     return meta

@@ -74,3 +74,15 @@ def test_cover_notice_is_told_apart_from_the_document_it_issues():
     assert [p["kind"] for p in d.parts] == ["cover_notice", "issued_document"]
     assert d.parts[1]["title"] == "学校体育美育兼职教师管理办法"
     assert d.clauses[0].clause_id.endswith("#notice")
+
+
+def test_joint_document_lists_every_signer():
+    signers = doc("07_").issuer.split("、")
+    assert len(signers) == 6
+    assert signers[0] == "广西壮族自治区教育厅" and signers[-1] == "广西壮族自治区文化和旅游厅"
+
+
+def test_unsigned_documents_take_the_issuer_from_the_title():
+    assert doc("06_").issuer == "泉州市人民政府办公室"
+    assert doc("01_").issuer == "中共中央办公厅、国务院办公厅"
+    assert doc("10_").issuer == ""  # 中华人民共和国教育法: no issuing body in its title or text
