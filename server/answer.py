@@ -13,7 +13,15 @@ from dataclasses import dataclass, field
 
 from policyqa.models import Chunk, Document, ResponsibilityRecord
 from retrieval.search import SearchHit
-from server.doc_facts import MULTI_Q, doc_number_facts, issue_date_facts, render_fact
+from server.doc_facts import (
+    MULTI_Q,
+    clause_as_hit,
+    doc_number_facts,
+    issue_date_facts,
+    issuer_facts,
+    render_fact,
+    unknown_document_fact,
+)
 from server.lists import best_list
 from server.question import Question, analyse, coverage, name_found, norm
 
@@ -81,6 +89,15 @@ def heading_of(chunk: Chunk, documents: dict[str, Document]) -> str:
     return norm(doc.text[clause.start:clause.start + len(clause.number) + len(clause.heading) + 3]) if clause else ""
 
 
+# The opening of a plan ("为贯彻落实…,特制定本行动计划") and of its cover notice ("现将《…》印发给你们")
+# say why and how the document was issued; they answer only questions about that.
+BOILERPLATE = re.compile(r"^(为|根据|按照).{6,}(制定|制订|印发)|^现将.*印发|印发给你们")
+WHO_SENTENCE = re.compile(r"由[^,,。;]{2,40}(负责|承担|牵头|组织|实施|共同|统筹|协调)|(牵头|负责)[^,,。;]{0,6}$")
+FURNITURE = re.compile(r"^[\u4e00-\u9fff()()]{2,30}(厅|局|委员会|办公室|部|政府|委)$|^\d{4}年\d{1,2}月\d{1,2}日$|"
+                       r"^各.{2,80}[::]$")
+PURPOSE_Q = re.compile(r"(为什么|为啥|目的|依据|根据什么|\bwhy\b|\bpurpose\b|\bbasis\b)", re.I)
+
+
 def scored_sentences(q: Question, hits: list[SearchHit], documents: dict[str, Document]) -> list[Sentence]:
     """The sentences of the top clauses, scored by how much of the question they cover, best first.
 
@@ -110,12 +127,18 @@ def scored_sentences(q: Question, hits: list[SearchHit], documents: dict[str, Do
             s.score *= 0.5  # the 4th and 5th clauses are read for the value asked for, little else
         elif q.asks_number and re.search(r"\d|[一二三四五六七八九十两]+[所年个项名次人万]", s.text):
             s.score += 0.15
+        if q.asks_who and WHO_SENTENCE.search(s.text):
+            s.score += 0.15  # "钱谁出?": the sentence that says who ("由教育部、…共同承担")
         if headings[s.hit] and len(text) <= len(headings[s.hit]) + 2 and headings[s.hit].startswith(text[:6]):
             s.score *= 0.3  # the clause's bare heading
         title = norm(documents[hits[s.hit].chunk.doc_id].title).lower()
         if ("印发" in text and "通知" in text) or text.startswith("附件") or text in title or (
                 len(text) < len(title) + 12 and title[:12] in text):
             s.score *= 0.4  # a title line: names the document, answers nothing
+        elif FURNITURE.search(text):
+            s.score *= 0.3  # a signature, a date line or the addressees: who wrote to whom, not what
+        elif BOILERPLATE.search(text) and not PURPOSE_Q.search(q.text):
+            s.score *= 0.5  # "为贯彻落实…特制定本方案", "现将《…》印发给你们": why the document exists
     return sorted(sentences, key=lambda s: -s.score)
 
 
@@ -150,7 +173,7 @@ def missing_slots(q: Question, ranked: list[Sentence]) -> list[str]:
     # A figure counts only in a sentence about the question ("参加人数为30-40人" does not say how many
     # pupils a guard is for).
     near = [s for s in ranked if s.score >= ranked[0].score * 0.5][:6]
-    about = [s for s in near if q.english or coverage(q.groups, s.text) >= SLOT_SENTENCE_COVERAGE]
+    about = [s for s in near if coverage(q.groups, s.text) >= SLOT_SENTENCE_COVERAGE]
     # Contact lines ("联系电话:0913-7221932") share few words with any question: their value is enough.
     return [slot for slot in q.slots
             if not any(q.holds(slot, s.text) for s in (near if slot in CONTACT_SLOTS else about))]
@@ -184,15 +207,34 @@ def responsibility_answer(record: ResponsibilityRecord, n: int, english: bool) -
     return f"“{record.task}”由{lead}牵头" + (f",{assist}协助[{n}]。" if assist else f"[{n}]。")
 
 
-def quote(s: Sentence, hits: list[SearchHit], cite, english: bool) -> str:
+def lead_in(s: Sentence, hit: SearchHit, documents: dict[str, Document]) -> tuple[str, SearchHit] | None:
+    """When the sentence opens one item of a list ("(四)在对抗性…体育活动中发生的"), the lead-in that gives
+    it its meaning ("因下列情形之一造成安全事故…学校不承担赔偿责任:") and the list's clause to cite."""
+    doc = documents.get(hit.chunk.doc_id)
+    at = doc.text.find(s.text, hit.chunk.start) if doc else -1
+    item = next((c for c in doc.clauses if c.start == at and c.parent_id), None) if at >= 0 else None
+    parent = next((c for c in doc.clauses if c.clause_id == item.parent_id), None) if item else None
+    if parent is None:
+        return None
+    first_item = min(c.start for c in doc.clauses if c.parent_id == parent.clause_id)
+    intro = " ".join(doc.text[parent.start:first_item].split())
+    if not intro.endswith((":", ":")) or len(intro) > 200:
+        return None
+    return intro, clause_as_hit(doc, parent, hit.score)
+
+
+def quote(s: Sentence, hits: list[SearchHit], cite, english: bool, documents: dict[str, Document]) -> str:
     """A sentence as a cited claim. One that introduces a list ("必须具备下列基本条件:") brings the items
-    that follow it in the clause."""
-    text = s.text
+    that follow it in the clause; one item of a list brings the list's lead-in."""
+    text, hit = s.text, hits[s.hit]
     if text.endswith((":", ":")):
-        chunk_text = hits[s.hit].chunk.text
+        chunk_text = hit.chunk.text
         after = chunk_text[chunk_text.find(text) + len(text):].strip()
         text += after[:300] + ("…" if len(after) > 300 else "")
-    n = cite(hits[s.hit])
+    elif found := lead_in(s, hit, documents):
+        intro, hit = found
+        text = f"{intro}…{text}"
+    n = cite(hit)
     return f"“{text}”[{n}]" if english else f"{text.rstrip('。;')}[{n}]。"
 
 
@@ -201,17 +243,35 @@ def refusal(q: Question, hits: list[SearchHit], documents: dict[str, Document], 
     return Answer(REFUSAL_EN if q.english else REFUSAL_ZH, True, see_also, score)
 
 
-_corpus_cache: dict[int, tuple[dict, str]] = {}
+_texts_cache: dict[int, tuple[dict, dict[str, str]]] = {}
 
 
-def corpus_text(documents: dict[str, Document]) -> str:
-    """All titles, issuers and texts, normalised; cached per documents mapping (one per loaded index)."""
-    cached = _corpus_cache.get(id(documents))
+def document_texts(documents: dict[str, Document]) -> dict[str, str]:
+    """Each document's title, issuer and text, normalised; cached per documents mapping (one per loaded
+    index)."""
+    cached = _texts_cache.get(id(documents))
     if cached is None or cached[0] is not documents:
-        text = norm(" ".join(d.title + d.issuer + d.text for d in documents.values()))
-        _corpus_cache.clear()  # only the live index matters
-        cached = _corpus_cache[id(documents)] = (documents, text)
+        texts = {doc_id: norm(d.title + d.issuer + d.text) for doc_id, d in documents.items()}
+        _texts_cache.clear()  # only the live index matters
+        cached = _texts_cache[id(documents)] = (documents, texts)
     return cached[1]
+
+
+def about_names(q: Question, hits: list[SearchHit], documents: dict[str, Document]) -> list[SearchHit] | None:
+    """The hits from documents that mention a place or law the question names; None when some name is in
+    no document at all."""
+    texts = document_texts(documents)
+    if any(not any(name_found(name, text) for text in texts.values()) for name in q.names):
+        return None
+    named = [h for h in hits if any(name_found(name, texts[h.chunk.doc_id]) for name in q.names)]
+    # "教育法咋说的?": the law itself, when it is among the hits, rather than documents that cite it
+    laws = [h for h in named if any(is_law_titled(name, documents[h.chunk.doc_id].title) for name in q.names)]
+    return laws or named
+
+
+def is_law_titled(name: str, title: str) -> bool:
+    """Whether a title is the law named ("中华人民共和国教育法(2021修正)" is 教育法, not 义务教育法)."""
+    return name.endswith("法") and norm(title).removeprefix("中华人民共和国").startswith(name)
 
 
 def compose_answer(question: str, hits: list[SearchHit], documents: dict[str, Document],
@@ -229,14 +289,21 @@ def compose_answer(question: str, hits: list[SearchHit], documents: dict[str, Do
         return cited.index(hit) + 1
 
     for kind, facts in (("number", doc_number_facts(q, hits, documents)),
+                        ("issuer", issuer_facts(q, hits, documents)),
                         ("date", issue_date_facts(q, hits, documents))):
         if facts:
             text = (" " if q.english else "").join(render_fact(kind, f, cite(f.hit), q.english) for f in facts)
             citations = [Citation(i + 1, f.hit.chunk, f.document, f.hit.score) for i, f in enumerate(facts)]
             return Answer(text, False, citations, score)
 
-    if q.names and any(not name_found(name, corpus_text(documents)) for name in q.names):
-        return refusal(q, hits, documents, score)  # asks about a place or law no document covers
+    if unknown_document_fact(q, hits, documents):
+        return refusal(q, hits, documents, score)  # "北京方案的发文字号?" when the text shows none
+    if q.names:  # "宁波中小学保安按多少学生配一个?" is answered by what the Ningbo documents say, or not at all
+        named = about_names(q, hits, documents)
+        if named is None or not (named or MULTI_Q.search(q.text)):
+            return refusal(q, hits, documents, score)
+        if not MULTI_Q.search(q.text):  # "仁怀方案和一校一品方案…分别": one of the two is not named by place
+            hits = named
     ranked = scored_sentences(q, hits, documents)
     found = best_record(q, hits) if q.asks_who else None
     if not found and missing_slots(q, ranked):
@@ -251,7 +318,7 @@ def compose_answer(question: str, hits: list[SearchHit], documents: dict[str, Do
     if found and q.slots and not all(q.holds(slot, parts[0]) for slot in q.slots):
         extra = next((s for s in ranked if all(q.holds(slot, s.text) for slot in q.slots)), None)
         if extra:  # "按每周多少课时算?这条哪些部门负责?": the figure as well as the offices
-            parts.append(quote(extra, hits, cite, q.english))
+            parts.append(quote(extra, hits, cite, q.english, documents))
     if not parts:
         picked = pick_sentences(q, ranked)
         if MULTI_Q.search(q.text) and len({hits[s.hit].chunk.doc_id for s in picked}) < 2:
@@ -261,7 +328,7 @@ def compose_answer(question: str, hits: list[SearchHit], documents: dict[str, Do
             if other:
                 picked = [picked[0], other]
         for s in picked:
-            parts.append(quote(s, hits, cite, q.english))
+            parts.append(quote(s, hits, cite, q.english, documents))
     if not parts:  # nothing quotable in the top clauses
         return refusal(q, hits, documents, score)
     if q.english and not found:

@@ -1,4 +1,4 @@
-"""Answers about a document itself rather than its clauses: its 文号 and the date it was issued.
+"""Answers about a document itself rather than its clauses: its 文号, who issued it and when.
 
 Staff refer to documents by number ("国办71号文") as often as by title, so a number in the question picks
 the document; otherwise the retrieved clauses do. The citation is a clause that shows the fact verbatim.
@@ -15,6 +15,11 @@ from server.question import Question, norm
 
 ISSUE_Q = re.compile(r"(印发|发布|签发|成文|落款|下发|哪天发|哪年发|什么时候发|啥时候发|发的|\bissued\b|\bsign(ed)?\b|"
                      r"\bdated\b|\bpublished\b)", re.I)
+ISSUER_Q = re.compile(r"(谁(发|印发|制定|出台)的|哪(个|些|几个|几家|家)[^,,??]{0,4}(发|印发|出台|制定|联合)|发文(机关|单位|部门)|"
+                      r"联合(印发|发布|发文)|落款单位|\bwho issued\b|\bissued by\b|\bissuing (body|bodies|authority|department|office)\b|"
+                      r"\bwhich (departments?|bod(y|ies)|ministr(y|ies)|offices?|agenc(y|ies)|authorit(y|ies)) "
+                      r"(jointly )?(issued|published)|\bjointly issued\b)", re.I)
+CN_COUNT = "零一两三四五六七八九十"  # "两部门联合印发", "六部门联合印发"
 MULTI_Q = re.compile(r"(分别|各自|都提|两个文件|\beach\b|\bboth\b|\brespectively\b)", re.I)
 
 
@@ -115,8 +120,37 @@ def issue_date_facts(q: Question, hits: list[SearchHit], documents: dict[str, Do
     return facts
 
 
+def issuer_facts(q: Question, hits: list[SearchHit], documents: dict[str, Document]) -> list[Fact]:
+    if not ISSUER_Q.search(q.text):
+        return []
+    facts = []
+    for doc in candidate_documents(q, hits, documents):
+        # cited where the last signer shows (for a joint document, the signature block)
+        hit = clause_hit(doc, norm(doc.issuer.split("、")[-1]), hits) if doc.issuer else None
+        if hit:
+            facts.append(Fact(hit, doc, doc.issuer))
+    return facts
+
+
+def unknown_document_fact(q: Question, hits: list[SearchHit], documents: dict[str, Document]) -> bool:
+    """The question asks for a 文号 or an issuer, and the document it means has none: nothing to answer with
+    (a clause that merely names the document is not its 文号)."""
+    wants = [field for field, asked in (("doc_number", q.asks_doc_number), ("issuer", ISSUER_Q.search(q.text)))
+             if asked]
+    chosen = candidate_documents(q, hits, documents) if wants else []
+    return bool(chosen) and all(not getattr(doc, field) for doc in chosen for field in wants)
+
+
 def render_fact(kind: str, fact: Fact, n: int, english: bool) -> str:
     title, number = fact.document.title, fact.document.doc_number
+    if kind == "issuer":
+        bodies = fact.value.split("、")
+        if english:
+            joint = f"jointly by {len(bodies)} bodies: " if len(bodies) > 1 else ""
+            return f"{title} was issued {joint or 'by '}{', '.join(bodies)} [{n}]."
+        count = CN_COUNT[len(bodies)] if len(bodies) <= 10 else str(len(bodies))
+        joint = f"{count}部门联合" if len(bodies) > 1 else ""
+        return f"《{title}》由{fact.value}{joint}印发[{n}]。"
     if kind == "number":
         return (f"The document number (文号) of {title} is {fact.value} [{n}]." if english
                 else f"《{title}》的文号是{fact.value}[{n}]。")

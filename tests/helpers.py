@@ -15,6 +15,7 @@ from policyqa.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
+EXTCORPUS = REPO.parent / "shared" / "extcorpus"  # CI clones the repository with shared/ beside it
 
 RENHUAI = "renhuai-brand-schools-2017"
 BEIJING = "beijing-school-management-standards"

