@@ -11,7 +11,7 @@ from ingest.pipeline import IngestReport, discover, doc_id_for, file_hash, prepa
 from ingest.readers import SUPPORTED_SUFFIXES
 from policyqa.models import Chunk, Document
 from policyqa.settings import Settings
-from retrieval.embedders import Embedder, make_embedder, use_model_threads
+from retrieval.embedders import ACTIVITY, Embedder, make_embedder, use_model_threads
 from retrieval.filters import SearchFilters
 from retrieval.index import (
     Index,
@@ -84,6 +84,12 @@ def ingest(settings: Settings, paths: list[Path], embedder: Embedder, rebuild: b
            progress=None, embed_progress=None, prune: bool = False) -> IngestOutcome:
     """Add or update the documents under `paths`; other indexed documents stay unless `prune` drops the
     ones whose source file is gone. Unchanged files are neither parsed nor embedded again."""
+    with ACTIVITY():
+        return _ingest(settings, paths, embedder, rebuild, progress, embed_progress, prune)
+
+
+def _ingest(settings: Settings, paths: list[Path], embedder: Embedder, rebuild: bool, progress,
+            embed_progress, prune: bool) -> IngestOutcome:
     if not rebuild and index_is_current(settings, paths, embedder, prune):
         return IngestOutcome(IngestReport(), read_manifest(index_dir(settings)), True)
     known: dict[str, tuple[Document, list[Chunk]]] = {}
@@ -164,12 +170,15 @@ class QAService:
 
     def search(self, query: str, top_k: int | None = None, mode: str = "hybrid",
                filters: SearchFilters | None = None) -> list[SearchHit]:
-        return self.retriever.search(query, top_k or self.settings.top_k, mode, filters)
+        with ACTIVITY():
+            return self.retriever.search(query, top_k or self.settings.top_k, mode, filters)
 
     def ask(self, question: str, top_k: int | None = None, mode: str = "hybrid",
             filters: SearchFilters | None = None) -> AskResult:
         started = time.perf_counter()
-        hits = self.search(question, top_k, mode, filters)
-        answer = self.generator.generate(question, hits, self.index.documents, self.settings.refusal_threshold)
+        with ACTIVITY():  # one piece of work in flight, from the search to the composed answer
+            hits = self.retriever.search(question, top_k or self.settings.top_k, mode, filters)
+            answer = self.generator.generate(question, hits, self.index.documents,
+                                             self.settings.refusal_threshold)
         return AskResult(answer, hits, (time.perf_counter() - started) * 1000,
                          llm_configured=isinstance(self.generator, LLMGenerator))

@@ -38,9 +38,10 @@ class Settings(BaseSettings):
     dense_weight: float = Field(0.25, ge=0, description="Weight of dense rankings against BM25 (1.0) in "
                                 "reciprocal-rank fusion (chosen on both eval sets, see README).")
     rrf_k: int = Field(30, ge=1, description="RRF constant k: smaller lets the top ranks of each list count more.")
-    embed_threads: int = Field(0, ge=0, description="OpenMP threads of the bundled model. 0: one for `policyqa "
-                               "serve` (a question embeds faster on one thread, and the other core serves "
-                               "requests), all cores otherwise (an ingest embeds faster on two).")
+    embed_threads: int = Field(0, ge=0, description="OpenMP threads of the bundled model for passages, and for "
+                               "a question while other work runs (a question alone in the process uses every "
+                               "core). 0: one for `policyqa serve` (the other core serves requests), all cores "
+                               "otherwise (an ingest embeds faster on two).")
     query_cache_size: int = Field(2048, ge=0, description="Query vectors the server keeps (LRU) so a repeated "
                                   "question skips the model; results are unchanged. 0 turns it off.")
     top_k: int = Field(5, ge=1, le=50, description="Citations returned by default.")

