@@ -103,3 +103,37 @@ def test_seed_file_is_jsonl_with_one_object_per_line():
     lines = [line for line in Path(SEED).read_text(encoding="utf-8").splitlines() if line.strip()]
     assert len(lines) == len(ITEMS)
     assert all(isinstance(json.loads(line), dict) for line in lines)
+
+
+# ---- every registered set (evals/sets.json), against its own corpus -------------------------------------
+
+REGISTERED = [name for name in json.loads((REPO / "evals" / "sets.json").read_text(encoding="utf-8"))
+              if not name.startswith("_")]
+
+
+@cache
+def corpus_texts(set_name: str) -> dict[str, str]:
+    from evals.session import set_corpus
+
+    corpus = set_corpus(REPO / "evals" / set_name)
+    assert corpus is not None and corpus.is_dir(), f"{set_name}: its corpus {corpus} is missing"
+    return {p.stem: norm(load_document(p).text) for p in sorted(corpus.glob("*.txt")) if p.stem != "SOURCES"}
+
+
+@pytest.mark.parametrize("set_name", REGISTERED)
+def test_registered_set_is_sound(set_name):
+    items = load_eval_set(REPO / "evals" / set_name)
+    texts = corpus_texts(set_name)
+    assert len({i["id"] for i in items}) == len(items), "duplicate ids"
+    unanswerable = [i for i in items if not i["answerable"]]
+    english = [i for i in items if i.get("language") == "en"]
+    assert len(unanswerable) >= 0.15 * len(items) and len(english) >= 0.15 * len(items)  # issue 5's mix
+    for item in items:
+        if not item["answerable"]:
+            assert not item.get("evidence") and not item.get("answer_terms"), item["id"]
+            continue
+        docs = [texts[d] for d in item["doc_ids"]]  # KeyError names a doc id that is not in the corpus
+        for evidence in item["evidence"]:
+            assert any(norm(evidence) in t for t in docs), (item["id"], evidence)
+        for term in item.get("answer_terms", []):
+            assert norm(term) in "".join(docs), (item["id"], term)
