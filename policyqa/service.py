@@ -27,6 +27,7 @@ from retrieval.index import (
 from retrieval.search import Retriever, SearchHit
 from server.answer import Answer
 from server.generate import AnswerGenerator, ExtractiveGenerator, LLMGenerator
+from server.mentions import named_document
 
 
 def index_dir(settings: Settings) -> Path:
@@ -171,13 +172,20 @@ class QAService:
     def search(self, query: str, top_k: int | None = None, mode: str = "hybrid",
                filters: SearchFilters | None = None) -> list[SearchHit]:
         with ACTIVITY():
-            return self.retriever.search(query, top_k or self.settings.top_k, mode, filters)
+            return self._search(query, top_k, mode, filters)
+
+    def _search(self, query: str, top_k: int | None, mode: str, filters: SearchFilters | None) -> list[SearchHit]:
+        if filters is None or not filters.active():
+            # "国办71号文…", "中办国办2020年那个意见…": a question that names one document searches it only
+            named = named_document(query, self.index.documents)
+            filters = SearchFilters(doc_ids=[named]) if named else filters
+        return self.retriever.search(query, top_k or self.settings.top_k, mode, filters)
 
     def ask(self, question: str, top_k: int | None = None, mode: str = "hybrid",
             filters: SearchFilters | None = None) -> AskResult:
         started = time.perf_counter()
         with ACTIVITY():  # one piece of work in flight, from the search to the composed answer
-            hits = self.retriever.search(question, top_k or self.settings.top_k, mode, filters)
+            hits = self._search(question, top_k, mode, filters)
             answer = self.generator.generate(question, hits, self.index.documents,
                                              self.settings.refusal_threshold)
         return AskResult(answer, hits, (time.perf_counter() - started) * 1000,
