@@ -84,16 +84,25 @@ def test_activity_counts_nested_and_finished_work():
     assert ACTIVITY.count == before
 
 
-def test_other_processes_load_sees_a_busy_process_but_not_this_one():
-    load = OtherProcessesLoad(interval=0.8)
-    busy = subprocess.Popen([sys.executable, "-c", "import time\nt=time.time()\nwhile time.time()-t<3: pass"])
+def test_other_processes_load_is_machine_busy_time_less_our_own(monkeypatch):
+    load = OtherProcessesLoad(interval=0.5)
+    # (wall s, machine busy CPU-s, this process's CPU-s): over 1 s the machine was busy 1.6 CPU-s, 0.5 of them ours
+    samples = iter([(11.0, 101.6, 20.5), (12.0, 102.0, 21.5)])
+    load._last = (10.0, 100.0, 20.0)
+    monkeypatch.setattr(load, "_sample", lambda: next(samples))
+    monkeypatch.setattr("retrieval.embedders.time.monotonic", lambda: 11.0)
+    assert load() == pytest.approx(1.1)
+    monkeypatch.setattr("retrieval.embedders.time.monotonic", lambda: 11.2)
+    assert load() == pytest.approx(1.1)  # re-measured only every `interval` seconds
+    monkeypatch.setattr("retrieval.embedders.time.monotonic", lambda: 12.0)
+    assert load() == pytest.approx(0.0)  # busy time all ours: 0.4 CPU-s, 1.0 of ours (clamped at 0)
+
+
+def test_other_processes_load_reads_this_machine():
+    load = OtherProcessesLoad(interval=0.2)
+    busy = subprocess.Popen([sys.executable, "-c", "import time\nt=time.time()\nwhile time.time()-t<1.5: pass"])
     try:
         time.sleep(1.0)
-        assert load() > 0.5  # the busy loop, about one core
+        assert load() > 0.3  # the busy loop (a core, less whatever else competes for it)
     finally:
         busy.wait(timeout=10)
-    load()
-    deadline = time.monotonic() + 1.0
-    while time.monotonic() < deadline:  # this process spinning is not "other" load
-        pass
-    assert load() < 0.5
