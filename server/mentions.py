@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from policyqa.models import Document
+from server.answer import document_texts
 from server.doc_facts import MULTI_Q, documents_by_number
 from server.question import analyse, name_found, norm
 
@@ -54,7 +55,7 @@ def named_document(question: str, documents: dict[str, Document]) -> str | None:
             return None  # the question's words fit several documents: do not guess
         if found:
             doc = found[0]
-            text = norm(doc.title + doc.issuer + doc.text)
+            text = document_texts(documents)[doc.doc_id]
             places = [p for p in analyse(question).names if not p.endswith("法")]
             return None if any(not name_found(p, text) for p in places) else doc.doc_id
     return None
