@@ -288,6 +288,12 @@ def compose_answer(question: str, hits: list[SearchHit], documents: dict[str, Do
             cited.append(hit)
         return cited.index(hit) + 1
 
+    if q.names:  # "宁波中小学保安按多少学生配一个?" is answered by what the Ningbo documents say, or not at all
+        named, several = about_names(q, hits, documents), bool(MULTI_Q.search(q.text))
+        if named is None or not (named or several):
+            return refusal(q, hits, documents, score)
+        if not several:  # "仁怀方案和一校一品方案…分别": one of the two is not named by place
+            hits = named
     for kind, facts in (("number", doc_number_facts(q, hits, documents)),
                         ("issuer", issuer_facts(q, hits, documents)),
                         ("date", issue_date_facts(q, hits, documents))):
@@ -298,12 +304,6 @@ def compose_answer(question: str, hits: list[SearchHit], documents: dict[str, Do
 
     if unknown_document_fact(q, hits, documents):
         return refusal(q, hits, documents, score)  # "北京方案的发文字号?" when the text shows none
-    if q.names:  # "宁波中小学保安按多少学生配一个?" is answered by what the Ningbo documents say, or not at all
-        named, several = about_names(q, hits, documents), bool(MULTI_Q.search(q.text))
-        if named is None or not (named or several):
-            return refusal(q, hits, documents, score)
-        if not several:  # "仁怀方案和一校一品方案…分别": one of the two is not named by place
-            hits = named
     ranked = scored_sentences(q, hits, documents)
     found = best_record(q, hits) if q.asks_who else None
     if not found and missing_slots(q, ranked):

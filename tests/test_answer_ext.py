@@ -69,3 +69,10 @@ def test_english_count_question_needs_a_sentence_about_it(ext_index):
     # is not an answer.
     assert ext_index.ask("How many pupils may a primary-school class have at most under the Compulsory "
                          "Education Law?").answer.refused
+
+
+def test_a_document_fact_about_a_place_no_document_covers_is_refused(real_index):
+    # The default corpus has no Guangxi document: its issuer question must not get Pucheng's issuer.
+    assert real_index.ask("广西那个美育三年行动计划是哪几个部门联合发的?").answer.refused
+    answer = real_index.ask("蒲城那个计划是哪个部门发的?").to_dict()
+    assert not answer["refused"] and "蒲城县教育局" in answer["answer"]
