@@ -21,6 +21,7 @@ from policyqa.settings import Settings, get_settings
 from retrieval.embedders import enable_query_cache
 from server.feedback import FeedbackLog, feedback_path
 from server.live import LiveIndex
+from server.question import named_entities
 from server.routes import documents, feedback, jobs, openai_api, qa
 from server.security import LimitsMiddleware, error_body
 
@@ -63,6 +64,7 @@ def create_app(service: QAService | None = None, settings: Settings | None = Non
     async def lifespan(app: FastAPI):
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = max(limiter.total_tokens, WORKER_THREADS)
+        await run_in_threadpool(named_entities, "北京")  # loads jieba's tagger now, not in the first question
         yield
         # Let a running index change finish (a cut-off build leaves the live index intact anyway).
         await run_in_threadpool(app.state.live.jobs.close, 60)
