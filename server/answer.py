@@ -11,6 +11,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from ingest.metadata import JOINT_ISSUER
 from policyqa.models import Chunk, Document, ResponsibilityRecord
 from retrieval.search import SearchHit
 from server.doc_facts import (
@@ -93,8 +94,8 @@ def heading_of(chunk: Chunk, documents: dict[str, Document]) -> str:
 # say why and how the document was issued; they answer only questions about that.
 BOILERPLATE = re.compile(r"^(为|根据|按照).{6,}(制定|制订|印发)|^现将.*印发|印发给你们")
 WHO_SENTENCE = re.compile(r"由[^,,。;]{2,40}(负责|承担|牵头|组织|实施|共同|统筹|协调)|(牵头|负责)[^,,。;]{0,6}$")
-FURNITURE = re.compile(r"^[\u4e00-\u9fff()()]{2,30}(厅|局|委员会|办公室|部|政府|委)$|^\d{4}年\d{1,2}月\d{1,2}日$|"
-                       r"^各.{2,80}[::]$")
+# A signature line is what ingest reads issuers from (ingest.metadata.JOINT_ISSUER).
+FURNITURE = re.compile(rf"{JOINT_ISSUER.pattern}|^\d{{4}}年\d{{1,2}}月\d{{1,2}}日$|^各.{{2,80}}[::]$")
 PURPOSE_Q = re.compile(r"(为什么|为啥|目的|依据|根据什么|\bwhy\b|\bpurpose\b|\bbasis\b)", re.I)
 
 
