@@ -26,7 +26,7 @@ def scores(ranks: list[int | None]) -> dict:
 def evaluate_set(eval_path: Path, ingested: Ingested) -> dict:
     items = [i for i in load_eval_set(eval_path) if i["answerable"]]
     retriever = QAService(ingested.settings, ingested.embedder).retriever
-    naive = NaivePipeline.from_corpus(ingested.corpus_dir, ingested.embedder, ingested.embed_cache_dir,
+    naive = NaivePipeline.from_corpus([ingested.corpus_dir], ingested.embedder, ingested.embed_cache_dir,
                                       lambda it: progress(it, "embed naive chunks"))
     per_item = []
     for item in progress(items, f"quality {eval_path.name}"):

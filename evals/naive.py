@@ -20,16 +20,16 @@ from ingest.pipeline import IngestError, discover, load_document
 from ingest.readers import SUPPORTED_SUFFIXES
 from retrieval.cache import EmbeddingCache
 
-CHUNK_SIZE, CHUNK_OVERLAP = 400, 50  # comparable to the pipeline's chunk_max_chars=400
+CHUNK_SIZE, CHUNK_OVERLAP = 400, 50  # comparable to the pipeline's chunk_max_chars=400 (naive:500 for 500/50)
 BATCH = 32
 
 
-def naive_pieces(corpus_dir: Path) -> tuple[list[str], list[str]]:
+def naive_pieces(folders: list[Path], chunk_size: int = CHUNK_SIZE) -> tuple[list[str], list[str]]:
     """(doc_ids, texts): every readable document's cleaned text split with the default splitter. A file
     the pipeline cannot read is skipped here too."""
-    splitter = RecursiveCharacterTextSplitter(chunk_size=CHUNK_SIZE, chunk_overlap=CHUNK_OVERLAP)
+    splitter = RecursiveCharacterTextSplitter(chunk_size=chunk_size, chunk_overlap=CHUNK_OVERLAP)
     doc_ids, texts = [], []
-    for path in discover([corpus_dir]):
+    for path in discover(folders):
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             continue
         try:
@@ -49,10 +49,11 @@ class NaivePipeline:
         self.index.add(np.ascontiguousarray(vectors, dtype=np.float32))
 
     @classmethod
-    def from_corpus(cls, corpus_dir: Path, embedder, cache_dir: Path, progress=None) -> NaivePipeline:
+    def from_corpus(cls, folders: list[Path], embedder, cache_dir: Path, progress=None,
+                    chunk_size: int = CHUNK_SIZE) -> NaivePipeline:
         """Split the cleaned text of every document and embed the pieces (through the embedding cache).
         `progress` wraps the embedding batches (default: a tqdm bar on stderr)."""
-        doc_ids, texts = naive_pieces(corpus_dir)
+        doc_ids, texts = naive_pieces(folders, chunk_size)
         cache = EmbeddingCache(cache_dir, embedder.name, embedder.dim)
         todo = cache.missing(texts)
         batches = [todo[i:i + BATCH] for i in range(0, len(todo), BATCH)]
@@ -84,8 +85,9 @@ class NaiveSystem:
     answers: bool = False
 
     @classmethod
-    def over(cls, corpus_dir: Path, embedder, cache_dir: Path) -> NaiveSystem:
-        return cls(NaivePipeline.from_corpus(corpus_dir, embedder, cache_dir))
+    def over(cls, folders: list[Path], embedder, cache_dir: Path, chunk_size: int = CHUNK_SIZE) -> NaiveSystem:
+        name = "naive" if chunk_size == CHUNK_SIZE else f"naive:{chunk_size}"
+        return cls(NaivePipeline.from_corpus(folders, embedder, cache_dir, chunk_size=chunk_size), name)
 
     def ask(self, question: str) -> dict:
         raise NotImplementedError("the naive baseline only retrieves; its answer figures are n/a")

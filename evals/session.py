@@ -12,27 +12,39 @@ from policyqa.settings import Settings
 
 SETS_FILE = Path(__file__).with_name("sets.json")
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CONFIGS = ("hybrid", "dense", "bm25", "threshold=<x>", "naive")
+CONFIGS = ("hybrid", "dense", "bm25", "threshold=<x>", "naive", "naive:<chunk size>")
 
 
-def set_corpus(set_path: Path) -> Path | None:
-    """The corpus folder registered for an eval set in evals/sets.json, if any."""
+def set_corpora(set_path: Path) -> list[Path] | None:
+    """The corpus folders registered for an eval set in evals/sets.json (one or several), if any."""
     registry = json.loads(SETS_FILE.read_text(encoding="utf-8"))
     entry = registry.get(set_path.name)
-    return (REPO_ROOT / entry["corpus"]).resolve() if entry else None
+    if not entry:
+        return None
+    folders = entry["corpus"] if isinstance(entry["corpus"], list) else [entry["corpus"]]
+    return [(REPO_ROOT / folder).resolve() for folder in folders]
 
 
-def settings_for_set(settings: Settings, set_path: Path) -> Settings:
-    """The default corpus uses the configured data dir; any other corpus gets <data_dir>/sets/<name>."""
-    corpus = set_corpus(set_path)
-    if corpus is None or corpus == settings.corpus_dir.resolve():
-        return settings
-    return settings.model_copy(update={"corpus_dir": corpus, "data_dir": settings.data_dir / "sets" / set_path.stem})
+def corpus_key(folders: list[Path]) -> str:
+    """A data directory name for a corpus: its folder names ("extcorpus", "extcorpus+lawcorpus"), so the
+    sets over one corpus share one index and one embedding cache."""
+    return "+".join(folder.name for folder in folders)
 
 
-def systems_for(service, configs: list[str]) -> list[System]:
-    """hybrid | dense | bm25 | threshold=<x> (hybrid retrieval with another refusal threshold) | naive (the
-    naive LangChain baseline over the same corpus, retrieval only: evals/naive.py)."""
+def settings_for_set(settings: Settings, set_path: Path) -> tuple[Settings, list[Path]]:
+    """Settings and corpus folders for a set. The default corpus uses the configured data dir; any other
+    corpus gets <data_dir>/sets/<corpus key>."""
+    folders = set_corpora(set_path)
+    if folders is None or folders == [settings.corpus_dir.resolve()]:
+        return settings, [settings.corpus_dir]
+    data_dir = settings.data_dir / "sets" / corpus_key(folders)
+    return settings.model_copy(update={"corpus_dir": folders[0], "data_dir": data_dir}), folders
+
+
+def systems_for(service, configs: list[str], folders: list[Path] | None = None) -> list[System]:
+    """hybrid | dense | bm25 | threshold=<x> (hybrid retrieval with another refusal threshold) | naive or
+    naive:<chunk size> (the naive LangChain baseline over the same corpus folders, retrieval only:
+    evals/naive.py)."""
     from policyqa.service import QAService
 
     systems: list[System] = []
@@ -44,11 +56,13 @@ def systems_for(service, configs: list[str]) -> list[System]:
             tuned = QAService(service.settings.model_copy(update={"refusal_threshold": value}),
                               embedder=service.embedder, index=service.index)
             systems.append(LocalSystem(tuned, "hybrid", config))
-        elif config == "naive":
-            from evals.naive import NaiveSystem
+        elif config == "naive" or config.startswith("naive:"):
+            from evals.naive import CHUNK_SIZE, NaiveSystem
 
             settings = service.settings
-            systems.append(NaiveSystem.over(settings.corpus_dir, service.embedder, settings.data_dir / "embed_cache"))
+            size = int(config.split(":", 1)[1]) if ":" in config else CHUNK_SIZE
+            systems.append(NaiveSystem.over(folders or [settings.corpus_dir], service.embedder,
+                                            settings.data_dir / "embed_cache", size))
         else:
             raise ValueError(f"unknown configuration '{config}'; use one of {', '.join(CONFIGS)}")
     return systems

@@ -274,13 +274,13 @@ def eval_(sets: list[str] = typer.Argument(..., help="Eval set files (JSONL), or
         if server:
             systems = [session.server_system(server)]
         else:
-            settings = session.settings_for_set(get_settings(), path)
+            settings, folders = session.settings_for_set(get_settings(), path)
             # An eval set's own data dir follows its corpus; the main one is ingested only when missing
             # (pruning it would drop documents uploaded through the server).
             if settings is not get_settings() or not (service.index_dir(settings) / "manifest.json").exists():
-                run_ingest_with(settings, [settings.corpus_dir])
+                run_ingest_with(settings, folders)
             try:
-                systems = session.systems_for(QAService(settings), compare or [])
+                systems = session.systems_for(QAService(settings), compare or [], folders)
             except ValueError as exc:
                 fail(str(exc))
         results = [run_eval(system, items, bar(system.name, "q")) for system in systems]

@@ -6,6 +6,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from answer.compose import Answer
+from answer.generate import AnswerGenerator, ExtractiveGenerator, LLMGenerator
+from answer.mentions import named_document
 from ingest.chunking import ChunkSettings
 from ingest.pipeline import IngestReport, discover, doc_id_for, file_hash, prepare_documents
 from ingest.readers import SUPPORTED_SUFFIXES
@@ -25,9 +28,6 @@ from retrieval.index import (
     recover,
 )
 from retrieval.search import Retriever, SearchHit
-from server.answer import Answer
-from server.generate import AnswerGenerator, ExtractiveGenerator, LLMGenerator
-from server.mentions import named_document
 
 
 def index_dir(settings: Settings) -> Path:
@@ -35,7 +35,8 @@ def index_dir(settings: Settings) -> Path:
 
 
 def chunk_settings(settings: Settings) -> ChunkSettings:
-    return ChunkSettings(max_chars=settings.chunk_max_chars, min_chars=settings.chunk_min_chars)
+    return ChunkSettings(max_chars=settings.chunk_max_chars, min_chars=settings.chunk_min_chars,
+                         whole_clauses=settings.chunk_whole_clauses, context=settings.chunk_context)
 
 
 def store_config(settings: Settings) -> StoreConfig:

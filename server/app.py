@@ -15,13 +15,13 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from answer.question import named_entities
 from policyqa import __version__
 from policyqa.service import QAService
 from policyqa.settings import Settings, get_settings
 from retrieval.embedders import enable_query_cache
 from server.feedback import FeedbackLog, feedback_path
 from server.live import LiveIndex
-from server.question import named_entities
 from server.routes import documents, feedback, jobs, openai_api, qa
 from server.security import LimitsMiddleware, error_body
 

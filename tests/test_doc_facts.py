@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from answer.compose import compose_answer
+from answer.doc_facts import date_forms, documents_by_number
 from policyqa.models import Clause, Document
 from retrieval.search import SearchHit
-from server.answer import compose_answer
-from server.doc_facts import date_forms, documents_by_number
 
 
 def doc(doc_id: str, number: str, date: str, text: str) -> Document:
@@ -52,7 +52,7 @@ def compose_chunk(d: Document):
 
 
 def test_documents_named_by_title_words():
-    from server.doc_facts import documents_by_title
+    from answer.doc_facts import documents_by_title
 
     docs = {"m": doc("m", "教体艺〔2017〕7号", "2017-10-08", "…"), "j": doc("j", "教体艺厅函〔2019〕41号", "2019-06-11", "…")}
     docs["m"].title = "教育部关于印发《学校体育美育兼职教师管理办法》的通知"

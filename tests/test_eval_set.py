@@ -113,11 +113,12 @@ REGISTERED = [name for name in json.loads((REPO / "evals" / "sets.json").read_te
 
 @cache
 def corpus_texts(set_name: str) -> dict[str, str]:
-    from evals.session import set_corpus
+    from evals.session import set_corpora
 
-    corpus = set_corpus(REPO / "evals" / set_name)
-    assert corpus is not None and corpus.is_dir(), f"{set_name}: its corpus {corpus} is missing"
-    return {p.stem: norm(load_document(p).text) for p in sorted(corpus.glob("*.txt")) if p.stem != "SOURCES"}
+    folders = set_corpora(REPO / "evals" / set_name)
+    assert folders and all(f.is_dir() for f in folders), f"{set_name}: its corpus {folders} is missing"
+    return {p.stem: norm(load_document(p).text) for corpus in folders for p in sorted(corpus.glob("*.txt"))
+            if p.stem != "SOURCES"}
 
 
 @pytest.mark.parametrize("set_name", REGISTERED)

@@ -1,4 +1,4 @@
-"""Ingest on the twelve real documents of ../shared/extcorpus, used as they are (nobody tuned for them)."""
+"""Ingest on the twelve real documents of evals/corpora/extcorpus, used as they are (nobody tuned for them)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,10 @@ import re
 from pathlib import Path
 
 import pytest
+from helpers import EXTCORPUS as EXT
 
 from ingest.chunking import ChunkSettings
 from ingest.pipeline import load_document, prepare_documents
-
-EXT = Path(__file__).resolve().parents[2] / "shared" / "extcorpus"
-
-
-@pytest.fixture(autouse=True)
-def _extcorpus_present():
-    # CI clones the repository with shared/ beside it; without it these checks must fail, not pass silently.
-    assert EXT.is_dir(), f"{EXT} is missing: ../shared/extcorpus must sit beside the repository"
 
 
 def doc(name: str):

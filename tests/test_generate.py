@@ -17,12 +17,8 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.testclient import TestClient
 from helpers import RENHUAI, free_port, make_settings, serve_in_thread
 
-from policyqa.models import Chunk, Document, ResponsibilityRecord
-from policyqa.service import QAService, answer_generator
-from retrieval.search import SearchHit
-from server.answer import compose_answer
-from server.app import create_app
-from server.generate import (
+from answer.compose import compose_answer
+from answer.generate import (
     SYSTEM_PROMPT,
     ExtractiveGenerator,
     LLMGenerator,
@@ -32,6 +28,10 @@ from server.generate import (
     validate_reply,
     with_markers,
 )
+from policyqa.models import Chunk, Document, ResponsibilityRecord
+from policyqa.service import QAService, answer_generator
+from retrieval.search import SearchHit
+from server.app import create_app
 
 ZH_QUESTION = "哪个股室牵头实施特色创新课程构建工程?"
 EN_QUESTION = "Which office leads the curriculum project?"
@@ -264,7 +264,7 @@ def test_failures_fall_back_to_the_extractive_answer(real_index, fake, fake_serv
         fake.raw = '{"id": "x", "object": "chat.completion"}'  # no choices
     else:
         fake.reply = "文件中没有相关规定。The documents do not say [7]."
-    with caplog.at_level(logging.WARNING, logger="server.generate"):
+    with caplog.at_level(logging.WARNING, logger="answer.generate"):
         hits, answer = ask(real_index, llm, ZH_QUESTION)
     expected = compose_answer(ZH_QUESTION, hits, real_index.index.documents, real_index.settings.refusal_threshold)
     assert answer == expected and answer.generator == "extractive" and not answer.refused

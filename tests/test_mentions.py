@@ -7,10 +7,10 @@ from functools import cache
 import pytest
 from helpers import EXTCORPUS
 
+from answer.mentions import named_document
 from ingest.chunking import ChunkSettings
 from ingest.pipeline import prepare_documents
 from retrieval.filters import SearchFilters
-from server.mentions import named_document
 
 GUOBAN_71 = "02_meiyu_yijian_guobanfa_2015_71"
 MOE_2017 = "03_moe_tiyu_meiyu_jianzhi_jiaoshi_banfa_2017"

@@ -10,7 +10,7 @@ import pytest
 from helpers import EXTCORPUS
 
 from evals.run import LocalSystem, check_gate, load_eval_set, run_eval
-from evals.session import set_corpus
+from evals.session import set_corpora
 
 ROOT = Path(__file__).resolve().parent.parent
 THRESHOLDS = json.loads((ROOT / "evals/thresholds.json").read_text(encoding="utf-8"))
@@ -27,8 +27,8 @@ def test_check_gate_reports_each_violation():
 @pytest.mark.parametrize("set_name", ["seed.jsonl", "extcorpus.jsonl"])
 def test_eval_set_meets_recorded_thresholds(set_name, real_index, ext_index):
     set_path = ROOT / "evals" / set_name
-    corpus = set_corpus(set_path)
-    qa = {(ROOT / "corpus").resolve(): real_index, EXTCORPUS.resolve(): ext_index}.get(corpus)
+    corpus = tuple(set_corpora(set_path))
+    qa = {((ROOT / "corpus").resolve(),): real_index, (EXTCORPUS.resolve(),): ext_index}.get(corpus)
     assert qa is not None, f"{set_name}: no test index for its corpus {corpus}"
     summary = run_eval(LocalSystem(qa), load_eval_set(set_path))["summary"]
     assert check_gate(summary, THRESHOLDS[set_name]) == [], summary

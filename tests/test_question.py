@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.question import analyse, holds_slot, name_found
+from answer.question import analyse, holds_slot, name_found
 
 
 @pytest.mark.parametrize(("question", "slots"), [

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 
+from answer.compose import document_texts
+from answer.doc_facts import MULTI_Q, documents_by_number
+from answer.question import analyse, name_found, norm
 from policyqa.models import Document
-from server.answer import document_texts
-from server.doc_facts import MULTI_Q, documents_by_number
-from server.question import analyse, name_found, norm
 
 # How staff and English questions name issuers, and the words of the issuer field they stand for.
 ISSUER_WORDS = {

@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from answer.doc_facts import clause_as_hit
+from answer.question import Groups, Question, coverage, norm
 from policyqa.models import Clause, Document
 from retrieval.search import SearchHit
-from server.doc_facts import clause_as_hit
-from server.question import Groups, Question, coverage, norm
 
 
 @dataclass

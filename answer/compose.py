@@ -11,10 +11,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from ingest.metadata import JOINT_ISSUER
-from policyqa.models import Chunk, Document, ResponsibilityRecord
-from retrieval.search import SearchHit
-from server.doc_facts import (
+from answer.doc_facts import (
     MULTI_Q,
     clause_as_hit,
     doc_number_facts,
@@ -23,8 +20,11 @@ from server.doc_facts import (
     render_fact,
     unknown_document_fact,
 )
-from server.lists import best_list
-from server.question import Question, analyse, coverage, name_found, norm
+from answer.lists import best_list
+from answer.question import Question, analyse, coverage, name_found, norm
+from ingest.metadata import JOINT_ISSUER
+from policyqa.models import Chunk, Document, ResponsibilityRecord
+from retrieval.search import SearchHit
 
 SENTENCE = re.compile(r"[^。;!?\n]+[。;!?]?")
 REFUSAL_ZH = "文件中没有找到能回答这个问题的依据。"
@@ -52,7 +52,7 @@ class Answer:
     refused: bool
     citations: list[Citation] = field(default_factory=list)
     answerability: float = 0.0
-    generator: str = "extractive"  # what wrote the text: "extractive" (this module) or "llm" (server.generate)
+    generator: str = "extractive"  # what wrote the text: "extractive" (this module) or "llm" (answer.generate)
 
 
 def term_overlap(terms: list[str], text: str) -> float:

@@ -23,10 +23,10 @@ from typing import Protocol
 import httpx
 import openai
 
+from answer.compose import Answer, Citation, compose_answer, norm
 from policyqa.models import Document
 from retrieval.search import SearchHit
 from retrieval.tokenize import STOPWORDS, glossary
-from server.answer import Answer, Citation, compose_answer, norm
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class AnswerGenerator(Protocol):
 
 
 class ExtractiveGenerator:
-    """The default: sentences and responsibility records quoted from the clauses (`server.answer`)."""
+    """The default: sentences and responsibility records quoted from the clauses (`answer.compose`)."""
 
     def generate(self, question: str, hits: list[SearchHit], documents: dict[str, Document],
                  threshold: float) -> Answer:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from answer.question import Question, norm
 from policyqa.models import Chunk, Clause, Document
 from retrieval.search import SearchHit
-from server.question import Question, norm
 
 ISSUE_Q = re.compile(r"(印发|发布|签发|成文|落款|下发|哪天发|哪年发|什么时候发|啥时候发|发的|\bissued\b|\bsign(ed)?\b|"
                      r"\bdated\b|\bpublished\b)", re.I)
