@@ -22,6 +22,12 @@ SEPARATORS = ["\n\n", "\n", "。", ";", "!", "?", ",", "、", ""]
 class ChunkSettings:
     max_chars: int = 400
     min_chars: int = 20
+    # A clause whose whole text, sub-clauses included, fits max_chars is one chunk ("第八条 教师应当履行
+    # 下列义务:(一)…(六)…" rather than six items without their lead-in).
+    whole_clauses: bool = False
+    # What the indexed text adds to the chunk: "path" (title and clause path) or "parent" (also the short
+    # lead-in of the clause a sub-clause belongs to).
+    context: str = "path"
 
 
 def _first_piece(text: str, size: int) -> str:
@@ -79,18 +85,46 @@ def heading_only(clause: Clause, body: str) -> bool:
     return at != -1 and at <= 8 and not re.sub(r"[\s。,,;;::]", "", body[at + len(clause.heading):])
 
 
-def own_spans(clauses: list[Clause], text_len: int) -> list[tuple[Clause, int, int]]:
-    """Each clause with the part of its span that is not inside a child clause."""
+def own_spans(clauses: list[Clause], text_len: int, whole_under: int = 0) -> list[tuple[Clause, int, int]]:
+    """Each clause with the part of its span that is not inside a child clause. With `whole_under`, a
+    clause whose whole span is shorter keeps its children inside it (they get no span of their own)."""
     children: dict[str, list[Clause]] = {}
     for c in clauses:
         if c.parent_id:
             children.setdefault(c.parent_id, []).append(c)
+    whole: set[str] = set()
     out = []
     for c in clauses:
+        if c.parent_id in whole:
+            whole.add(c.clause_id)  # inside a clause kept whole
+            continue
         kids = children.get(c.clause_id)
+        if kids and whole_under and c.end - c.start <= whole_under:
+            whole.add(c.clause_id)
+            kids = None
         end = min(k.start for k in kids) if kids else c.end
         out.append((c, c.start, min(end, text_len)))
     return out
+
+
+def descendants(clauses: list[Clause], clause_id: str) -> set[str]:
+    """The ids of a clause and of every clause below it."""
+    found = {clause_id}
+    for c in clauses:  # clauses come in document order: a parent before its children
+        if c.parent_id in found:
+            found.add(c.clause_id)
+    return found
+
+
+def parent_lead_in(doc: Document, clause: Clause, limit: int = 80) -> str:
+    """The text of a clause's parent before its first sub-clause ("第八条 教师应当履行下列义务:"), when
+    short: what an item means depends on it."""
+    parent = next((c for c in doc.clauses if c.clause_id == clause.parent_id), None)
+    if parent is None:
+        return ""
+    first = min((c.start for c in doc.clauses if c.parent_id == parent.clause_id), default=parent.end)
+    lead = " ".join(doc.text[parent.start:first].split())
+    return lead if 0 < len(lead) <= limit else ""
 
 
 def chunk_document(doc: Document, settings: ChunkSettings = ChunkSettings()) -> list[Chunk]:
@@ -101,7 +135,8 @@ def chunk_document(doc: Document, settings: ChunkSettings = ChunkSettings()) -> 
     # Collect (clause, start, end) units, merging tiny ones forward into the next unit.
     units: list[list] = []
     carry: tuple[int, Clause] | None = None
-    for clause, start, end in own_spans(doc.clauses, len(text)):
+    whole_under = settings.max_chars if settings.whole_clauses else 0
+    for clause, start, end in own_spans(doc.clauses, len(text), whole_under):
         body = text[start:end].strip()
         if carry is not None:
             start = carry[0]
@@ -118,6 +153,7 @@ def chunk_document(doc: Document, settings: ChunkSettings = ChunkSettings()) -> 
         else:
             units.append([carry[1], carry[0], len(text)])
 
+    parents = {c.parent_id for c in doc.clauses if c.parent_id}
     chunks: list[Chunk] = []
     for clause, start, end in units:
         raw = text[start:end]
@@ -132,17 +168,21 @@ def chunk_document(doc: Document, settings: ChunkSettings = ChunkSettings()) -> 
                 continue
             s = start + offset + (len(piece) - len(piece.lstrip()))
             chunk_id = clause.clause_id if len(pieces) == 1 else f"{clause.clause_id}~{n}"
-            records = records_by_clause.get(clause.clause_id, [])
+            whole = clause.clause_id in parents and clause.end <= end  # a clause kept whole, items and all
+            covered = descendants(doc.clauses, clause.clause_id) if whole else {clause.clause_id}
+            records = [r for cid in records_by_clause if cid in covered for r in records_by_clause[cid]]
+            lead = parent_lead_in(doc, clause) if settings.context == "parent" else ""
             chunks.append(Chunk(
                 chunk_id=chunk_id, doc_id=doc.doc_id, clause_id=clause.clause_id, clause_path=clause.path,
                 text=stripped, start=s, end=s + len(stripped), records=records, page=doc.page_of(s),
-                index_text=index_text(doc, clause.path, stripped, records),
+                index_text=index_text(doc, clause.path, stripped, records, lead),
             ))
     return chunks
 
 
-def index_text(doc: Document, path: str, text: str, records: list) -> str:
-    """What retrieval sees: the title and clause path give context a bare clause lacks."""
-    parts = [doc.title, path, text]
+def index_text(doc: Document, path: str, text: str, records: list, lead: str = "") -> str:
+    """What retrieval sees: the title and clause path give context a bare clause lacks (and, for a
+    sub-clause, its parent's lead-in when asked for)."""
+    parts = [doc.title, path, lead if lead and lead not in text else "", text]
     parts += [r.render() for r in records]
     return "\n".join(p for p in parts if p)

@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     st_passage_prefix: str = Field("", description="Prefix for passages with sentence-transformers models.")
     chunk_max_chars: int = Field(400, ge=80, description="Size cap of a chunk; longer clauses are split.")
     chunk_min_chars: int = Field(20, ge=0, description="Clauses shorter than this merge into their parent.")
+    chunk_whole_clauses: bool = Field(False, description="A clause whose whole text, sub-clauses included, fits "
+                                      "chunk_max_chars is one chunk (an article with its items).")
+    chunk_context: str = Field("path", pattern="^(path|parent)$", description="What the embedded text adds to "
+                               "a chunk: 'path' (title and clause path) or 'parent' (also the lead-in of the "
+                               "clause a sub-clause belongs to).")
     max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are rejected at ingest.")
     ann_threshold: int = Field(50_000, ge=0, description="Above this many chunks the dense index is HNSW "
                                "(approximate) instead of exact.")
