@@ -33,7 +33,7 @@ import numpy as np
 import retrieval.tokenize as tokenize_module
 from policyqa.models import Chunk, Document
 from retrieval.cache import EmbeddingCache, text_key
-from retrieval.embedders import Embedder
+from retrieval.embedders import Embedder, model_parts
 from retrieval.milvus_store import MilvusStore, MilvusStoreError
 from retrieval.stores import HNSW_EF_SEARCH, DenseStore, DenseStoreError, LexicalStore, TokenTable, dense_kind
 from retrieval.tokenize import add_user_words, tokenize
@@ -291,15 +291,18 @@ def _row_vectors(texts: list[str], new_rows: np.ndarray, plan: RowPlan, live: Li
     if not len(new_rows):
         return vectors, 0  # nothing new (a deletion): the cache is not even read
     new_texts = [texts[r] for r in new_rows]
-    cache = EmbeddingCache(cache_dir, embedder.name, embedder.dim)
-    todo = cache.missing(new_texts)
-    batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
-    for batch in progress(batches) if progress else batches:
-        cache.put(batch, embedder.embed_passages(batch))
-    if todo:
-        cache.save()
-    vectors[new_rows] = cache.get(new_texts)
-    return vectors, len(todo)
+    embedded = 0
+    for name, model, columns in model_parts(embedder):  # each model of a paired embedder has its own cache
+        cache = EmbeddingCache(cache_dir, name, model.dim)
+        todo = cache.missing(new_texts)
+        batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
+        for batch in progress(batches) if progress else batches:
+            cache.put(batch, model.embed_passages(batch))
+        if todo:
+            cache.save()
+        vectors[new_rows, columns] = cache.get(new_texts)
+        embedded = max(embedded, len(todo))
+    return vectors, embedded
 
 
 def _dense_store(vectors: np.ndarray, new_rows: np.ndarray, plan: RowPlan, live: LiveRows | None,

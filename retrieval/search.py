@@ -1,11 +1,17 @@
-"""Hybrid search: dense (FAISS) and lexical (BM25) rankings fused with RRF."""
+"""Hybrid search: one dense ranking per embedding model (FAISS) and a lexical one (BM25), fused with RRF.
+
+`Retriever.rankings` computes the ranked lists of one query; `fuse_hits` turns them into hits. They are
+apart so the fold experiments (evals/folds.py) can fuse one query's lists under many weightings.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from policyqa.models import Chunk
-from retrieval.embedders import Embedder
+from retrieval.embedders import Embedder, model_parts
 from retrieval.filters import SearchFilters, allowed_rows
 from retrieval.fusion import reciprocal_rank_fusion
 from retrieval.index import Index
@@ -18,8 +24,23 @@ MODES = ("hybrid", "dense", "bm25")
 class SearchHit:
     chunk: Chunk
     score: float  # fused score (RRF), comparable within one query only
-    dense_score: float = 0.0  # cosine similarity of the query and the chunk
+    dense_score: float = 0.0  # cosine similarity of the query and the chunk (first model)
     signals: dict[str, int] = field(default_factory=dict)  # which rankings found it, at which rank
+    similarities: dict[str, float] = field(default_factory=dict)  # cosine per model ("dense", "dense:use")
+
+
+@dataclass
+class Rankings:
+    """One query's ranked lists: signal name -> [(row, score)] best first, and the query vector."""
+
+    lists: dict[str, list[tuple[int, float]]]
+    query_vec: np.ndarray
+    lexical_tokens: list[str] = field(default_factory=list)
+
+
+def signal_name(model_name: str, first: bool) -> str:
+    """'dense' for the first model (the one settings.dense_weight has always meant), 'dense:<model>' after."""
+    return "dense" if first else f"dense:{model_name.split(':')[0]}"
 
 
 def merge_adjacent(hits: list[SearchHit], texts: dict[str, str]) -> list[SearchHit]:
@@ -37,6 +58,8 @@ def merge_adjacent(hits: list[SearchHit], texts: dict[str, str]) -> list[SearchH
         twin.chunk = replace(twin.chunk, start=start, end=end, text=texts[c.doc_id][start:end],
                              records=twin.chunk.records or c.records)
         twin.dense_score = max(twin.dense_score, hit.dense_score)
+        for name, value in hit.similarities.items():
+            twin.similarities[name] = max(value, twin.similarities.get(name, value))
         for name, rank in hit.signals.items():
             twin.signals[name] = min(rank, twin.signals.get(name, rank))
     return out
@@ -44,36 +67,69 @@ def merge_adjacent(hits: list[SearchHit], texts: dict[str, str]) -> list[SearchH
 
 class Retriever:
     def __init__(self, index: Index, embedder: Embedder, candidates: int = 50, dense_weight: float = 0.25,
-                 rrf_k: int = 30) -> None:
+                 rrf_k: int = 30, weights: dict[str, float] | None = None) -> None:
         self.index, self.embedder, self.candidates, self.rrf_k = index, embedder, candidates, rrf_k
-        # RRF weight of the dense rankings relative to BM25 (1.0); set from the eval sets (see README).
-        self.weights = {"dense": dense_weight}
+        # RRF weight of each ranking relative to BM25 (1.0): every dense ranking gets dense_weight unless
+        # `weights` names it (chosen on the eval sets' folds, see evals/README.md).
+        self.parts = [(signal_name(name, i == 0), cols) for i, (name, _, cols) in enumerate(model_parts(embedder))]
+        self.weights = {name: dense_weight for name, _ in self.parts} | (weights or {})
         self._chunk_doc_ids = [c.doc_id for c in index.chunks]
         self._texts = {doc_id: doc.text for doc_id, doc in index.documents.items()}
 
-    def search(self, query: str, top_k: int = 5, mode: str = "hybrid",
-               filters: SearchFilters | None = None) -> list[SearchHit]:
+    def allowed(self, filters: SearchFilters | None) -> np.ndarray | None:
+        if filters is None or not filters.active():
+            return None
+        return allowed_rows(self.index.documents, self._chunk_doc_ids, filters)
+
+    def rankings(self, query: str, mode: str = "hybrid", allowed: np.ndarray | None = None,
+                 lexical_query: str | None = None) -> Rankings:
+        """The ranked lists of one query: a dense list per model (for modes hybrid and dense) and BM25's
+        (hybrid and bm25; from `lexical_query` when given, else the query)."""
         if mode not in MODES:
             raise ValueError(f"unknown search mode '{mode}'; use one of {', '.join(MODES)}")
-        allowed = None
-        if filters is not None and filters.active():
-            allowed = allowed_rows(self.index.documents, self._chunk_doc_ids, filters)
-            if not len(allowed):
-                return []
         query_vec = self.embedder.embed_queries([query])[0]
-        dense = self.index.dense.search(query_vec, self.candidates, allowed)
-        dense_scores = dict(dense)
-        rankings: dict[str, list[int]] = {}
+        lists: dict[str, list[tuple[int, float]]] = {}
         if mode in ("hybrid", "dense"):
-            rankings["dense"] = [row for row, _ in dense]
+            for name, cols in self.parts:
+                lists[name] = self.index.dense.search(self.part_query(query_vec, cols), self.candidates, allowed)
+        tokens: list[str] = []
         if mode in ("hybrid", "bm25"):
-            lexical = self.index.lexical.search(query_tokens(query), self.candidates, allowed)
-            rankings["bm25"] = [row for row, _ in lexical]
-        fused = reciprocal_rank_fusion(rankings, k=self.rrf_k, weights=self.weights)
+            tokens = query_tokens(lexical_query if lexical_query is not None else query)
+            lists["bm25"] = self.index.lexical.search(tokens, self.candidates, allowed)
+        return Rankings(lists, query_vec, tokens)
+
+    def part_query(self, query_vec: np.ndarray, cols: slice) -> np.ndarray:
+        """The query vector with every other model's columns zeroed: inner products are then one model's
+        cosine similarities."""
+        if len(self.parts) == 1:
+            return query_vec
+        masked = np.zeros_like(query_vec)
+        masked[cols] = query_vec[cols]
+        return masked
+
+    def fuse_hits(self, ranked: Rankings, top_k: int, weights: dict[str, float] | None = None,
+                  rrf_k: int | None = None) -> list[SearchHit]:
+        """Fused hits, best first; each carries its cosine per model (computed for rows found by BM25
+        alone, for answerability)."""
+        rows_only = {name: [row for row, _ in found] for name, found in ranked.lists.items()}
+        fused = reciprocal_rank_fusion(rows_only, k=rrf_k or self.rrf_k, weights=weights or self.weights)
+        known = {name: dict(found) for name, found in ranked.lists.items() if name != "bm25"}
         hits = []
         for row, score, signals in fused[:top_k + 3]:  # a few spare: adjacent pieces may merge
-            cosine = dense_scores.get(row)
-            if cosine is None:  # found only lexically: still report its similarity for answerability
-                cosine = float(self.index.dense.vector(row) @ query_vec)
-            hits.append(SearchHit(self.index.chunks[row], score, cosine, dict(signals)))
+            similarities = {}
+            for name, cols in self.parts:
+                cosine = known.get(name, {}).get(row)
+                if cosine is None:
+                    vector = self.index.dense.vector(row)
+                    cosine = float(vector[cols] @ ranked.query_vec[cols])
+                similarities[name] = cosine
+            hits.append(SearchHit(self.index.chunks[row], score, similarities[self.parts[0][0]], dict(signals),
+                                  similarities))
         return merge_adjacent(hits, self._texts)[:top_k]
+
+    def search(self, query: str, top_k: int = 5, mode: str = "hybrid",
+               filters: SearchFilters | None = None, lexical_query: str | None = None) -> list[SearchHit]:
+        allowed = self.allowed(filters)
+        if allowed is not None and not len(allowed):
+            return []
+        return self.fuse_hits(self.rankings(query, mode, allowed, lexical_query), top_k)
