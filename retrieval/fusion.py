@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+# Documents are few next to chunks: a small constant lets the first places of the document ranking count.
+DOCUMENT_RRF_K = 10
+
 
 def reciprocal_rank_fusion(rankings: dict[str, list[int]], k: int = 60,
-                           weights: dict[str, float] | None = None) -> list[tuple[int, float, dict[str, int]]]:
-    """RRF over named rankings of row ids. Returns (row, score, {signal: 1-based rank}) best first."""
+                           weights: dict[str, float] | None = None,
+                           shared: dict[str, dict[int, int]] | None = None) -> list[tuple[int, float, dict[str, int]]]:
+    """RRF over named rankings of row ids. Returns (row, score, {signal: 1-based rank}) best first.
+
+    `shared` holds rankings in which several rows share a rank ({signal: {row: rank}}, such as each row's
+    document's place in a document ranking): they add to the rows the other rankings found, and never
+    bring a row in by themselves."""
     scores: dict[int, float] = {}
     found: dict[int, dict[str, int]] = {}
     for name, rows in rankings.items():
@@ -13,5 +21,31 @@ def reciprocal_rank_fusion(rankings: dict[str, list[int]], k: int = 60,
         for rank, row in enumerate(rows, start=1):
             scores[row] = scores.get(row, 0.0) + w / (k + rank)
             found.setdefault(row, {})[name] = rank
+    for name, ranks in (shared or {}).items():
+        w = (weights or {}).get(name, 1.0)
+        for row in scores:
+            if row in ranks:
+                scores[row] += w / (k + ranks[row])
+                found[row][name] = ranks[row]
     order = sorted(scores, key=lambda r: (-scores[r], r))
     return [(row, scores[row], found[row]) for row in order]
+
+
+def document_ranking(rankings: dict[str, list[int]], doc_of: list[str], k: int = DOCUMENT_RRF_K) -> list[str]:
+    """Documents ranked by RRF over each ranking's best-placed row of theirs: the documents the question
+    is most about, by every signal at once."""
+    scores: dict[str, float] = {}
+    for rows in rankings.values():
+        seen: set[str] = set()
+        for rank, row in enumerate(rows, start=1):
+            doc_id = doc_of[row]
+            if doc_id not in seen:
+                seen.add(doc_id)
+                scores[doc_id] = scores.get(doc_id, 0.0) + 1 / (k + rank)
+    return sorted(scores, key=lambda d: (-scores[d], d))
+
+
+def document_ranks(rankings: dict[str, list[int]], doc_of: list[str]) -> dict[int, int]:
+    """Each ranked row's document's place in the document ranking (1 = the best document)."""
+    place = {doc_id: rank for rank, doc_id in enumerate(document_ranking(rankings, doc_of), start=1)}
+    return {row: place[doc_of[row]] for rows in rankings.values() for row in rows}

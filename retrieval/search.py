@@ -13,7 +13,7 @@ import numpy as np
 from policyqa.models import Chunk
 from retrieval.embedders import Embedder, model_parts
 from retrieval.filters import SearchFilters, allowed_rows
-from retrieval.fusion import reciprocal_rank_fusion
+from retrieval.fusion import document_ranks, reciprocal_rank_fusion
 from retrieval.index import Index
 from retrieval.tokenize import query_tokens
 
@@ -70,7 +70,8 @@ class Retriever:
                  rrf_k: int = 30, weights: dict[str, float] | None = None) -> None:
         self.index, self.embedder, self.candidates, self.rrf_k = index, embedder, candidates, rrf_k
         # RRF weight of each ranking relative to BM25 (1.0): every dense ranking gets dense_weight unless
-        # `weights` names it (chosen on the eval sets' folds, see evals/README.md).
+        # `weights` names it; "doc" weighs the document ranking its chunks share (chosen on the eval sets'
+        # folds, evals/folds.py; see evals/README.md).
         self.parts = [(signal_name(name, i == 0), cols) for i, (name, _, cols) in enumerate(model_parts(embedder))]
         self.weights = {name: dense_weight for name, _ in self.parts} | (weights or {})
         self._chunk_doc_ids = [c.doc_id for c in index.chunks]
@@ -112,7 +113,12 @@ class Retriever:
         """Fused hits, best first; each carries its cosine per model (computed for rows found by BM25
         alone, for answerability)."""
         rows_only = {name: [row for row, _ in found] for name, found in ranked.lists.items()}
-        fused = reciprocal_rank_fusion(rows_only, k=rrf_k or self.rrf_k, weights=weights or self.weights)
+        weights = weights or self.weights
+        # The document ranking joins a fusion of several rankings; one ranking alone (mode dense or bm25)
+        # is left as it is.
+        several = len(rows_only) > 1
+        shared = {"doc": document_ranks(rows_only, self._chunk_doc_ids)} if weights.get("doc") and several else None
+        fused = reciprocal_rank_fusion(rows_only, k=rrf_k or self.rrf_k, weights=weights, shared=shared)
         known = {name: dict(found) for name, found in ranked.lists.items() if name != "bm25"}
         hits = []
         for row, score, signals in fused[:top_k + 3]:  # a few spare: adjacent pieces may merge

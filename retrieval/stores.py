@@ -230,7 +230,7 @@ def _ragged(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 def bm25_index(table: TokenTable, k1: float = 1.5, b: float = 0.75) -> bm25s.BM25:
     """A bm25s.BM25 over the table, computed with array operations instead of bm25s's per-document Python
     loop (5 s -> under 1 s at 100k chunks). Same scores as `bm25s.BM25().index(rows)` with its defaults
-    (Lucene variant), an empty row scored as the single token "" (tests/test_index.py compares the two)."""
+    (Lucene variant), an empty row scored as the single token "" (tests/retrieval/test_index.py compares the two)."""
     n_docs = len(table)
     lengths = np.diff(table.offsets)
     vocab = list(table.vocab)

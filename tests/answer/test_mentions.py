@@ -8,6 +8,7 @@ import pytest
 from helpers import EXTCORPUS
 
 from answer.mentions import named_document
+from answer.question import analyse
 from ingest.chunking import ChunkSettings
 from ingest.pipeline import prepare_documents
 from retrieval.filters import SearchFilters
@@ -32,7 +33,7 @@ def test_ids_used_here_exist():
     ("教育部2017年发的兼职教师办法,兼职教师最多多大年纪?", MOE_2017),
 ])
 def test_a_named_document(question, doc_id):
-    assert named_document(question, documents()) == doc_id
+    assert named_document(analyse(question), documents()) == doc_id
 
 
 @pytest.mark.parametrize("question", [
@@ -43,7 +44,7 @@ def test_a_named_document(question, doc_id):
     "2099年国办的意见说了啥?",  # no such document
 ])
 def test_no_single_named_document(question):
-    assert named_document(question, documents()) is None
+    assert named_document(analyse(question), documents()) is None
 
 
 @pytest.mark.slow

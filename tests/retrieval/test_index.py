@@ -74,7 +74,7 @@ def test_manifest_fields(settings, hashing_embedder, corpus_copy):
     on_disk = read_manifest(index_dir(settings))
     assert on_disk == manifest
     assert manifest["embedder"] == {"name": "hashing:256", "dim": 256}
-    assert manifest["chunking"] == {"max_chars": 400, "min_chars": 20}
+    assert manifest["chunking"] == {"max_chars": 400, "min_chars": 20, "whole_clauses": True, "context": "parent"}
     hashes = {doc_id_for(p): file_hash(p) for p in sorted(corpus_copy.glob("*.txt"))}
     assert manifest["documents"] == hashes
     assert manifest["corpus_hash"] == corpus_hash(hashes)
@@ -149,7 +149,7 @@ def test_changed_chunk_settings_rebuild(settings, hashing_embedder):
     smaller = settings.model_copy(update={"chunk_max_chars": 200})
     outcome = ingest(smaller, hashing_embedder)
     assert not outcome.skipped
-    assert outcome.manifest["chunking"] == {"max_chars": 200, "min_chars": 20}
+    assert outcome.manifest["chunking"]["max_chars"] == 200
     assert all(len(c.text) <= 200 for c in outcome.report.chunks)
 
 
@@ -204,7 +204,7 @@ def test_hashing_search_plumbing(settings, hashing_embedder):
     for mode in ("hybrid", "dense", "bm25"):
         hits = svc.search("实施特色创新课程构建工程", top_k=4, mode=mode)
         assert 0 < len(hits) <= 4
-        assert all(set(h.signals) <= {"dense", "bm25"} for h in hits)
+        assert all(set(h.signals) <= {"dense", "bm25", "doc"} for h in hits)
         assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     assert set(svc.search("实施特色创新课程构建工程", mode="bm25")[0].signals) == {"bm25"}
     assert set(svc.search("实施特色创新课程构建工程", mode="dense")[0].signals) == {"dense"}

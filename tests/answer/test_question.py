@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from answer.question import analyse, holds_slot, name_found
+from answer.question import analyse, focus_of, holds_value, name_found
 
 
 @pytest.mark.parametrize(("question", "slots"), [
@@ -19,19 +19,19 @@ from answer.question import analyse, holds_slot, name_found
     ("重庆这几项展评活动由谁承办?", set()),  # 这几项 points back, it does not ask for a count
     ("泾源说的五育并举要深化哪几个育人?", set()),  # a list, not a number
 ])
-def test_slots(question, slots):
-    assert set(analyse(question).slots) == slots
+def test_value_kinds(question, slots):
+    assert set(analyse(question).value_kinds) == slots
 
 
-def test_slot_values():
-    assert holds_slot("amount", "每年安排专项经费50万元")
-    assert not holds_slot("amount", "每年设立创建培育工作专项经费")
-    assert holds_slot("date", "于5月30日前上报")
-    assert holds_slot("date", "《蒲城县教育布局专项规划(2021-2030)》")
-    assert holds_slot("count", "距中小学周围最近路程二百米范围内")
-    assert holds_slot("percent", "比例为全市义务教育学校的30%")
-    assert not holds_slot("percent", "第一批达标学校")
-    assert holds_slot("email", "发送至pcjjyg@163.com")
+def test_value_patterns():
+    assert holds_value("amount", "每年安排专项经费50万元")
+    assert not holds_value("amount", "每年设立创建培育工作专项经费")
+    assert holds_value("date", "于5月30日前上报")
+    assert holds_value("date", "《蒲城县教育布局专项规划(2021-2030)》")
+    assert holds_value("count", "距中小学周围最近路程二百米范围内")
+    assert holds_value("percent", "比例为全市义务教育学校的30%")
+    assert not holds_value("percent", "第一批达标学校")
+    assert holds_value("email", "发送至pcjjyg@163.com")
 
 
 def test_question_words_are_not_terms_and_colloquial_words_get_policy_synonyms():
@@ -69,14 +69,14 @@ def test_a_count_must_come_in_the_asked_unit():
 def test_english_place_names_and_units():
     assert analyse("When does the spring semester start for primary schools in Ningxia this year?").names == ("宁夏",)
     assert analyse("What is the maximum class size allowed in Beijing?").units == ("人", "名")
-    assert "count" in analyse("What is the passing score for the teacher recruitment exam?").slots
+    assert "count" in analyse("What is the passing score for the teacher recruitment exam?").value_kinds
 
 
 def test_school_names_are_told_from_kinds_of_school():
-    assert holds_slot("names", "加快城北初级中学、第十一小学和第六、第十幼儿园等工程建设速度")
-    assert holds_slot("names", "确定泾源县第二中学及泾源县城关第二小学为新优质校培育对象")
-    assert not holds_slot("names", "市直各学校、各镇中心学校作为区域内学校品牌提升工作的牵头单位")
-    assert not holds_slot("names", "1、优化学校布局、2、加快学校建设")
+    assert holds_value("names", "加快城北初级中学、第十一小学和第六、第十幼儿园等工程建设速度")
+    assert holds_value("names", "确定泾源县第二中学及泾源县城关第二小学为新优质校培育对象")
+    assert not holds_value("names", "市直各学校、各镇中心学校作为区域内学校品牌提升工作的牵头单位")
+    assert not holds_value("names", "1、优化学校布局、2、加快学校建设")
 
 
 def test_english_words_split_unknown_hyphenated_words():
@@ -85,3 +85,31 @@ def test_english_words_split_unknown_hyphenated_words():
     assert english_words("the State Council's aesthetic-education opinion") == \
         ["the", "state", "council", "aesthetic", "education", "opinion"]
     assert "part-time" in english_words("part-time teachers")  # the glossary knows it whole
+
+
+def test_traditional_script_and_greetings_are_normalised_once():
+    q = analyse("律師您好，學校有權強迫國中生退學嗎？謝謝")
+    assert q.normalised == "学校有权强迫国中生退学吗" and q.text.startswith("律師")
+    assert q.polar and not q.english and q.style == "short"
+    assert ["退学"] in [alts[:1] for _, alts in q.groups]
+
+
+@pytest.mark.parametrize("question", ["老师占体育课犯法吗", "幼儿园可以收赞助费吗?", "学校有权没收手机吗",
+                                      "体罚学生有什么规定", "Can a kindergarten teach pinyin?",
+                                      "Is it legal to keep a pupil after school?"])
+def test_yes_no_and_what_the_law_says_questions_are_polar(question):
+    assert analyse(question).polar
+
+
+@pytest.mark.parametrize("question", ["教师节是几月几号", "哪个股室牵头?", "What is the deadline for comments?"])
+def test_value_and_who_questions_are_not_polar(question):
+    assert not analyse(question).polar
+
+
+def test_a_long_story_is_searched_by_its_question():
+    story = ("我家是山区农村的,孩子今年十三岁,上六年级。前几天老师安排他爬到树上挂彩带,结果孩子不小心"
+             "摔了下来,左臂骨折,在县医院和市医院花了好几千块钱。学校是否应该承担责任?")
+    q = analyse(story)
+    assert q.style == "long" and focus_of(q.normalised).endswith("学校是否应该承担责任?")
+    assert q.focus == "学校是否应该承担责任?"
+    assert q.names == ()  # the story's places are not what it asks about

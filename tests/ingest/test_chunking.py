@@ -24,7 +24,8 @@ def prepared(request, corpus_dir):
 
 
 def test_default_chunk_settings_come_from_settings():
-    assert chunk_settings(make_settings()) == ChunkSettings(max_chars=400, min_chars=20)
+    assert chunk_settings(make_settings()) == ChunkSettings()  # the same defaults on both sides
+    assert ChunkSettings() == ChunkSettings(max_chars=400, min_chars=20, whole_clauses=True, context="parent")
 
 
 def test_all_documents_are_chunked(prepared):

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from answer.compose import compose_answer
+from answer.compose import Composer, compose_answer
+from answer.question import analyse
+from answer.refusal import ALWAYS_ANSWER
 from answer.doc_facts import date_forms, documents_by_number
 from policyqa.models import Clause, Document
 from retrieval.search import SearchHit
+
+
+ANSWER = Composer(encoder=None, refusal=ALWAYS_ANSWER)  # composition only: no refusal model, no encoder
 
 
 def doc(doc_id: str, number: str, date: str, text: str) -> Document:
@@ -29,7 +34,7 @@ def test_documents_are_found_by_the_number_staff_use():
 
 def test_issue_date_answer_cites_the_line_that_shows_it():
     hits = []  # retrieval found nothing useful: the number in the question still names the document
-    answer = compose_answer("国办71号文是哪天发的?", hits, DOCS, threshold=-1)
+    answer = compose_answer(analyse("国办71号文是哪天发的?"), hits, DOCS, ANSWER)
     assert answer.refused is False
     assert "2015年9月15日" in answer.answer and "[1]" in answer.answer
     cited = answer.citations[0]
@@ -39,7 +44,7 @@ def test_issue_date_answer_cites_the_line_that_shows_it():
 
 def test_doc_numbers_of_two_documents():
     hits = [SearchHit(compose_chunk(DOCS[d]), 1.0) for d in ("b", "a")]
-    answer = compose_answer("这两个文件的文号分别是啥?", hits, DOCS, threshold=-1)
+    answer = compose_answer(analyse("这两个文件的文号分别是啥?"), hits, DOCS, ANSWER)
     assert "教体艺〔2017〕7号" in answer.answer and "国办发〔2015〕71号" in answer.answer
     assert [c.n for c in answer.citations] == [1, 2]
 

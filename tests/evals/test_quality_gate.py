@@ -12,7 +12,7 @@ from helpers import EXTCORPUS
 from evals.run import LocalSystem, check_gate, load_eval_set, run_eval
 from evals.session import set_corpora
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 THRESHOLDS = json.loads((ROOT / "evals/thresholds.json").read_text(encoding="utf-8"))
 
 

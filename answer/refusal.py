@@ -1,0 +1,126 @@
+"""When to say the documents do not answer: a small logistic model over general features of the search
+and of the best sentence, fitted on the labelled eval items (evals/fit.py, with leave-one-set-out
+validation) and stored with its threshold in answer/data/refusal_model.json.
+
+The features say how well the best clauses match the question, never what the question is about: the
+similarity of the top clauses under each embedding model, whether BM25 found them too, how much of the
+question the best sentence and clause cover, the share of the question's words found nowhere in the
+documents, and whether an asked-for value (a sum, a date, a count) is in a sentence about the question.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from answer.question import CONTACT_KINDS, Question, coverage, norm
+from answer.sentences import Sentence
+from retrieval.search import SearchHit
+
+MODEL_FILE = Path(__file__).with_name("data") / "refusal_model.json"
+FEATURES = ("dense_top", "use_top", "semantic_best", "lexical_best", "clause_coverage", "bm25_agrees",
+            "unknown_terms", "value_missing", "english", "long", "polar")
+# A value counts only in a sentence that is about the question ("参加人数为30-40人" does not say how many
+# pupils a guard is for): one that covers at least this share of the question's terms.
+VALUE_SENTENCE_COVERAGE = 0.2
+
+
+def features(q: Question, hits: list[SearchHit], ranked: list[Sentence], corpus_text: str) -> dict[str, float]:
+    """The refusal model's inputs for one question and its search results."""
+    top = hits[:3]
+    best = ranked[0] if ranked else None
+    return {
+        "dense_top": max((h.similarities.get("dense", h.dense_score) for h in top), default=0.0),
+        "use_top": max((h.similarities.get("dense:use", 0.0) for h in top), default=0.0),
+        "semantic_best": best.semantic if best else 0.0,
+        "lexical_best": coverage(q.groups, best.text) if best else 0.0,
+        "clause_coverage": max((coverage(q.groups, h.chunk.index_text) for h in top), default=0.0),
+        "bm25_agrees": max((1 / h.signals["bm25"] for h in top[:1] if "bm25" in h.signals), default=0.0),
+        "unknown_terms": unknown_share(q, corpus_text),
+        "value_missing": 1.0 if missing_values(q, ranked) else 0.0,
+        "english": 1.0 if q.english else 0.0,
+        "long": 1.0 if q.style == "long" else 0.0,
+        "polar": 1.0 if q.polar else 0.0,
+    }
+
+
+def unknown_share(q: Question, corpus_text: str) -> float:
+    """Weighted share of the question's terms (with their synonyms) that no indexed document contains:
+    a question about 公祭日 over documents that never mention it."""
+    total = sum(w for w, _ in q.groups)
+    if not total:
+        return 0.0
+    return sum(w for w, alts in q.groups if not any(a in corpus_text for a in alts)) / total
+
+
+def missing_values(q: Question, ranked: list[Sentence]) -> list[str]:
+    """Kinds of value the question wants that no sentence about the question holds."""
+    if not q.value_kinds or not ranked:
+        return list(q.value_kinds)
+    near = [s for s in ranked if s.score >= ranked[0].score * 0.5][:6]
+    about = [s for s in near if coverage(q.groups, s.text) >= VALUE_SENTENCE_COVERAGE]
+    return [kind for kind in q.value_kinds
+            if not any(q.holds(kind, s.text) for s in (near if kind in CONTACT_KINDS else about))]
+
+
+@dataclass(frozen=True)
+class RefusalModel:
+    """p(answerable) = sigmoid(bias + sum(weight * (feature - mean) / scale)); refuse below threshold."""
+
+    weights: dict[str, float]
+    bias: float
+    means: dict[str, float]
+    scales: dict[str, float]
+    threshold: float
+    provenance: str = ""
+
+    def probability(self, values: dict[str, float]) -> float:
+        z = self.bias + sum(w * (values.get(name, 0.0) - self.means.get(name, 0.0)) / (self.scales.get(name) or 1.0)
+                            for name, w in self.weights.items())
+        return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def refuses(self, values: dict[str, float]) -> bool:
+        return self.probability(values) < self.threshold
+
+    def to_dict(self) -> dict:
+        return {"weights": self.weights, "bias": self.bias, "means": self.means, "scales": self.scales,
+                "threshold": self.threshold, "provenance": self.provenance}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RefusalModel:
+        return cls(data["weights"], data["bias"], data["means"], data["scales"], data["threshold"],
+                   data.get("provenance", ""))
+
+
+# Answers every question that reaches it (fitting the answer step, tests of composition).
+ALWAYS_ANSWER = RefusalModel({}, 30.0, {}, {}, 0.0, "answers every question")
+
+
+@lru_cache(maxsize=1)
+def default_model() -> RefusalModel:
+    return RefusalModel.from_dict(json.loads(MODEL_FILE.read_text(encoding="utf-8")))
+
+
+_texts_cache: dict[int, tuple[object, dict[str, str], str]] = {}
+
+
+def _texts(documents: dict) -> tuple[dict[str, str], str]:
+    cached = _texts_cache.get(id(documents))
+    if cached is None or cached[0] is not documents:
+        texts = {doc_id: norm(d.title + d.issuer + d.text) for doc_id, d in documents.items()}
+        _texts_cache.clear()  # only the live index matters
+        cached = _texts_cache[id(documents)] = (documents, texts, "\n".join(texts.values()).lower())
+    return cached[1], cached[2]
+
+
+def corpus_texts(documents: dict) -> dict[str, str]:
+    """Each document's title, issuer and text, normalised; cached per documents mapping (one per index)."""
+    return _texts(documents)[0]
+
+
+def corpus_text(documents: dict) -> str:
+    """All documents' normalised texts joined, lower-cased (for words found nowhere)."""
+    return _texts(documents)[1]

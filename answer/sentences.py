@@ -1,0 +1,162 @@
+"""Which sentences of the retrieved clauses answer the question.
+
+A sentence's score is a weighted sum of general signals, with no rule for any phrase:
+- semantic: cosine of the question and the sentence under a sentence encoder (USE multilingual);
+- lexical: how much of the question the sentence covers, each term weighted by how rare it is among the
+  candidate sentences (the document's own name, found everywhere, tells little);
+- clause: how well search ranked the clause the sentence comes from;
+- value: the sentence holds the kind of value the question asks for (a sum, a date, a count in its unit).
+Structure, not wording, marks sentences that answer nothing: a clause's bare heading, a repeated title,
+a signature or date line. The weights are chosen on the dev sets (evals/answer_folds.py) and stored in
+answer/data/answer_model.json with the command that chose them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, fields
+from functools import lru_cache
+from pathlib import Path
+from threading import Lock
+
+import numpy as np
+
+from answer.question import Question, coverage, norm
+from ingest.metadata import JOINT_ISSUER
+from policyqa.models import Chunk, Document
+from retrieval.search import SearchHit
+
+WEIGHTS_FILE = Path(__file__).with_name("data") / "answer_weights.json"
+SENTENCE = re.compile(r"[^。;!?\n]+[。;!?]?")
+MIN_SENTENCE = 6  # characters: shorter pieces are labels ("(一)"), not statements
+# A signature, a date line or the addressee line: who wrote to whom, not what (ingest reads issuers from
+# the same signature pattern).
+FURNITURE = re.compile(rf"{JOINT_ISSUER.pattern}|^\d{{4}}年\d{{1,2}}月\d{{1,2}}日$|^各.{{2,80}}[::]$")
+
+
+@dataclass
+class Sentence:
+    hit: int  # index into the hits
+    text: str
+    start: int  # offset of the sentence in its chunk's text
+    semantic: float = 0.0
+    lexical: float = 0.0
+    value: float = 0.0
+    furniture: bool = False
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class AnswerWeights:
+    """How sentences are scored and how much is quoted; chosen on the dev sets by evals/fit.py."""
+
+    semantic: float = 1.0
+    lexical: float = 0.5
+    clause: float = 0.3  # times 1 / (the clause's search rank)
+    value: float = 0.3
+    furniture: float = 0.3  # a furniture sentence keeps this share of its score
+    # A clause this short is quoted whole: a law article or an item states one rule, and the sentence
+    # that scores best is often only half of it ("…的,由…责令改正;情节严重的,…").
+    quote_whole: int = 160
+    # Another clause is quoted too when its best sentence scores at least this share of the best one's.
+    second_clause: float = 0.85
+
+
+@lru_cache(maxsize=1)
+def default_weights() -> AnswerWeights:
+    """The weights evals/fit.py chose (answer/data/answer_weights.json), or the class defaults."""
+    if not WEIGHTS_FILE.exists():
+        return AnswerWeights()
+    data = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8"))
+    return AnswerWeights(**{f.name: data[f.name] for f in fields(AnswerWeights) if f.name in data})
+
+
+class SentenceEncoder:
+    """Sentence vectors from an embedder's query side, with an LRU of the sentences seen (clauses come
+    back for many questions)."""
+
+    def __init__(self, embedder, size: int = 50_000) -> None:
+        self.embedder, self.size = embedder, size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = Lock()
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            vectors = self.embedder.embed_queries(missing)
+            with self._lock:
+                for t, v in zip(missing, vectors, strict=True):
+                    self._cache[t] = np.asarray(v, np.float32)
+                while len(self._cache) > self.size:
+                    self._cache.popitem(last=False)
+        with self._lock:
+            found = [self._cache.get(t) for t in texts]
+        if any(v is None for v in found):  # evicted meanwhile: embed those again
+            return np.asarray(self.embedder.embed_queries(texts), np.float32)
+        return np.stack(found) if found else np.zeros((0, 1), np.float32)
+
+
+def split_sentences(chunk: Chunk) -> list[tuple[int, str]]:
+    """(offset, sentence) of a chunk's text; pieces shorter than MIN_SENTENCE are left out."""
+    out = []
+    for m in SENTENCE.finditer(chunk.text):
+        text = m.group(0).strip()
+        if len(text) >= MIN_SENTENCE:
+            out.append((m.start() + len(m.group(0)) - len(m.group(0).lstrip()), text))
+    return out
+
+
+def heading_of(chunk: Chunk, documents: dict[str, Document]) -> str:
+    """The clause's own number + heading ("(三)完善工作机制"), normalised; '' when unknown."""
+    doc = documents.get(chunk.doc_id)
+    clause = next((c for c in doc.clauses if c.clause_id == chunk.clause_id), None) if doc else None
+    return norm(doc.text[clause.start:clause.start + len(clause.number) + len(clause.heading) + 3]) if clause else ""
+
+
+def is_furniture(text: str, heading: str, title: str) -> bool:
+    """A sentence that is structure rather than statement: the clause's bare heading, the document's
+    title (or a line that is mostly the title), a signature, date or addressee line."""
+    if heading and len(text) <= len(heading) + 2 and heading.startswith(text[:6]):
+        return True
+    if text in title or (len(text) < len(title) + 12 and title[:12] in text):
+        return True
+    return bool(FURNITURE.search(text))
+
+
+def score_sentences(q: Question, hits: list[SearchHit], documents: dict[str, Document],
+                    encoder: SentenceEncoder | None, weights: AnswerWeights = AnswerWeights(),
+                    depth: int = 5) -> list[Sentence]:
+    """The sentences of the top `depth` clauses, scored, best first."""
+    sentences = [Sentence(i, text, start) for i, hit in enumerate(hits[:depth])
+                 for start, text in split_sentences(hit.chunk)]
+    if not sentences:
+        return []
+    normed = [norm(s.text).lower() for s in sentences]
+    # Words of the titles locate the document, not the sentence within it; rare words tell most.
+    titles = norm(" ".join(documents[h.chunk.doc_id].title for h in hits[:depth])).lower()
+    weighted = []
+    for w, alts in q.groups:
+        df = sum(1 for text in normed if any(a in text for a in alts))
+        in_title = 0.25 if any(a in titles for a in alts) else 1.0
+        weighted.append((w * in_title * math.log(1 + len(sentences) / (df or 1)), alts))
+    if encoder is not None:
+        vectors = encoder.encode([q.focus] + [s.text for s in sentences])
+        semantic = vectors[1:] @ vectors[0]
+    else:
+        semantic = np.zeros(len(sentences))
+    headings = [heading_of(h.chunk, documents) for h in hits[:depth]]
+    for s, text, sim in zip(sentences, normed, semantic, strict=True):
+        s.semantic = float(sim)
+        s.lexical = coverage(weighted, text) + 0.3 * sum(1 for phrase in q.quoted if phrase in text)
+        s.value = 1.0 if q.value_kinds and all(q.holds(kind, text) for kind in q.value_kinds) else 0.0
+        title = norm(documents[hits[s.hit].chunk.doc_id].title).lower()
+        s.furniture = is_furniture(text, headings[s.hit], title)
+        s.score = (weights.semantic * s.semantic + weights.lexical * s.lexical + weights.clause / (s.hit + 1)
+                   + weights.value * s.value)
+        if s.furniture:
+            s.score *= weights.furniture
+    return sorted(sentences, key=lambda s: -s.score)

@@ -1,0 +1,39 @@
+"""The answer step's word lists, read from answer/data/ (each file says where its words come from)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+DATA = Path(__file__).with_name("data")
+
+
+def rows(name: str) -> list[list[str]]:
+    """The tab-separated rows of a data file, without comments and blank lines."""
+    lines = (DATA / name).read_text(encoding="utf-8").splitlines()
+    return [[cell.strip() for cell in line.split("\t")] for line in lines if line.strip() and not line.startswith("#")]
+
+
+@lru_cache(maxsize=1)
+def english_places() -> dict[str, tuple[str, ...]]:
+    """Chinese place name -> its English names (provinces and large cities)."""
+    return {row[0]: tuple(row[1:]) for row in rows("places.tsv")}
+
+
+@lru_cache(maxsize=1)
+def english_laws() -> tuple[tuple[str, str], ...]:
+    """(English name, Chinese short name), longest English name first so "compulsory education law" is
+    found before "education law"."""
+    return tuple(sorted(((r[0], r[1]) for r in rows("laws_en.tsv")), key=lambda r: -len(r[0])))
+
+
+@lru_cache(maxsize=1)
+def issuer_words() -> dict[str, str]:
+    """How people name an issuing body -> the words of the issuer field it stands for."""
+    return {r[0]: r[1] for r in rows("issuers.tsv")}
+
+
+@lru_cache(maxsize=1)
+def unit_words() -> dict[str, tuple[str, ...]]:
+    """The unit a count is asked in -> the units an answer may give it in ("en:" keys: English words)."""
+    return {r[0]: tuple(r[1:]) for r in rows("units.tsv")}

@@ -1,0 +1,211 @@
+"""Fit the answer step's weights on the dev sets, with leave-one-set-out figures.
+
+`python -m evals.fit SET... [--write]`:
+1. runs search once per question (the service as configured, each set over its own corpus);
+2. chooses the sentence weights (answer.sentences.AnswerWeights) that give the best mean answer hit over
+   the sets, answering every answerable question (refusal off);
+3. fits the refusal model (answer.refusal: logistic regression over its features, L2-regularised) on the
+   labelled items and sets its threshold at the highest value that refuses at most MAX_FALSE_REFUSALS of
+   the answerable training items;
+4. reports, for every set, the figures of weights and model chosen on the *other* sets (leave-one-set-out),
+   then fits on all sets; with --write, stores the result in answer/data/refusal_model.json and
+   answer/data/answer_weights.json with the command and sets that produced them.
+Held-out sets (realq-holdout) must never be given here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from answer.compose import Composer, compose_answer
+from answer.question import Question, analyse
+from answer.refusal import ALWAYS_ANSWER, FEATURES, MODEL_FILE, RefusalModel, corpus_text, features
+from answer.sentences import WEIGHTS_FILE, AnswerWeights, score_sentences
+from evals.metrics import answer_hit, relevant
+from evals.run import load_eval_set
+from evals.session import settings_for_set
+from policyqa import service
+from policyqa.settings import Settings
+
+MAX_FALSE_REFUSALS = 0.05
+L2 = 1.0  # ridge on standardised features: few labelled items, keep the weights modest
+# Chosen in two stages: how sentences are scored, then how much is quoted.
+SCORE_GRID = {"semantic": (0.5, 1.0, 2.0), "lexical": (0.25, 0.5, 1.0), "clause": (0.0, 0.3, 0.6, 1.0, 2.0),
+              "value": (0.0, 0.3)}
+QUOTE_GRID = {"quote_whole": (160, 250, 400), "second_clause": (0.7, 0.85, 2.0)}
+
+
+@dataclass
+class Item:
+    set_name: str
+    raw: dict
+    q: Question
+    hits: list
+    documents: dict
+    corpus: str
+
+
+def collect(set_paths: list[Path], settings: Settings, log) -> list[Item]:
+    items: list[Item] = []
+    services: dict = {}
+    for path in set_paths:
+        set_settings, folders = settings_for_set(settings, path)
+        key = str(set_settings.data_dir)
+        if key not in services:
+            outcome = service.ingest(set_settings, folders, service.get_embedder(set_settings), prune=True)
+            if outcome.manifest is None:
+                raise SystemExit(f"could not ingest {folders}: {outcome.report.errors}")
+            services[key] = service.QAService(set_settings)
+        qa = services[key]
+        docs = qa.index.documents
+        for raw in load_eval_set(path):
+            q = analyse(raw["question"])
+            items.append(Item(path.name, raw, q, qa.search(q), docs, corpus_text(docs)))
+        log(f"{path.name}: {sum(1 for i in items if i.set_name == path.name)} items searched")
+    return items
+
+
+def hit_rate(items: list[Item], composer: Composer) -> dict[str, float]:
+    """Answer hit per set over its answerable items, nothing refused."""
+    by_set: dict[str, list[bool]] = {}
+    for it in items:
+        if it.raw["answerable"]:
+            answer = compose_answer(it.q, it.hits, it.documents, composer)
+            by_set.setdefault(it.set_name, []).append(answer_hit(it.raw.get("answer_terms", []), answer.answer))
+    return {s: statistics.mean(v) for s, v in by_set.items()}
+
+
+def choose_weights(items: list[Item], encoder, log) -> AnswerWeights:
+    """The weights with the best mean answer hit over the sets: sentence scoring first, then quoting."""
+    best = (-1.0, AnswerWeights())
+    for grid in (SCORE_GRID, QUOTE_GRID):
+        start = best[1]
+        for values in itertools.product(*grid.values()):
+            weights = replace(start, **dict(zip(grid, values, strict=True)))
+            mean = statistics.mean(hit_rate(items, Composer(encoder, weights, ALWAYS_ANSWER)).values())
+            if mean > best[0]:
+                best = (mean, weights)
+    log(f"  weights {asdict(best[1])}: mean answer hit {best[0]:.3f}")
+    return best[1]
+
+
+def feature_matrix(items: list[Item], composer: Composer) -> np.ndarray:
+    rows = []
+    for it in items:
+        ranked = score_sentences(it.q, it.hits, it.documents, composer.encoder, composer.weights)
+        values = features(it.q, it.hits, ranked, it.corpus)
+        rows.append([values[name] for name in FEATURES])
+    return np.array(rows, dtype=np.float64)
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    """L2-regularised logistic regression by Newton's method on standardised features."""
+    means, scales = x.mean(axis=0), x.std(axis=0)
+    scales[scales == 0] = 1.0
+    z = np.hstack([np.ones((len(x), 1)), (x - means) / scales])
+    w = np.zeros(z.shape[1])
+    penalty = np.eye(z.shape[1]) * L2
+    penalty[0, 0] = 0.0  # the bias is not shrunk
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-z @ w))
+        gradient = z.T @ (p - y) + penalty @ w
+        hessian = z.T @ (z * (p * (1 - p))[:, None]) + penalty
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w[1:], float(w[0]), means, scales
+
+
+def fit_model(items: list[Item], x: np.ndarray, provenance: str) -> RefusalModel:
+    y = np.array([1.0 if it.raw["answerable"] else 0.0 for it in items])
+    w, bias, means, scales = fit_logistic(x, y)
+    model = RefusalModel(dict(zip(FEATURES, map(float, w), strict=True)), bias,
+                         dict(zip(FEATURES, map(float, means), strict=True)),
+                         dict(zip(FEATURES, map(float, scales), strict=True)), 0.0, provenance)
+    answerable = sorted(model.probability(dict(zip(FEATURES, row, strict=True)))
+                        for row, it in zip(x, items, strict=True) if it.raw["answerable"])
+    # the highest threshold that refuses at most MAX_FALSE_REFUSALS of the answerable items
+    allowed = int(MAX_FALSE_REFUSALS * len(answerable))
+    threshold = answerable[allowed] if allowed < len(answerable) else answerable[-1]
+    return replace(model, threshold=float(threshold) - 1e-9)
+
+
+def evaluate(items: list[Item], composer: Composer) -> dict:
+    """The service's figures with this composer: answer hit, refusal recall, false refusals, evidence cited."""
+    answerable = [it for it in items if it.raw["answerable"]]
+    unanswerable = [it for it in items if not it.raw["answerable"]]
+    hits = refused_ok = false_refusals = cited = 0
+    for it in items:
+        answer = compose_answer(it.q, it.hits, it.documents, composer)
+        if it.raw["answerable"]:
+            if answer.refused:
+                false_refusals += 1
+                continue
+            hits += answer_hit(it.raw.get("answer_terms", []), answer.answer)
+            cited += any(relevant(it.raw.get("evidence", []), it.raw.get("doc_ids", []), c.document.doc_id, c.chunk.text)
+                         for c in answer.citations)
+        elif answer.refused:
+            refused_ok += 1
+    n = max(len(answerable), 1)
+    return {"answer_hit": round(hits / n, 4), "evidence_cited": round(cited / n, 4),
+            "false_refusal_rate": round(false_refusals / n, 4),
+            "refusal_recall": round(refused_ok / max(len(unanswerable), 1), 4), "n": len(items)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("sets", nargs="+", type=Path, help="dev eval sets (never a held-out set)")
+    parser.add_argument("--write", action="store_true", help="store the weights and model fitted on all sets")
+    parser.add_argument("-o", "--output", type=Path, default=Path("benches/results/fit.json"))
+    args = parser.parse_args(argv)
+    if any("holdout" in s.name and s.name.startswith("realq") for s in args.sets):
+        raise SystemExit("realq-holdout is the held-out set: it is run once per release, never fitted on.")
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    settings = Settings()
+    items = collect(args.sets, settings, log)
+    encoder = service.sentence_encoder(service.get_embedder(settings))
+    sets = sorted({it.set_name for it in items})
+    command = "python -m evals.fit " + " ".join(str(s) for s in args.sets)
+    report: dict = {"command": command, "sets": sets, "leave_one_set_out": {}}
+    for left in sets:
+        train = [it for it in items if it.set_name != left]
+        test = [it for it in items if it.set_name == left]
+        weights = choose_weights(train, encoder, log)
+        composer = Composer(encoder, weights, ALWAYS_ANSWER)
+        model = fit_model(train, feature_matrix(train, composer), f"fitted without {left}")
+        figures = evaluate(test, Composer(encoder, weights, model))
+        report["leave_one_set_out"][left] = figures | {"weights": asdict(weights)}
+        log(f"left out {left}: {figures}")
+    weights = choose_weights(items, encoder, log)
+    composer = Composer(encoder, weights, ALWAYS_ANSWER)
+    x = feature_matrix(items, composer)
+    stamp = time.strftime("%Y-%m-%d")
+    model = fit_model(items, x, f"{command} ({stamp}): fitted on {', '.join(sets)}; threshold at <= "
+                                f"{MAX_FALSE_REFUSALS:.0%} false refusals on them")
+    report["all_sets"] = {s: evaluate([it for it in items if it.set_name == s], Composer(encoder, weights, model))
+                          for s in sets}
+    report["weights"], report["model"] = asdict(weights), model.to_dict()
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    if args.write:
+        MODEL_FILE.write_text(json.dumps(model.to_dict(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        WEIGHTS_FILE.write_text(json.dumps(asdict(weights) | {"provenance": model.provenance}, ensure_ascii=False,
+                                           indent=1) + "\n", encoding="utf-8")
+    print(json.dumps({k: report[k] for k in ("leave_one_set_out", "all_sets")}, ensure_ascii=False, indent=1))
+
+
+if __name__ == "__main__":
+    main()
