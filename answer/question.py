@@ -129,7 +129,7 @@ class Question:
         """Whether the text holds the kind of value asked for; a count in the asked unit when known."""
         if kind == "count" and self.units:
             numbers = rf"(\d+(\.\d+)?|[{CN_NUM}]{{2,4}}|[二三四五六七八九十两])\s*[余多]?({'|'.join(self.units)})"
-            return bool(re.search(numbers, norm(text)))
+            return bool(re.search(numbers, CLAUSE_NUMBER.sub("", norm(text))))
         return holds_value(kind, text)
 
 
@@ -204,8 +204,12 @@ def coverage(groups: Groups, text: str) -> float:
     return sum(w for w, alts in groups if any(a in text for a in alts)) / total
 
 
+# "第三条", "本法第五十八条": the numbers of clauses are references, not values a question asks for.
+CLAUSE_NUMBER = re.compile(rf"第[{CN_NUM}\d]+[条章节款项编]")
+
+
 def holds_value(kind: str, text: str) -> bool:
-    text = norm(text)
+    text = CLAUSE_NUMBER.sub("", norm(text))
     if kind == "names":  # two schools named side by side ("城北初级中学、第十一小学"), not kinds of school
         return any(not GENERIC_SCHOOL.search(m.group(1)) and not GENERIC_SCHOOL.search(m.group(2))
                    for m in VALUE_PATTERNS["names"].finditer(text))

@@ -22,7 +22,8 @@ from retrieval.search import SearchHit
 
 MODEL_FILE = Path(__file__).with_name("data") / "refusal_model.json"
 FEATURES = ("dense_top", "use_top", "semantic_best", "lexical_best", "clause_coverage", "bm25_agrees",
-            "unknown_terms", "value_missing", "english", "long", "polar")
+            "unknown_terms", "value_missing", "english", "long", "polar", "dense_margin", "use_margin",
+            "doc_share", "focus_coverage")
 # A value counts only in a sentence that is about the question ("参加人数为30-40人" does not say how many
 # pupils a guard is for): one that covers at least this share of the question's terms.
 VALUE_SENTENCE_COVERAGE = 0.2
@@ -44,7 +45,24 @@ def features(q: Question, hits: list[SearchHit], ranked: list[Sentence], corpus_
         "english": 1.0 if q.english else 0.0,
         "long": 1.0 if q.style == "long" else 0.0,
         "polar": 1.0 if q.polar else 0.0,
+        # relative measures, less tied to how long or colloquial the question is
+        "dense_margin": margin(hits, "dense"),
+        "use_margin": margin(hits, "dense:use"),
+        "doc_share": sum(1 for h in hits if h.chunk.doc_id == hits[0].chunk.doc_id) / len(hits) if hits else 0.0,
+        "focus_coverage": max((coverage(focus_groups(q), h.chunk.index_text) for h in top), default=0.0),
     }
+
+
+def margin(hits: list[SearchHit], model: str) -> float:
+    """How far the best clause stands above the last one retrieved, under one model."""
+    values = [h.similarities.get(model, 0.0) for h in hits]
+    return max(values) - min(values) if len(values) > 1 else 0.0
+
+
+def focus_groups(q: Question):
+    """The question's term groups that its asking sentences contain."""
+    focus = norm(q.focus).lower()
+    return [(w, alts) for w, alts in q.groups if any(a in focus for a in alts)] or q.groups
 
 
 def unknown_share(q: Question, corpus_text: str) -> float:

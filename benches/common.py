@@ -113,11 +113,12 @@ class Ingested:
     """One corpus ingested with the real pipeline into a temporary data dir; the embedding cache is a
     symlink to a persistent folder so later runs do not embed again."""
 
-    def __init__(self, corpus_dir: Path, cache_dir: Path, embedder) -> None:
+    def __init__(self, corpus_dir: Path | list[Path], cache_dir: Path, embedder) -> None:
         from policyqa.service import index_dir, ingest
         from policyqa.settings import Settings
 
-        self.corpus_dir, self.embedder = corpus_dir, embedder
+        self.folders = corpus_dir if isinstance(corpus_dir, list) else [corpus_dir]
+        self.corpus_dir, self.embedder = self.folders[0], embedder
         self.tmp = tempfile.TemporaryDirectory(prefix="policyqa-bench-")
         data_dir = Path(self.tmp.name)
         (cache_dir / "embed_cache").mkdir(parents=True, exist_ok=True)
@@ -125,8 +126,8 @@ class Ingested:
         self.settings = Settings(data_dir=data_dir, corpus_dir=corpus_dir)
         self.index_dir = index_dir(self.settings)
         started = time.perf_counter()
-        outcome = ingest(self.settings, [corpus_dir], embedder,
-                         embed_progress=lambda it: progress(it, f"embed {corpus_dir.name}"))
+        outcome = ingest(self.settings, self.folders, embedder,
+                         embed_progress=lambda it: progress(it, f"embed {self.corpus_dir.name}"))
         self.ingest_seconds = time.perf_counter() - started
         if outcome.manifest is None or outcome.report.errors:
             raise RuntimeError(f"ingest of {corpus_dir} failed: {outcome.report.errors}")
@@ -138,7 +139,7 @@ class Ingested:
         from policyqa.service import ingest
 
         started = time.perf_counter()
-        outcome = ingest(self.settings, [self.corpus_dir], self.embedder)
+        outcome = ingest(self.settings, self.folders, self.embedder)
         return time.perf_counter() - started, outcome.skipped
 
     def close(self) -> None:

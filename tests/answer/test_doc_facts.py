@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from answer.compose import Composer, compose_answer
+from answer.doc_facts import date_forms, documents_by_number
 from answer.question import analyse
 from answer.refusal import ALWAYS_ANSWER
-from answer.doc_facts import date_forms, documents_by_number
 from policyqa.models import Clause, Document
 from retrieval.search import SearchHit
-
 
 ANSWER = Composer(encoder=None, refusal=ALWAYS_ANSWER)  # composition only: no refusal model, no encoder
 

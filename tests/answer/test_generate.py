@@ -28,6 +28,7 @@ from answer.generate import (
     validate_reply,
     with_markers,
 )
+from answer.question import analyse
 from policyqa.models import Chunk, Document, ResponsibilityRecord
 from policyqa.service import QAService, answer_generator
 from retrieval.search import SearchHit
@@ -188,8 +189,9 @@ def llm(fake_server) -> LLMGenerator:
 
 
 def ask(service: QAService, generator, question: str):
-    hits = service.search(question)
-    answer = generator.generate(question, hits, service.index.documents, service.settings.refusal_threshold)
+    q = analyse(question)
+    hits = service.search(q)
+    answer = generator.generate(q, hits, service.index.documents, service.composer)
     return hits, answer
 
 
@@ -266,7 +268,7 @@ def test_failures_fall_back_to_the_extractive_answer(real_index, fake, fake_serv
         fake.reply = "文件中没有相关规定。The documents do not say [7]."
     with caplog.at_level(logging.WARNING, logger="answer.generate"):
         hits, answer = ask(real_index, llm, ZH_QUESTION)
-    expected = compose_answer(ZH_QUESTION, hits, real_index.index.documents, real_index.settings.refusal_threshold)
+    expected = compose_answer(analyse(ZH_QUESTION), hits, real_index.index.documents, real_index.composer)
     assert answer == expected and answer.generator == "extractive" and not answer.refused
     assert "教研室" in answer.answer
     assert any("extractive answer" in r.getMessage() for r in caplog.records)

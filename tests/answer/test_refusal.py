@@ -1,0 +1,90 @@
+"""The refusal model and its features, on hand-built hits: what each feature measures, how the logistic
+model turns features into a probability, and that the shipped model file loads and says where it came from."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hits import hit, law
+
+from answer.question import analyse
+from answer.refusal import (
+    ALWAYS_ANSWER,
+    FEATURES,
+    RefusalModel,
+    corpus_text,
+    default_model,
+    features,
+    missing_values,
+    unknown_share,
+)
+from answer.sentences import AnswerWeights, score_sentences
+
+DOC = law("t", "某某法", [
+    "第一条 教师享有带薪休假的权利。",
+    "第二条 教师的工资由县级人民政府保障。",
+    "第三条 教师应当有试用期。",
+])
+DOCS = {"t": DOC}
+WEIGHTS = AnswerWeights(semantic=0.0)
+
+
+def feature_values(question: str, hits):
+    q = analyse(question)
+    return features(q, hits, score_sentences(q, hits, DOCS, None, WEIGHTS), corpus_text(DOCS))
+
+
+def test_every_feature_is_computed():
+    values = feature_values("教师有带薪休假吗", [hit(DOC, 1), hit(DOC, 2)])
+    assert set(values) == set(FEATURES)
+    assert all(isinstance(v, float) for v in values.values())
+
+
+def test_similarities_come_from_the_top_hits():
+    values = feature_values("教师有带薪休假吗", [hit(DOC, 1, dense=0.9, use=0.6), hit(DOC, 2, dense=0.8, use=0.2)])
+    assert values["dense_top"] == 0.9 and values["use_top"] == 0.6
+    assert math.isclose(values["dense_margin"], 0.1) and math.isclose(values["use_margin"], 0.4)
+
+
+def test_bm25_agreement_is_the_reciprocal_of_the_top_hits_bm25_rank():
+    assert feature_values("教师", [hit(DOC, 1, signals={"dense": 1, "bm25": 4})])["bm25_agrees"] == 0.25
+    assert feature_values("教师", [hit(DOC, 1, signals={"dense": 1})])["bm25_agrees"] == 0.0
+
+
+def test_words_found_in_no_document():
+    assert unknown_share(analyse("教师的工资谁保障"), corpus_text(DOCS)) == 0.0
+    assert unknown_share(analyse("国家公祭日是哪天"), corpus_text(DOCS)) > 0.5
+
+
+def test_an_asked_value_must_be_in_a_sentence_about_the_question():
+    q = analyse("教师试用期是多久?")
+    ranked = score_sentences(q, [hit(DOC, 3), hit(DOC, 1)], DOCS, None, WEIGHTS)
+    assert missing_values(q, ranked) == ["count"]  # 试用期 without its length
+    dated = law("d", "办法", ["第一条 教师试用期为一年。"])
+    q_ranked = score_sentences(q, [hit(dated, 1)], {"d": dated}, None, WEIGHTS)
+    assert missing_values(q, q_ranked) == []
+
+
+def test_the_model_is_a_calibrated_logistic_over_standardised_features():
+    model = RefusalModel({"value_missing": -2.0}, 1.0, {"value_missing": 0.5}, {"value_missing": 0.5}, 0.5)
+    assert math.isclose(model.probability({"value_missing": 0.0}), 1 / (1 + math.exp(-3.0)))
+    assert math.isclose(model.probability({"value_missing": 1.0}), 1 / (1 + math.exp(1.0)))
+    assert not model.refuses({"value_missing": 0.0}) and model.refuses({"value_missing": 1.0})
+    assert RefusalModel.from_dict(model.to_dict()) == model
+    assert not ALWAYS_ANSWER.refuses({name: 0.0 for name in FEATURES})
+
+
+def test_the_shipped_model_names_its_provenance_and_known_features():
+    model = default_model()
+    assert set(model.weights) <= set(FEATURES)
+    assert 0.0 <= model.threshold <= 1.0
+    assert "evals.fit" in model.provenance
+
+
+@pytest.mark.parametrize("question", ["教师试用期是多久?"])
+def test_the_shipped_model_refuses_a_missing_value(question):
+    q = analyse(question)
+    hits = [hit(DOC, 3), hit(DOC, 1)]
+    values = features(q, hits, score_sentences(q, hits, DOCS, None, WEIGHTS), corpus_text(DOCS))
+    assert default_model().refuses(values)
