@@ -204,8 +204,9 @@ def coverage(groups: Groups, text: str) -> float:
     return sum(w for w, alts in groups if any(a in text for a in alts)) / total
 
 
-# "第三条", "本法第五十八条": the numbers of clauses are references, not values a question asks for.
-CLAUSE_NUMBER = re.compile(rf"第[{CN_NUM}\d]+[条章节款项编]")
+# "第三条", "本法第五十八条", "仁教字〔2017〕17号": the numbers of clauses and documents are references,
+# not values a question asks for.
+CLAUSE_NUMBER = re.compile(rf"第[{CN_NUM}\d]+[条章节款项编]|[〔\[((]\d{{4}}[〕\]))]\s*\d+\s*号")
 
 
 def holds_value(kind: str, text: str) -> bool:

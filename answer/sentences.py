@@ -7,7 +7,7 @@ A sentence's score is a weighted sum of general signals, with no rule for any ph
 - clause: how well search ranked the clause the sentence comes from;
 - value: the sentence holds the kind of value the question asks for (a sum, a date, a count in its unit).
 Structure, not wording, marks sentences that answer nothing: a clause's bare heading, a repeated title,
-a signature or date line. The weights are chosen on the dev sets (evals/answer_folds.py) and stored in
+a signature or date line, the cover notice that issues a document. The weights are chosen on the dev sets (evals/answer_folds.py) and stored in
 answer/data/answer_model.json with the command that chose them.
 """
 
@@ -117,6 +117,12 @@ def heading_of(chunk: Chunk, documents: dict[str, Document]) -> str:
     return norm(doc.text[clause.start:clause.start + len(clause.number) + len(clause.heading) + 3]) if clause else ""
 
 
+def in_cover_notice(doc: Document, offset: int) -> bool:
+    """Whether an offset of the document's text lies in the notice that issues it ("现将《…》印发给你们"):
+    the notice says how and why the document was issued, not what it says."""
+    return any(p.get("kind") == "cover_notice" and p["start"] <= offset < p["end"] for p in doc.parts)
+
+
 def is_furniture(text: str, heading: str, title: str) -> bool:
     """A sentence that is structure rather than statement: the clause's bare heading, the document's
     title (or a line that is mostly the title), a signature, date or addressee line."""
@@ -153,8 +159,9 @@ def score_sentences(q: Question, hits: list[SearchHit], documents: dict[str, Doc
         s.semantic = float(sim)
         s.lexical = coverage(weighted, text) + 0.3 * sum(1 for phrase in q.quoted if phrase in text)
         s.value = 1.0 if q.value_kinds and all(q.holds(kind, text) for kind in q.value_kinds) else 0.0
-        title = norm(documents[hits[s.hit].chunk.doc_id].title).lower()
-        s.furniture = is_furniture(text, headings[s.hit], title)
+        doc = documents[hits[s.hit].chunk.doc_id]
+        s.furniture = (is_furniture(text, headings[s.hit], norm(doc.title).lower())
+                       or in_cover_notice(doc, hits[s.hit].chunk.start + s.start))
         s.score = (weights.semantic * s.semantic + weights.lexical * s.lexical + weights.clause / (s.hit + 1)
                    + weights.value * s.value)
         if s.furniture:

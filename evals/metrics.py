@@ -70,6 +70,8 @@ def summarize(rows: list[dict]) -> dict:
         "mrr": _ratio(sum(1 / r["rank"] for r in answerable if r["rank"]), n) if n else None,
         "ndcg@10": round(statistics.mean(r["ndcg"] for r in answerable), 4) if n else None,
         "answer_hit": _ratio(sum(1 for r in answerable if r["hit"]), n),
+        # the clause the evidence is in is among the answer's citations (a refused question has none)
+        "evidence_cited": _ratio(sum(1 for r in answered if any(r.get("citation_relevant", []))), n),
         "citation_precision": _ratio(sum(cited), len(cited)),
         "citation_chars_median": statistics.median(sizes) if sizes else None,
         "refusal_recall": _ratio(sum(1 for r in unanswerable if r["refused"]), len(unanswerable)),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-CHART_METRICS = ("recall@1", "recall@5", "recall@10", "mrr", "ndcg@10", "answer_hit", "citation_precision",
+CHART_METRICS = ("recall@1", "recall@5", "recall@10", "mrr", "ndcg@10", "answer_hit", "evidence_cited", "citation_precision",
                  "refusal_recall", "refusal_precision")
 TABLE_METRICS = (*CHART_METRICS, "false_refusal_rate", "citation_chars_median", "latency_p50_ms", "latency_p95_ms")
 COLORS = ("#2563eb", "#16a34a", "#d97706", "#9333ea", "#dc2626", "#0891b2")
@@ -53,7 +53,8 @@ def summary_table(results: list[dict]) -> str:
 
 
 def group_table(result: dict) -> str:
-    cols = ("n", "recall@1", "recall@5", "answer_hit", "citation_precision", "refusal_recall", "false_refusal_rate")
+    cols = ("n", "recall@1", "recall@5", "answer_hit", "evidence_cited", "citation_precision", "refusal_recall",
+            "false_refusal_rate")
     rows = "".join(f"<tr><td>{escape(name)}</td>" + "".join(f"<td>{_fmt(s.get(c))}</td>" for c in cols) + "</tr>"
                    for name, s in result["by_group"].items())
     return f"<table><tr><th>group</th>{''.join(f'<th>{c}</th>' for c in cols)}</tr>{rows}</table>"

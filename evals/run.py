@@ -20,7 +20,7 @@ from evals.metrics import answer_hit, breakdown, evidence_rank, ndcg, norm, rele
 REQUIRED = ("id", "question", "answerable")
 DEPTH = 10  # retrieval depth for Recall@10 / nDCG@10
 # Figures that need an answer; n/a for a retrieval-only system.
-ANSWER_METRICS = ("answer_hit", "citation_precision", "citation_chars_median", "refusal_recall", "refusal_precision",
+ANSWER_METRICS = ("answer_hit", "evidence_cited", "citation_precision", "citation_chars_median", "refusal_recall", "refusal_precision",
                   "false_refusal_rate", "latency_p50_ms", "latency_p95_ms")
 NOT_ANSWERED = "n/a (retrieval only)"
 

@@ -231,7 +231,7 @@ def chunks(as_json: bool = typer.Option(False, "--json", help="One JSON object p
             typer.echo(f"{c.chunk_id}\t{c.clause_path}\t{c.text[:60]!r}")
 
 
-SUMMARY_KEYS = ("recall@1", "recall@5", "recall@10", "mrr", "ndcg@10", "answer_hit", "citation_precision",
+SUMMARY_KEYS = ("recall@1", "recall@5", "recall@10", "mrr", "ndcg@10", "answer_hit", "evidence_cited", "citation_precision",
                 "citation_chars_median", "refusal_recall", "refusal_precision", "false_refusal_rate",
                 "latency_p50_ms", "latency_p95_ms")
 

