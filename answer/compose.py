@@ -119,7 +119,9 @@ def quote(sentences: list[Sentence], hits: list[SearchHit], cite, q: Question,
     if q.english:
         return f"“{text}” [{n}]"
     text = re.sub(r"[。;;]+$", "", text)
-    if label and not text.startswith(("第", label)):
+    if label:  # "《…法》第二十七条规定:…", the article's own label moved into the lead
+        article = ARTICLE.search(label).group(0)
+        text = re.sub(rf"^{article}\s*", "", text)
         return f"{label}规定:{text}[{n}]。"
     return f"{text}[{n}]。"
 

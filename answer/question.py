@@ -68,7 +68,9 @@ VALUE_PATTERNS = {
                        r"之日起|起施行|前完成|前上报|前报|\d{4}\.\d|\d{4}\s*[-—–~至到]\s*\d{4})"),
     "count": re.compile(_NUMBER + "|%|以上|以下|不超过|不少于|不低于|每[年月周天学季]|年度|学期"),
     "percent": re.compile(r"\d\s*%|百分之|\d+成|\d+分之"),
-    "address": re.compile(r"(路|街|巷|大道|号楼|\d+号|地址)"),
+    # a street and number ("人民路12号"), a building, or a line that says it is an address ("街道" alone is a
+    # subdistrict, not an address)
+    "address": re.compile(r"((路|街|巷|大道)\s*\d+\s*号|\d+\s*号楼|地址\s*[::为是])"),
     "phone": re.compile(r"\d{3,4}-?\d{7,8}|\d{8,11}"),
     "email": re.compile(r"[\w.-]+@[\w-]+\.\w+"),
     "hours": re.compile(r"\d{1,2}[::]\d{2}\s*[-—–~至到]\s*\d{1,2}[::]\d{2}|[上下]午\s*\d|工作日"),

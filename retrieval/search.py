@@ -114,9 +114,8 @@ class Retriever:
         alone, for answerability)."""
         rows_only = {name: [row for row, _ in found] for name, found in ranked.lists.items()}
         weights = weights or self.weights
-        # The document ranking joins a fusion of several rankings; one ranking alone (mode dense or bm25)
-        # is left as it is.
-        several = len(rows_only) > 1
+        # The document ranking joins the hybrid fusion; mode dense or bm25 is left to its own rankings.
+        several = "bm25" in rows_only and len(rows_only) > 1
         shared = {"doc": document_ranks(rows_only, self._chunk_doc_ids)} if weights.get("doc") and several else None
         fused = reciprocal_rank_fusion(rows_only, k=rrf_k or self.rrf_k, weights=weights, shared=shared)
         known = {name: dict(found) for name, found in ranked.lists.items() if name != "bm25"}
