@@ -171,6 +171,12 @@ def answer_generator(settings: Settings) -> AnswerGenerator:
     return LLMGenerator(settings.llm_base_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout_s)
 
 
+def warm_up() -> None:
+    """Load what the first question would otherwise wait for: jieba's part-of-speech tagger (place names)
+    and OpenCC's dictionaries (question analysis)."""
+    analyse.__wrapped__("北京的學校")
+
+
 def sentence_encoder(embedder: Embedder) -> SentenceEncoder | None:
     """The encoder sentence selection uses: the index's USE model when it has one, else a USE model of its
     own (fast enough for a few dozen sentences a question); None when USE cannot be loaded."""

@@ -15,9 +15,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from answer.question import named_entities
 from policyqa import __version__
-from policyqa.service import QAService
+from policyqa.service import QAService, warm_up
 from policyqa.settings import Settings, get_settings
 from retrieval.embedders import enable_query_cache
 from server.feedback import FeedbackLog, feedback_path
@@ -64,7 +63,7 @@ def create_app(service: QAService | None = None, settings: Settings | None = Non
     async def lifespan(app: FastAPI):
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = max(limiter.total_tokens, WORKER_THREADS)
-        await run_in_threadpool(named_entities, "北京")  # loads jieba's tagger now, not in the first question
+        await run_in_threadpool(warm_up)  # jieba's tagger, OpenCC, USE: loaded now, not in the first question
         yield
         # Let a running index change finish (a cut-off build leaves the live index intact anyway).
         await run_in_threadpool(app.state.live.jobs.close, 60)

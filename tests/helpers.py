@@ -15,6 +15,7 @@ from policyqa.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
+DATA = REPO / "tests" / "data"  # small fixtures of the tests
 EXTCORPUS = REPO / "evals" / "corpora" / "extcorpus"  # the external policies and laws, kept in the repository
 LAWCORPUS = REPO / "evals" / "corpora" / "lawcorpus"  # fourteen national laws with sidecars
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from helpers import RENHUAI, REPO, cli_env, free_port, make_settings
+from helpers import DATA, RENHUAI, REPO, cli_env, free_port, make_settings
 
 from policyqa import service
 from policyqa.service import QAService
@@ -22,50 +22,9 @@ from server.uploads import UploadError, inside, safe_upload_name
 
 LOCAL = ("127.0.0.1", 50000)
 
-# A small but realistic policy document: cover notice, 一、/(一) headings, a 牵头 line and a unique fact.
-LABOUR_DOC = """关于印发《青溪县中小学劳动教育实施方案》的通知
-
-青教发〔2024〕9号
-
-各乡镇中心学校、县直各学校：
-
-　　现将《青溪县中小学劳动教育实施方案》印发给你们，请结合实际认真贯彻执行。
-
-青溪县教育局
-2024年3月6日
-
-青溪县中小学劳动教育实施方案
-
-　　为全面贯彻党的教育方针，落实立德树人根本任务，把劳动教育纳入人才培养全过程，结合我县实际，制定本方案。
-
-一、总体目标
-
-　　到2025年底，形成课程完善、资源丰富、评价科学的劳动教育体系，学生劳动素养明显提升。
-
-二、主要任务
-
-（一）开设劳动教育必修课
-
-　　中小学每周安排不少于1课时的劳动教育课，由基础教育股牵头，教研室协助，各学校负责落实。
-
-（二）建设劳动实践基地
-
-　　到2025年底，全县建成县级劳动教育实践基地7个，每所学校至少建设1块校内劳动实践园地。
-
-（三）推行家务劳动清单
-
-　　各学校按学段制定家务劳动清单，每学期开展一次家务劳动展示活动。
-
-三、保障措施
-
-（一）经费保障
-
-　　县财政每年安排劳动教育专项经费80万元，专款专用。
-
-（二）督导评估
-
-　　县教育督导室将劳动教育纳入学校年度督导评估。
-"""
+# A small but realistic policy document (tests/data): cover notice, 一、/(一) headings, a 牵头 line and a
+# unique fact.
+LABOUR_DOC = (DATA / "qingxi-labour-plan.txt").read_text(encoding="utf-8")
 LABOUR_NAME = "青溪县劳动教育实施方案.txt"
 LABOUR_ID = "青溪县劳动教育实施方案"
 LABOUR_META = {"title": "青溪县中小学劳动教育实施方案", "doc_number": "青教发〔2024〕9号", "issuer": "青溪县教育局",
