@@ -123,7 +123,7 @@ class Ingested:
         data_dir = Path(self.tmp.name)
         (cache_dir / "embed_cache").mkdir(parents=True, exist_ok=True)
         (data_dir / "embed_cache").symlink_to((cache_dir / "embed_cache").resolve(), target_is_directory=True)
-        self.settings = Settings(data_dir=data_dir, corpus_dir=corpus_dir)
+        self.settings = Settings(data_dir=data_dir, corpus_dir=self.corpus_dir)
         self.index_dir = index_dir(self.settings)
         started = time.perf_counter()
         outcome = ingest(self.settings, self.folders, embedder,
