@@ -36,6 +36,13 @@ def label(clause: Clause) -> str:
     return number + clause.heading
 
 
+def without_heading(intro: str, clause: Clause) -> str:
+    """The lead-in without the clause's own number and heading ("二、工作原则 推动…" -> "推动…"), which the
+    answer names anyway."""
+    m = re.match(rf"\s*[((]?{re.escape(clause.number)}[))]?[、.．]?\s*{re.escape(clause.heading)}[。::\s]*", intro)
+    return intro[m.end():] if m and clause.heading and m.end() < len(intro) else intro
+
+
 def clause_lists(hit: SearchHit, documents: dict[str, Document]) -> list[ClauseList]:
     """Lists the hit belongs to: its own clause, its parent and grandparent, and dash items in its text."""
     doc = documents[hit.chunk.doc_id]
@@ -48,6 +55,7 @@ def clause_lists(hit: SearchHit, documents: dict[str, Document]) -> list[ClauseL
         children = [c for c in doc.clauses if c.parent_id == clause.clause_id and c.heading]
         if len(children) >= 2:
             intro = re.sub(r"[。::\s]+$", "", doc.text[clause.start:children[0].start].strip())
+            intro = without_heading(intro, clause)
             cited = hit if clause.clause_id == hit.chunk.clause_id else clause_as_hit(doc, clause, hit.score)
             found.append(ClauseList(cited, label(clause), intro if len(intro) <= 60 else "",
                                     [label(c) for c in children]))

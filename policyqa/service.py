@@ -171,10 +171,12 @@ def answer_generator(settings: Settings) -> AnswerGenerator:
     return LLMGenerator(settings.llm_base_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout_s)
 
 
-def warm_up() -> None:
-    """Load what the first question would otherwise wait for: jieba's part-of-speech tagger (place names)
-    and OpenCC's dictionaries (question analysis)."""
+def warm_up(service: QAService | None = None) -> None:
+    """Load what the first question would otherwise wait for: jieba's part-of-speech tagger (place names),
+    OpenCC's dictionaries (question analysis) and the sentence encoder's weights (USE loads on first use)."""
     analyse.__wrapped__("北京的學校")
+    if service is not None and service.composer.encoder is not None:
+        service.composer.encoder.encode(["学校"])
 
 
 def sentence_encoder(embedder: Embedder) -> SentenceEncoder | None:

@@ -63,7 +63,8 @@ def create_app(service: QAService | None = None, settings: Settings | None = Non
     async def lifespan(app: FastAPI):
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = max(limiter.total_tokens, WORKER_THREADS)
-        await run_in_threadpool(warm_up)  # jieba's tagger, OpenCC, USE: loaded now, not in the first question
+        # jieba's tagger, OpenCC, USE: loaded now, not in the first question
+        await run_in_threadpool(warm_up, app.state.service)
         yield
         # Let a running index change finish (a cut-off build leaves the live index intact anyway).
         await run_in_threadpool(app.state.live.jobs.close, 60)
