@@ -45,6 +45,8 @@ class AskResponse(BaseModel):
     refused: bool
     citations: list[CitationOut]
     latency_ms: float
+    answerability: float = Field(0.0, description="The refusal model's probability that the documents answer "
+                                 "the question; refused below its threshold (answer/data/refusal_model.json).")
     # Absent unless POLICYQA_LLM_BASE_URL is set, so the extractive-only response keeps its shape.
     generator: Literal["llm", "extractive"] | None = Field(
         None, exclude_if=lambda v: v is None,

@@ -25,7 +25,8 @@ def test_ask_shape(client):
     r = client.post("/api/ask", json={"question": QUESTION})
     assert r.status_code == 200
     body = r.json()
-    assert set(body) == {"answer", "refused", "citations", "latency_ms"}
+    assert set(body) == {"answer", "refused", "citations", "latency_ms", "answerability"}
+    assert 0.0 <= body["answerability"] <= 1.0
     assert isinstance(body["answer"], str) and isinstance(body["refused"], bool)
     assert isinstance(body["latency_ms"], float | int)
     assert body["citations"]
