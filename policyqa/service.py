@@ -10,7 +10,7 @@ from answer.citations import Answer
 from answer.compose import Composer
 from answer.generate import AnswerGenerator, ExtractiveGenerator, LLMGenerator
 from answer.mentions import named_document
-from answer.places import with_document_places
+from answer.places import document_places, with_document_places
 from answer.question import Question, analyse
 from answer.refusal import RefusalModel, default_model
 from answer.sentences import SentenceEncoder
@@ -173,10 +173,13 @@ def answer_generator(settings: Settings) -> AnswerGenerator:
 
 def warm_up(service: QAService | None = None) -> None:
     """Load what the first question would otherwise wait for: jieba's part-of-speech tagger (place names),
-    OpenCC's dictionaries (question analysis) and the sentence encoder's weights (USE loads on first use)."""
+    OpenCC's dictionaries (question analysis), the sentence encoder's weights (USE loads on first use) and
+    the pinyin of the indexed documents' places (read for the first English question)."""
     analyse.__wrapped__("北京的學校")
-    if service is not None and service.composer.encoder is not None:
-        service.composer.encoder.encode(["学校"])
+    if service is not None:
+        document_places(service.index.documents)
+        if service.composer.encoder is not None:
+            service.composer.encoder.encode(["学校"])
 
 
 def sentence_encoder(embedder: Embedder) -> SentenceEncoder | None:
