@@ -30,6 +30,14 @@ class Settings(BaseSettings):
                                "to a chunk: 'path' (title and clause path), 'parent' (also the lead-in of the "
                                "clause a sub-clause belongs to) or 'window' (and the ends of its neighbours).")
     max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are rejected at ingest.")
+    # Untrusted files are parsed in a child process with these limits (ingest/sandbox.py).
+    max_unpacked_mb: float = Field(200.0, gt=0, description="Largest total an archive-based file (.docx) may "
+                                   "unpack to, and the most text a file may yield; larger ones are refused as "
+                                   "possible zip bombs.")
+    parse_memory_mb: int = Field(1024, ge=256, description="Memory (address space) the parser of one file may "
+                                 "use; a file needing more fails with a clear message instead of taking the "
+                                 "server's memory.")
+    parse_timeout_s: float = Field(120.0, gt=0, description="Seconds the parser of one file may take.")
     ann_threshold: int = Field(50_000, ge=0, description="Above this many chunks the dense index is HNSW "
                                "(approximate) instead of exact.")
     # The default is retrieval.stores.HNSW_EF_SEARCH (not imported: settings stay free of FAISS).
