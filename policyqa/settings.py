@@ -78,6 +78,14 @@ class Settings(BaseSettings):
     max_request_kb: int = Field(64, ge=1, description="Largest JSON request body; larger ones get 413.")
     rate_limit_per_minute: int = Field(600, ge=0, description="Requests per minute per client IP to /api and "
                                        "/v1 (token bucket; bursts up to this many); 0 turns it off.")
+    max_question_chars: int = Field(2000, ge=1, le=100_000, description="Longest question (/api/ask, "
+                                    "/api/search, /v1/chat/completions, /api/feedback), after trimming "
+                                    "whitespace; longer ones get 422 (/v1: 400).")
+    max_concurrent_per_client: int = Field(4, ge=0, description="Requests of one client IP answered at once "
+                                           "on /api/ask, /api/search and /v1/chat/completions; more get 429. "
+                                           "0 turns it off.")
+    body_timeout_s: float = Field(10.0, gt=0, description="A request body must arrive within this many "
+                                  "seconds (an upload: each piece of it); a client that stalls gets 408.")
 
     llm_base_url: str = Field("", description="OpenAI-compatible endpoint (e.g. http://localhost:11434/v1 for "
                               "Ollama, http://localhost:8001/v1 for vLLM) of a model that writes the answer "

@@ -6,23 +6,35 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio.to_thread
+import fastapi.routing
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from pydantic.json_schema import models_json_schema
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 from policyqa import __version__
 from policyqa.service import QAService, warm_up
 from policyqa.settings import Settings, get_settings
 from retrieval.embedders import enable_query_cache
+from server.deps import get_service, require_writer
 from server.feedback import FeedbackLog, feedback_path
 from server.live import LiveIndex
 from server.routes import documents, feedback, jobs, openai_api, qa
-from server.security import LimitsMiddleware, error_body
+from server.schemas import ErrorDetail, OpenAIError
+from server.security import (
+    QUESTION_PATHS,
+    RATE_LIMITED_PREFIXES,
+    LimitsMiddleware,
+    SecurityHeadersMiddleware,
+    error_body,
+)
 
 STATIC = Path(__file__).with_name("static")
 UPLOAD_PATH = "/api/documents"
@@ -47,6 +59,100 @@ def body_limit(settings: Settings):
         return json_limit, "POLICYQA_MAX_REQUEST_KB"
 
     return limit
+
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+# FastAPI 0.16x keeps each included router as one node of app.routes and iter_route_contexts walks through
+# them; older versions list the routes themselves.
+iter_routes = getattr(fastapi.routing, "iter_route_contexts", iter)
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method the request's path supports, asked of the router itself.
+
+    Starlette answers a 405 from the first route whose path matches, naming that route's methods only, but
+    FastAPI makes one route per method: GET and DELETE on /api/documents/{doc_id} are two routes, and the
+    405 for a PUT there said `Allow: GET`."""
+
+    scope = request.scope  # as routing found it: a mount has moved root_path in it, so start afresh
+    scope = {"type": "http", "path": scope["path"], "root_path": scope.get("app_root_path", "")}
+
+    def serves(route, method: str) -> bool:
+        if route.matches({**scope, "method": method})[0] is not Match.FULL:
+            return False
+        return not isinstance(route, Mount) or method in ("GET", "HEAD")  # /static matches any method
+
+    return ", ".join(m for m in HTTP_METHODS if any(serves(r, m) for r in request.app.router.routes))
+
+
+def depends_on(dependant, call) -> bool:
+    return any(d.call is call or depends_on(d, call) for d in dependant.dependencies)
+
+
+# Errors only the route knows about; everything else in route_errors is derived from what the route is.
+ROUTE_ERRORS = {
+    ("POST", "/api/documents"): {409: "A document of that name is already indexed from the corpus folder."},
+    ("DELETE", "/api/documents/{doc_id}"): {409: "It is the only document; an index cannot be empty."},
+}
+
+
+def route_errors(route: APIRoute, method: str) -> dict[int, str]:
+    """The error statuses an operation really answers with, from its path, body and dependencies."""
+    openai = route.path.startswith("/v1/")
+    body = route.body_field is not None or "requestBody" in (route.openapi_extra or {})
+    multipart = "multipart/form-data" in str((route.openapi_extra or {}).get("requestBody", ""))
+    errors: dict[int, str] = {}
+    if body:
+        errors[400] = ("Invalid request (OpenAI's status for a body that fails validation), or an unreadable "
+                       "body" if openai else "A body that cannot be read (e.g. a bad Content-Length).")
+        errors[408] = "The body did not arrive within POLICYQA_BODY_TIMEOUT_S."
+        errors[413] = "The body is over its limit (POLICYQA_MAX_REQUEST_KB; uploads POLICYQA_MAX_FILE_MB)."
+    if multipart:
+        errors[415] = "The body is not multipart/form-data."
+    if (body or route.dependant.path_params or route.dependant.query_params) and not openai:
+        errors[422] = "The request failed validation; `detail` says what failed."
+    if route.dependant.path_params:
+        errors[404] = "Not found."
+    if depends_on(route.dependant, require_writer):
+        errors[401] = "POLICYQA_API_KEY is set and the request does not carry it."
+        errors[403] = ("No API key is set and the request is not from this machine: a non-loopback client or "
+                       "Host, or a web page of another site (Origin, Sec-Fetch-Site).")
+    if route.path.startswith(RATE_LIMITED_PREFIXES):
+        errors[429] = "Over this client's rate limit (POLICYQA_RATE_LIMIT_PER_MINUTE); see Retry-After."
+        if route.path in QUESTION_PATHS:
+            errors[429] += " Or more questions at once than POLICYQA_MAX_CONCURRENT_PER_CLIENT."
+    if depends_on(route.dependant, get_service):
+        errors[503] = "The index is not loaded yet."
+    return errors | ROUTE_ERRORS.get((method, route.path), {})
+
+
+def finish_openapi(schema: dict, routes, settings: Settings) -> dict:
+    """FastAPI's schema plus what it cannot know: the real error responses with their bodies ({"detail"}, or
+    OpenAI's {"error"} under /v1), and the question length limit of the settings."""
+    _, defs = models_json_schema([(ErrorDetail, "validation"), (OpenAIError, "validation")],
+                                 ref_template="#/components/schemas/{model}")
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.update(defs["$defs"])
+    for route in iter_routes(routes):
+        if not isinstance(getattr(route, "original_route", route), APIRoute) or not route.include_in_schema:
+            continue
+        for method in route.methods:
+            operation = schema["paths"][route.path_format][method.lower()]
+            responses = operation.setdefault("responses", {})
+            model = "OpenAIError" if route.path.startswith("/v1/") else "ErrorDetail"
+            if model == "OpenAIError":
+                responses.pop("422", None)  # FastAPI adds it; /v1 answers validation errors with 400
+            for status, text in route_errors(route, method).items():
+                if status in route.responses:  # the route documents it itself
+                    continue
+                responses[str(status)] = {"description": text, "content": {"application/json": {
+                    "schema": {"$ref": f"#/components/schemas/{model}"}}}}
+                if status == 429:
+                    responses["429"]["headers"] = {"Retry-After": {
+                        "description": "Seconds to wait.", "schema": {"type": "integer"}}}
+    for name, field in ("AskRequest", "question"), ("SearchRequest", "query"), ("FeedbackRequest", "question"):
+        components[name]["properties"][field]["maxLength"] = settings.max_question_chars
+    return schema
 
 
 def create_app(service: QAService | None = None, settings: Settings | None = None) -> FastAPI:
@@ -79,17 +185,33 @@ def create_app(service: QAService | None = None, settings: Settings | None = Non
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
+    build_openapi, finished = app.openapi, [None]
+
+    def openapi() -> dict:
+        schema = build_openapi()  # FastAPI's, cached until the routes change
+        if finished[0] is not schema:
+            finished[0] = finish_openapi(schema, app.routes, settings)
+        return schema
+
+    app.openapi = openapi
+
     # Outermost last: CORS wraps the limits, so a 413 or 429 still carries the CORS headers a browser needs.
     app.add_middleware(LimitsMiddleware, per_minute=settings.rate_limit_per_minute,
-                       body_limit=body_limit(settings))
+                       body_limit=body_limit(settings), max_concurrent=settings.max_concurrent_per_client,
+                       body_timeout=settings.body_timeout_s)
     origins = cors_origins(settings)
     if origins:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "X-API-Key", "Content-Type", "Accept"],
                            expose_headers=["Retry-After", "Location"], max_age=600)
+    docs = frozenset(p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p)
+    app.add_middleware(SecurityHeadersMiddleware, docs_paths=docs)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
+        if exc.status_code == 405:
+            allow = {"Allow": allowed_methods(request)}
+            exc = StarletteHTTPException(405, exc.detail, (exc.headers or {}) | allow)
         if request.url.path.startswith("/v1/"):
             kind = "invalid_request_error" if exc.status_code < 500 else "server_error"
             return JSONResponse(error_body(request.url.path, exc.status_code, str(exc.detail), kind),

@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
+
+# Booleans are strict everywhere (StrictBool): `"stream": 0` or `"in_force": "no"` is a mistake to report,
+# not a value to guess at.
+
+
+def has_text(value: str) -> str:
+    """The question without surrounding whitespace; one of only whitespace asks nothing and is refused."""
+    value = value.strip()
+    if not value:
+        raise ValueError("the question is only whitespace; write a question")
+    return value
+
+
+# A question or query. Its maximum length is POLICYQA_MAX_QUESTION_CHARS (server.deps.checked_question),
+# which the published schema shows as maxLength.
+Question = Annotated[str, AfterValidator(has_text), Field(min_length=1, json_schema_extra={"pattern": r"\S"})]
 
 
 class Filters(BaseModel):
@@ -12,14 +28,15 @@ class Filters(BaseModel):
     issuers: list[str] = Field(default_factory=list, description="Issuer contains one of these.")
     doc_types: list[str] = Field(default_factory=list, description="e.g. 实施方案, 通知, 条例.")
     years: list[int] = Field(default_factory=list, description="Year of the document's date.")
-    in_force: bool = Field(False, description="Skip abolished, superseded and not-yet-effective documents.")
+    in_force: StrictBool = Field(False, description="Skip abolished, superseded and not-yet-effective "
+                                 "documents.")
 
 
 class AskRequest(BaseModel):
-    question: str = Field(..., min_length=1, max_length=2000, examples=["哪个股室牵头实施特色创新课程构建工程?"])
+    question: Question = Field(..., examples=["哪个股室牵头实施特色创新课程构建工程?"])
     top_k: int | None = Field(None, ge=1, le=50)
     filters: Filters | None = None
-    stream: bool = Field(False, description="Answer as server-sent events (also with Accept: "
+    stream: StrictBool = Field(False, description="Answer as server-sent events (also with Accept: "
                          "text/event-stream): `citations`, then `delta` pieces of the answer, then `done` "
                          "with {refused, latency_ms}.")
 
@@ -55,7 +72,7 @@ class AskResponse(BaseModel):
 
 
 class SearchRequest(BaseModel):
-    query: str = Field(..., min_length=1, max_length=2000)
+    query: Question
     top_k: int | None = Field(None, ge=1, le=50)
     filters: Filters | None = None
 
@@ -126,7 +143,7 @@ class JobAccepted(JobOut):
 
 
 class ReindexRequest(BaseModel):
-    rebuild: bool = Field(False, description="Re-read and re-embed everything, even unchanged files.")
+    rebuild: StrictBool = Field(False, description="Re-read and re-embed everything, even unchanged files.")
 
 
 # -- feedback --------------------------------------------------------------------------------------
@@ -143,12 +160,12 @@ class FeedbackCitation(BaseModel):
 
 
 class FeedbackRequest(BaseModel):
-    question: str = Field(..., min_length=1, max_length=2000)
+    question: str = Field(..., min_length=1, description="At most POLICYQA_MAX_QUESTION_CHARS characters.")
     answer: str = Field(..., max_length=10_000)
     rating: Literal["up", "down"]
     comment: str = Field("", max_length=2000)
     citations: list[FeedbackCitation] = Field(default_factory=list, max_length=50)
-    refused: bool | None = None
+    refused: StrictBool | None = None
 
 
 class FeedbackAccepted(BaseModel):
@@ -179,11 +196,13 @@ class ChatMessage(BaseModel):
 
 
 class ChatCompletionRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")  # temperature, max_tokens, ...: accepted, not used
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [  # temperature, ...: not used
+        {"model": "policyqa", "messages": [{"role": "user", "content": "哪个股室牵头实施特色创新课程构建工程?"}]},
+    ]})
 
     model: str = "policyqa"
     messages: list[ChatMessage] = Field(..., min_length=1, max_length=200)
-    stream: bool = False
+    stream: StrictBool | None = Field(False, description="Answer as chat.completion.chunk events; null: no.")
 
 
 class ModelOut(BaseModel):
@@ -196,3 +215,33 @@ class ModelOut(BaseModel):
 class ModelList(BaseModel):
     object: Literal["list"] = "list"
     data: list[ModelOut]
+
+
+# -- errors ----------------------------------------------------------------------------------------
+
+
+class ValidationIssue(BaseModel):
+    model_config = ConfigDict(extra="allow")  # FastAPI adds input, ctx, url
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorDetail(BaseModel):
+    """Every error outside /v1: a message, or for a request that failed validation (422) what failed."""
+
+    detail: str | list[ValidationIssue]
+
+
+class OpenAIErrorInfo(BaseModel):
+    message: str
+    type: str
+    code: int | str | None = None
+    param: str | None = None
+
+
+class OpenAIError(BaseModel):
+    """Every error under /v1, in OpenAI's shape."""
+
+    error: OpenAIErrorInfo

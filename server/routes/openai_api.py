@@ -13,13 +13,13 @@ from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import StreamingResponse
 
 from policyqa.service import QAService
-from server.deps import get_service
+from policyqa.settings import Settings
+from server.deps import checked_question, get_service, get_settings
 from server.schemas import ChatCompletionRequest, ModelList
 from server.streaming import MODEL_ID, SSE_HEADERS, chat_completion, chat_completion_chunks
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 STARTED = int(time.time())
-MAX_QUESTION = 2000
 
 
 @router.get("/models", response_model=ModelList)
@@ -29,13 +29,15 @@ def models() -> dict:
 
 
 @router.post("/chat/completions", responses={200: {"content": {"text/event-stream": {}}}})
-def chat_completions(body: ChatCompletionRequest, service: QAService = Depends(get_service)):
+def chat_completions(body: ChatCompletionRequest, service: QAService = Depends(get_service),
+                     settings: Settings = Depends(get_settings)):
     """A chat.completion (or, with `stream: true`, chat.completion.chunk events and `data: [DONE]`)."""
-    question = next((m.text() for m in reversed(body.messages) if m.role == "user"), "").strip()
+    last = next((i for i in reversed(range(len(body.messages))) if body.messages[i].role == "user"), None)
+    question = body.messages[last].text().strip() if last is not None else ""
     if not question:
-        raise HTTPException(400, "no user message with text: the last user message is the question")
-    if len(question) > MAX_QUESTION:
-        raise HTTPException(400, f"the question is over {MAX_QUESTION} characters")
+        raise HTTPException(400, "no user message with text (only whitespace counts as none): the last "
+                            "user message is the question")
+    question = checked_question(question, settings, ("body", "messages", last, "content"))
     result = service.ask(question)
     if body.stream:
         return StreamingResponse(chat_completion_chunks(result), media_type="text/event-stream",

@@ -6,8 +6,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
 from policyqa.service import QAService
+from policyqa.settings import Settings
 from retrieval.filters import SearchFilters
-from server.deps import get_service
+from server.deps import checked_question, get_service, get_settings
 from server.schemas import AskRequest, AskResponse, Filters, SearchRequest, SearchResponse, SearchResult
 from server.streaming import SSE_HEADERS, ask_events
 
@@ -25,22 +26,26 @@ def wants_stream(request: Request, body_stream: bool) -> bool:
 
 
 @router.post("/ask", response_model=AskResponse, responses={200: {"content": {"text/event-stream": {}}}})
-def ask(body: AskRequest, request: Request, service: QAService = Depends(get_service)):
+def ask(body: AskRequest, request: Request, service: QAService = Depends(get_service),
+        settings: Settings = Depends(get_settings)):
     """Answer a question with numbered citations, or refuse when the documents do not say.
 
     With `"stream": true` (or `Accept: text/event-stream`) the answer comes as server-sent events:
     `citations` (the list), `delta` ({"text": piece}, in order), then `done` ({refused, latency_ms}).
     """
-    result = service.ask(body.question.strip(), body.top_k, filters=to_filters(body.filters))
+    question = checked_question(body.question, settings, ("body", "question"))
+    result = service.ask(question, body.top_k, filters=to_filters(body.filters))
     if wants_stream(request, body.stream):
         return StreamingResponse(ask_events(result), media_type="text/event-stream", headers=SSE_HEADERS)
     return result.to_dict()
 
 
 @router.post("/search", response_model=SearchResponse)
-def search(body: SearchRequest, service: QAService = Depends(get_service)) -> SearchResponse:
+def search(body: SearchRequest, service: QAService = Depends(get_service),
+           settings: Settings = Depends(get_settings)) -> SearchResponse:
     """Hybrid (dense + BM25) search over the indexed clauses."""
-    hits = service.search(body.query.strip(), body.top_k, filters=to_filters(body.filters))
+    query = checked_question(body.query, settings, ("body", "query"))
+    hits = service.search(query, body.top_k, filters=to_filters(body.filters))
     docs = service.index.documents
     return SearchResponse(results=[
         SearchResult(chunk_id=h.chunk.chunk_id, doc_id=h.chunk.doc_id, doc_title=docs[h.chunk.doc_id].title,
