@@ -12,52 +12,22 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
-from helpers import DATA, RENHUAI, REPO, cli_env, free_port, make_settings
+from helpers import RENHUAI, REPO, cli_env, free_port, make_settings
+from uploading import (
+    LABOUR_DOC,
+    LABOUR_ID,
+    LABOUR_META,
+    LABOUR_NAME,
+    LABOUR_QUESTION,
+    local_client,
+    poll,
+    upload,
+)
 
 from policyqa import service
 from policyqa.service import QAService
 from server.app import create_app
 from server.uploads import UploadError, inside, safe_upload_name
-
-LOCAL = ("127.0.0.1", 50000)
-
-# A small but realistic policy document (tests/data): cover notice, 一、/(一) headings, a 牵头 line and a
-# unique fact.
-LABOUR_DOC = (DATA / "qingxi-labour-plan.txt").read_text(encoding="utf-8")
-LABOUR_NAME = "青溪县劳动教育实施方案.txt"
-LABOUR_ID = "青溪县劳动教育实施方案"
-LABOUR_META = {"title": "青溪县中小学劳动教育实施方案", "doc_number": "青教发〔2024〕9号", "issuer": "青溪县教育局",
-               "date": "2024-03-06", "doc_type": "实施方案", "source": "test fixture"}
-LABOUR_QUESTION = "青溪县到2025年底要建成多少个县级劳动教育实践基地?"
-
-
-def multipart(filename: str, content: bytes, metadata: str | None = None) -> tuple[bytes, dict]:
-    """A multipart body built by hand, so the file name reaches the server byte for byte."""
-    boundary = "policyqa-test-boundary"
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
-             "Content-Type: application/octet-stream\r\n\r\n".encode() + content + b"\r\n"]
-    if metadata is not None:
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n'
-                     f'{metadata}\r\n'.encode())
-    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-    return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
-
-
-def upload(client, filename: str, content: bytes, metadata: dict | str | None = None, **headers):
-    meta = json.dumps(metadata, ensure_ascii=False) if isinstance(metadata, dict) else metadata
-    body, h = multipart(filename, content, meta)
-    return client.post("/api/documents", content=body, headers=h | headers)
-
-
-def poll(client, job_id: str, timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/jobs/{job_id}").json()
-        if job["status"] in ("done", "failed"):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} still {job['status']} after {timeout} s")
 
 
 @pytest.fixture
@@ -71,7 +41,7 @@ def hashing_app(tmp_path, corpus_dir):
 
 @pytest.fixture
 def local(hashing_app):
-    with TestClient(hashing_app, client=LOCAL) as c:
+    with local_client(hashing_app) as c:
         yield c
 
 
@@ -144,7 +114,7 @@ def test_upload_over_file_limit_is_413(tmp_path, corpus_dir):
     settings = make_settings(data_dir=tmp_path / "data", corpus_dir=corpus_dir, embedder="hashing",
                              max_file_mb=0.002, max_request_kb=4)
     app = create_app(None, settings)
-    with TestClient(app, client=LOCAL) as c:
+    with local_client(app) as c:
         r = upload(c, "big.txt", "政策".encode() * 500)  # 3 KB: under the request limit, over the file limit
         assert r.status_code == 413 and "POLICYQA_MAX_FILE_MB" in r.json()["detail"]
         r = upload(c, "bigger.txt", b"x" * 20_000)  # over file + request limits: refused before it is read
@@ -256,7 +226,7 @@ def test_the_last_document_cannot_be_deleted(tmp_path, corpus_dir):
     settings = make_settings(data_dir=tmp_path / "data", corpus_dir=corpus_dir, embedder="hashing")
     embedder = service.get_embedder(settings)
     service.ingest(settings, [corpus_dir / f"{RENHUAI}.txt"], embedder)
-    with TestClient(create_app(QAService(settings, embedder)), client=LOCAL) as c:
+    with local_client(create_app(QAService(settings, embedder))) as c:
         r = c.delete(f"/api/documents/{RENHUAI}")
         assert r.status_code == 409 and "only document" in r.json()["detail"]
 
@@ -265,7 +235,7 @@ def test_first_upload_without_an_index(tmp_path, corpus_dir):
     """A server started before any ingest: the first upload builds the index and loads it."""
     settings = make_settings(data_dir=tmp_path / "data", corpus_dir=corpus_dir, embedder="hashing")
     app = create_app(None, settings)
-    with TestClient(app, client=LOCAL) as c:
+    with local_client(app) as c:
         assert c.get("/health").json() == {"status": "no index"}
         job = poll(c, upload(c, LABOUR_NAME, LABOUR_DOC.encode()).json()["job_id"])
         assert job["status"] == "done", job
@@ -299,7 +269,7 @@ def real_app(real_index, tmp_path):
 
 @pytest.mark.slow
 def test_uploaded_document_is_answered_from_then_deleted(real_app):
-    with TestClient(real_app, client=LOCAL) as c:
+    with local_client(real_app) as c:
         before = c.post("/api/ask", json={"question": LABOUR_QUESTION}).json()
         assert all(cit["doc_id"] != LABOUR_ID for cit in before["citations"])
 
