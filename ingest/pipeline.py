@@ -20,7 +20,9 @@ from ingest.metadata import (
     read_sidecar,
     sidecar_path,
 )
-from ingest.readers import SUPPORTED_SUFFIXES, ReadError, read_text
+from ingest.quarantine import Quarantine
+from ingest.readers import SUPPORTED_SUFFIXES, ReadError
+from ingest.sandbox import ParseLimits, Sandbox
 from ingest.structure import parse_clauses
 from ingest.tables import find_duty_mentions, find_tables
 from policyqa.models import Chunk, Clause, Document, ResponsibilityRecord
@@ -28,6 +30,11 @@ from policyqa.models import Chunk, Clause, Document, ResponsibilityRecord
 
 class IngestError(ValueError):
     """A file that could not be ingested; str(error) is one line naming the file and what to do."""
+
+
+class UnreadableFile(IngestError):
+    """The file itself could not be read (broken, hostile, past a parse limit, no text): it is quarantined
+    until it changes. Not for a bad sidecar or an I/O error, which the next run may not meet."""
 
 
 @dataclass
@@ -80,20 +87,26 @@ def add_records(doc: Document) -> None:
     doc.clauses = new_clauses
 
 
-def load_document(path: Path, max_file_mb: float = 20.0) -> Document:
-    """Read and parse one file. Raises IngestError with a one-line message."""
+def load_document(path: Path, max_file_mb: float = 20.0, sandbox: Sandbox | None = None) -> Document:
+    """Read and parse one file, reading it in `sandbox` (by default one of its own, with default limits).
+    Raises IngestError with a one-line message (UnreadableFile when the file itself is at fault)."""
+    if sandbox is None:
+        with Sandbox() as own:
+            return load_document(path, max_file_mb, own)
     try:
         size_mb = path.stat().st_size / 1e6
         if size_mb > max_file_mb:
             raise IngestError(f"{path}: {size_mb:.1f} MB is over the {max_file_mb:g} MB limit "
                               "(setting POLICYQA_MAX_FILE_MB); split the file or raise the limit.")
-        raw = read_text(path)
+        raw = sandbox.read_text(path)
         sidecar = read_sidecar(path)
-    except (ReadError, SidecarError, OSError) as exc:
+    except ReadError as exc:
+        raise UnreadableFile(str(exc)) from exc
+    except (SidecarError, OSError) as exc:
         raise IngestError(str(exc)) from exc
     cleaned = clean_text(raw)
     if len(cleaned.text.strip()) < 20:
-        raise IngestError(f"{path}: no policy text left after removing page noise; check the file's content.")
+        raise UnreadableFile(f"{path}: no policy text left after removing page noise; check the file's content.")
     meta = infer_metadata(cleaned.text)
     meta.update({k: str(v) for k, v in sidecar.items() if k in SIDECAR_FIELDS and v})
     known = (*SIDECAR_FIELDS, *LIFECYCLE_FLAGS)
@@ -156,17 +169,27 @@ def discover(paths: list[Path]) -> list[Path]:
 
 
 def prepare_documents(paths: list[Path], chunking: ChunkSettings, max_file_mb: float = 20.0,
-                      progress=None, known: dict[str, tuple[Document, list[Chunk]]] | None = None) -> IngestReport:
+                      progress=None, known: dict[str, tuple[Document, list[Chunk]]] | None = None,
+                      limits: ParseLimits | None = None, quarantine: Quarantine | None = None,
+                      retry_quarantined: bool = False) -> IngestReport:
     """Parse and chunk every file; a bad file is reported and skipped, the rest still go in.
 
     `known` maps doc ids already indexed to their document and chunks: a file whose hash is unchanged
-    reuses them instead of being parsed again.
+    reuses them instead of being parsed again. Files are read in a sandbox under `limits`. A file that
+    cannot be read goes into `quarantine`, and is not read again while its content stays the same (unless
+    `retry_quarantined`, for a rebuild).
     """
-    known = known or {}
+    with Sandbox(limits) as sandbox:  # one child for all the files: it is started once, if at all
+        return _prepare(discover(paths), chunking, max_file_mb, progress, known or {}, sandbox, quarantine,
+                        retry_quarantined)
+
+
+def _prepare(files: list[Path], chunking: ChunkSettings, max_file_mb: float, progress,
+             known: dict[str, tuple[Document, list[Chunk]]], sandbox: Sandbox, quarantine: Quarantine | None,
+             retry_quarantined: bool) -> IngestReport:
     report = IngestReport()
     seen: dict[str, Path] = {}
     hashes: dict[str, Path] = {}
-    files = discover(paths)
     for path in progress(files) if progress else files:
         if not path.exists():
             report.errors.append(f"{path}: no such file; check the path.")
@@ -180,11 +203,20 @@ def prepare_documents(paths: list[Path], chunking: ChunkSettings, max_file_mb: f
             doc, chunks = previous
             report.unchanged.append(doc.doc_id)
         else:
+            held = quarantine.is_quarantined(path) if quarantine and not retry_quarantined else None
+            if held:
+                report.errors.append(f"{path}: quarantined since {held['since']}: {held['message'].rstrip('.')}; "
+                                     "fix or replace the file (or ingest with --rebuild to read it again).")
+                continue
             try:
-                doc = load_document(path, max_file_mb)
+                doc = load_document(path, max_file_mb, sandbox)
             except IngestError as exc:
                 report.errors.append(str(exc))
+                if quarantine and isinstance(exc, UnreadableFile):
+                    quarantine.record(path, str(exc))
                 continue
+            if quarantine:
+                quarantine.clear(path)
             chunks = None
         if doc.doc_id in seen:
             report.errors.append(f"{path}: same document id '{doc.doc_id}' as {seen[doc.doc_id]}; rename one.")

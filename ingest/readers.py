@@ -3,11 +3,17 @@
 Native tables (HTML, Word, PDF) are rendered one row per line with cells joined by " | ", so a person can
 read them and `ingest.tables` can turn responsibility tables back into records. PDF pages are separated by
 a form feed ("\\f") so page numbers survive into the document.
+
+Files are untrusted: `ingest.sandbox` runs these readers in a child process with memory and time limits,
+and archive-based formats are checked entry by entry before a library unpacks them (`check_archive`).
 """
 
 from __future__ import annotations
 
+import copy
 import re
+import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -74,15 +80,18 @@ def read_html(path: Path) -> str:
     body = soup.body or soup
     # The main content is the block holding the most Chinese text whose children do not split it evenly.
     best, best_len = body, 0
+    body_cjk = len(re.findall(r"[\u4e00-\u9fff]", body.get_text()))  # once: per block, a page of blocks took minutes
     for tag in body.find_all(["article", "main", "div", "section", "td"]):
         cjk = len(re.findall(r"[\u4e00-\u9fff]", tag.get_text()))
-        if cjk > best_len * 1.0 and cjk >= 0.6 * len(re.findall(r"[\u4e00-\u9fff]", body.get_text())):
+        if cjk > best_len * 1.0 and cjk >= 0.6 * body_cjk:
             best, best_len = tag, cjk
     for table in best.find_all("table"):
         rows = [[c.get_text(" ", strip=True) for c in tr.find_all(["td", "th"])] for tr in table.find_all("tr")]
         table.replace_with("\n" + "\n".join(table_lines(rows)) + "\n")
     for tag in best.find_all(HTML_BLOCKS):
-        tag.insert_before("\n")
+        # the same text as insert_before("\n"), which looks the tag up among its siblings: minutes for a
+        # page of 40,000 paragraphs
+        tag.insert(0, "\n")
     return best.get_text()
 
 
@@ -94,6 +103,8 @@ def read_docx(path: Path) -> str:
 
     try:
         document = docx.Document(str(path))
+    except MemoryError:
+        raise  # not a broken file: the sandbox reports the memory limit
     except Exception as exc:  # noqa: BLE001 - python-docx raises several kinds for a broken file
         raise ReadError(f"{path}: not a readable .docx ({exc.__class__.__name__}); re-save it from Word.") from exc
     lines = []
@@ -122,6 +133,8 @@ def read_pdf(path: Path) -> str:
                 for t in tables:
                     text += "\n" + "\n".join(table_lines(t.extract()))
                 pages.append(text)
+    except MemoryError:
+        raise  # not a broken file: the sandbox reports the memory limit
     except Exception as exc:  # noqa: BLE001 - pdfminer raises many kinds for a broken file
         raise ReadError(f"{path}: not a readable PDF ({exc.__class__.__name__}); check the file.") from exc
     if not any(p.strip() for p in pages):
@@ -134,13 +147,67 @@ READERS: dict[str, Callable[[Path], str]] = {
     ".docx": read_docx, ".pdf": read_pdf,
 }
 SUPPORTED_SUFFIXES = tuple(READERS)
+# Formats that are zip archives (a reader for .xlsx, .ofd or .zip belongs here too): checked before reading.
+ARCHIVE_SUFFIXES = (".docx",)
+
+# Limits of an archive besides its unpacked size. Word writes a few dozen entries; deflated XML and text
+# rarely shrink more than ~20-fold, while a zip bomb's entries shrink 1000-fold.
+MAX_ARCHIVE_ENTRIES = 10_000
+MAX_ENTRY_RATIO = 100
+RATIO_FROM_BYTES = 10_000_000  # small entries may shrink a lot (a blank image) without harm
+READ_BYTES = 1 << 20
 
 
-def read_text(path: Path) -> str:
+def check_archive(path: Path, max_unpacked_mb: float) -> None:
+    """Refuse a zip-based file that unpacks to too much, holds too many entries, shrank an entry
+    suspiciously far, or names entries outside itself. Each entry is really unpacked, in small pieces and
+    only up to the limit: the sizes an archive declares can lie, and zipfile unpacks a whole entry before
+    cutting it to its declared size, so the libraries reading it next could still unpack a bomb in full."""
+    limit = int(max_unpacked_mb * 1e6)
+    total = 0
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+            if len(entries) > MAX_ARCHIVE_ENTRIES:
+                raise ReadError(f"{path}: {len(entries)} entries in the archive, over the limit of "
+                                f"{MAX_ARCHIVE_ENTRIES}; the file may be a zip bomb: check where it came from.")
+            for entry in entries:
+                name = entry.filename.replace("\\", "/")
+                if name.startswith("/") or re.match(r"[A-Za-z]:", name) or ".." in name.split("/"):
+                    raise ReadError(f"{path}: the archive names an entry outside itself ({entry.filename!r}); "
+                                    f"it is not a genuine {path.suffix} file: check where it came from.")
+                # Read what the entry really holds, not what it declares: zipfile stops reading at this
+                # size (and then checks the CRC), so it is set beyond where the limit stops us.
+                unbounded = copy.copy(entry)
+                unbounded.file_size = limit + 2 * READ_BYTES
+                size = 0
+                with archive.open(unbounded) as stream:
+                    while chunk := stream.read(READ_BYTES):
+                        size, total = size + len(chunk), total + len(chunk)
+                        if total > limit:
+                            raise ReadError(f"{path}: unpacks to more than {max_unpacked_mb:g} MB "
+                                            "(POLICYQA_MAX_UNPACKED_MB); the file may be a zip bomb: check "
+                                            "where it came from, or raise the limit.")
+                        if size > RATIO_FROM_BYTES and size > MAX_ENTRY_RATIO * max(entry.compress_size, 1):
+                            raise ReadError(f"{path}: its entry {entry.filename} unpacks more than "
+                                            f"{MAX_ENTRY_RATIO}-fold ({entry.compress_size / 1e6:.1f} MB to over "
+                                            f"{size / 1e6:.0f} MB); the file is likely a zip bomb: check where "
+                                            "it came from.")
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+        # RuntimeError: an encrypted entry; NotImplementedError: a compression method zipfile lacks
+        raise ReadError(f"{path}: not a readable {path.suffix} file ({exc.__class__.__name__}: {exc}); "
+                        "re-save it from the application that made it.") from exc
+
+
+def read_text(path: Path, max_unpacked_mb: float = 200.0) -> str:
+    """The file's text. Run it through `ingest.sandbox` for files from outside: parsing can take
+    unbounded memory and time."""
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise ReadError(
             f"{path}: unsupported file type {path.suffix or '(none)'}; supported: {', '.join(SUPPORTED_SUFFIXES)}."
         )
+    if path.suffix.lower() in ARCHIVE_SUFFIXES:
+        check_archive(path, max_unpacked_mb)
     text = reader(path)
     return text.replace("\r\n", "\n").replace("\r", "\n")

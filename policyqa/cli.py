@@ -100,8 +100,16 @@ def delete(doc_ids: list[str] = typer.Argument(..., help="Document ids (see `pol
 
 
 @app.command()
-def documents(as_json: bool = typer.Option(False, "--json")) -> None:
-    """The indexed documents with their metadata."""
+def documents(as_json: bool = typer.Option(False, "--json"),
+              failed: bool = typer.Option(False, "--failed", help="The files that could not be read instead: "
+                                          "quarantined, not read again until they change.")) -> None:
+    """The indexed documents with their metadata (--failed: the files that could not be read, and why)."""
+    if failed:  # needs no index: a corpus whose every file failed has none
+        from ingest.quarantine import Quarantine
+
+        for e in Quarantine(get_settings().data_dir).entries():
+            typer.echo(json.dumps(e, ensure_ascii=False) if as_json else f"{e['path']}\t{e['since']}\t{e['message']}")
+        return
     svc = load_service()
     for d in svc.index.documents.values():
         row = {"doc_id": d.doc_id, "title": d.title, "doc_number": d.doc_number, "issuer": d.issuer,

@@ -16,7 +16,9 @@ from answer.refusal import RefusalModel, default_model
 from answer.sentences import SentenceEncoder
 from ingest.chunking import ChunkSettings
 from ingest.pipeline import IngestReport, discover, doc_id_for, file_hash, prepare_documents
+from ingest.quarantine import Quarantine
 from ingest.readers import SUPPORTED_SUFFIXES
+from ingest.sandbox import ParseLimits
 from policyqa.models import Chunk, Document
 from policyqa.settings import Settings
 from retrieval.embedders import (
@@ -115,7 +117,8 @@ def _ingest(settings: Settings, paths: list[Path], embedder: Embedder, rebuild: 
             by_doc.setdefault(c.doc_id, []).append(c)
         for doc in documents:
             known[doc.doc_id] = (doc, by_doc[doc.doc_id])
-    report = prepare_documents(paths, chunk_settings(settings), settings.max_file_mb, progress, known)
+    report = prepare_documents(paths, chunk_settings(settings), settings.max_file_mb, progress, known,
+                               ParseLimits.from_settings(settings), Quarantine(settings.data_dir), rebuild)
     given = {d.doc_id for d in report.documents}
     deleted = [doc_id for doc_id, (doc, _) in known.items()
                if doc_id not in given and prune and not Path(doc.source_path).exists()]
