@@ -24,6 +24,8 @@ request sent without an outcome recorded would be "lost".
 The rate limit (POLICYQA_RATE_LIMIT_PER_MINUTE, 600/min per client IP by default) is raised to
 `--rate-limit` (600000/min) for the server under test: every virtual user shares 127.0.0.1, so the default
 would answer most of mode b with 429. The limiter still runs on every request. This is said in the output.
+For the same reason the per-client limit on questions in flight (POLICYQA_MAX_CONCURRENT_PER_CLIENT) is
+raised above the number of virtual users.
 
 Hard time limit: `--timeout` (default: setup allowance plus the durations); a watchdog kills the server
 and exits with 124 when it is reached. The server is killed on exit, on errors and on Ctrl-C.
@@ -190,6 +192,10 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+# Every virtual user is 127.0.0.1: questions in flight per client are not what a load test measures.
+CONCURRENT_PER_LOOPBACK = 10_000
+
+
 class Server:
     """`policyqa serve --ingest` in its own process group on 127.0.0.1; stop() kills the whole group."""
 
@@ -202,6 +208,7 @@ class Server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYQA_")}
         env.update(POLICYQA_DATA_DIR=str(data_dir), POLICYQA_CORPUS_DIR=str(corpus_dir),
                    POLICYQA_EMBEDDER=embedder, POLICYQA_RATE_LIMIT_PER_MINUTE=str(rate_limit),
+                   POLICYQA_MAX_CONCURRENT_PER_CLIENT=str(CONCURRENT_PER_LOOPBACK),
                    PYTHONIOENCODING="utf-8")
         env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         if query_cache is not None:
