@@ -171,6 +171,8 @@ def create_app(service: QAService | None = None, settings: Settings | None = Non
         limiter.total_tokens = max(limiter.total_tokens, WORKER_THREADS)
         # jieba's tagger, OpenCC, USE: loaded now, not in the first question
         await run_in_threadpool(warm_up, app.state.service)
+        # jobs an earlier process accepted and never finished run again (server/live.py)
+        await run_in_threadpool(app.state.live.resume)
         yield
         # Let a running index change finish (a cut-off build leaves the live index intact anyway).
         await run_in_threadpool(app.state.live.jobs.close, 60)

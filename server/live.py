@@ -3,32 +3,66 @@ loading a new QAService from the swapped-in index and replacing app.state.servic
 
 Requests in flight keep the service they started with; a half-built index is never served, since
 build_index swaps a complete folder in and the new service is loaded only after that.
+
+An upload replaces nothing until it is indexed: the file(s) it replaces are set aside under hidden names
+and put back if the new file fails, which is then kept in quarantine/. Every step can be run again after a
+kill (the job journal runs unfinished jobs again at the next start), so an accepted upload ends either
+indexed or failed with its file kept, and the version it meant to replace is never lost.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import re
 from pathlib import Path
 
 from ingest.pipeline import doc_id_for
+from ingest.quarantine import Quarantine
 from policyqa import service as svc
 from policyqa.service import QAService
 from policyqa.settings import Settings
 from retrieval.embedders import Embedder
 from retrieval.index import IndexError_
-from server.jobs import Job, JobFailed, JobRunner
-from server.uploads import inside, place_upload, remove_upload, remove_uploads_of, uploads_dir
+from server.jobs import Job, JobFailed, JobJournal, JobRunner
+from server.uploads import (
+    SET_ASIDE,
+    drop_set_aside,
+    inside,
+    place_upload,
+    remove_upload,
+    remove_uploads_of,
+    restore_set_aside,
+    set_aside,
+    uploads_dir,
+)
+
+log = logging.getLogger("policyqa.live")
 
 
 class LiveIndex:
     def __init__(self, state, settings: Settings) -> None:
         self.state = state  # app.state: its `service` attribute is the one requests use
         self.settings = settings
-        self.jobs = JobRunner()
+        self.jobs = JobRunner(JobJournal(settings.data_dir / "jobs.db"), public=self.public)
         self._embedder: Embedder | None = None
 
     @property
     def uploads(self) -> Path:
         return uploads_dir(self.settings)
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.settings.data_dir / "quarantine"
+
+    def public(self, text: str) -> str:
+        """A message without the server's own paths: clients see uploads/x.pdf, not /srv/data/uploads/x.pdf."""
+        for folder, shown in ((self.uploads, "uploads"), (self.quarantine_dir, "quarantine"),
+                              (self.settings.corpus_dir, self.settings.corpus_dir.name),
+                              (self.settings.data_dir, "data")):
+            for form in {str(folder.resolve()), str(folder.absolute()), str(folder)}:
+                text = re.sub(re.escape(form.rstrip("/")) + r"(?=/|\b)", shown, text)
+        return text
 
     def embedder(self) -> Embedder:
         current = self.state.service
@@ -49,70 +83,130 @@ class LiveIndex:
     # -- jobs -------------------------------------------------------------------------------------
 
     def submit_upload(self, staged: Path, target: Path, metadata: dict[str, str]) -> Job:
+        payload = {"staged": staged.name, "target": target.name, "metadata": metadata}
+        return self.jobs.submit("upload", self.upload_work, doc_id_for(target), payload)
+
+    def upload_work(self, job: Job) -> str:
+        """Index an upload. Safe to run again after a kill at any point: each step checks what is done."""
+        staged, target = self.uploads / job.payload["staged"], self.uploads / job.payload["target"]
         doc_id = doc_id_for(target)
-
-        def work(job: Job) -> str:
-            replaced = place_upload(staged, target, metadata)
+        if staged.exists():  # not placed yet (a rerun may find part of the set-aside done: it finishes it)
+            set_aside(target, job.id)
+            place_upload(staged, target, job.payload["metadata"])
+        elif not target.exists():
+            restore_set_aside(self.uploads, job.id)
+            raise JobFailed(f"the uploaded file {target.name} is missing from uploads/; send it again")
+        try:
             outcome = svc.ingest(self.settings, [target], self.embedder(), prune=False)
-            if outcome.report.errors or outcome.manifest is None:
-                remove_upload(target)
-                raise JobFailed("; ".join(outcome.report.errors) or f"{target.name}: nothing indexed")
-            job.warnings = list(outcome.report.warnings)
-            current = self.state.service
-            if outcome.skipped and current is not None and doc_id in current.index.documents:
-                return f"{doc_id} is already indexed with this content; nothing changed"
-            new = self.swap()
-            doc = new.index.documents[doc_id]
-            n_chunks = sum(1 for c in new.index.chunks if c.doc_id == doc_id)
-            note = f" (replaced {', '.join(replaced)})" if replaced else ""
-            return (f"indexed {doc_id}{note}: {len(doc.clauses)} clauses, {n_chunks} chunks, "
-                    f"{len(doc.records)} responsibility records; "
-                    f"the index has {len(new.index.documents)} documents")
+            errors = outcome.report.errors or ([] if outcome.manifest else [f"{target.name}: nothing indexed"])
+        except Exception as exc:  # noqa: BLE001 - whatever failed, the replaced version must come back
+            log.exception("upload job %s failed", job.id)
+            errors = [f"{target.name}: {exc.__class__.__name__}: {exc}"]
+        if errors:
+            kept = self.quarantine_upload(target, job.id, "; ".join(errors))
+            restored = restore_set_aside(self.uploads, job.id)
+            still = f"; the earlier version ({', '.join(restored)}) is still indexed" if restored else ""
+            raise JobFailed(f"{'; '.join(errors)}{still}; the file is kept as {kept} (GET /api/quarantine)")
+        replaced = [n for n in drop_set_aside(self.uploads, job.id) if n != target.name]
+        job.warnings = list(outcome.report.warnings)
+        current = self.state.service
+        if outcome.skipped and current is not None and doc_id in current.index.documents:
+            return f"{doc_id} is already indexed with this content; nothing changed"
+        new = self.swap()
+        doc = new.index.documents[doc_id]
+        n_chunks = sum(1 for c in new.index.chunks if c.doc_id == doc_id)
+        note = f" (replaced {', '.join(replaced)})" if replaced else ""
+        return (f"indexed {doc_id}{note}: {len(doc.clauses)} clauses, {n_chunks} chunks, "
+                f"{len(doc.records)} responsibility records; "
+                f"the index has {len(new.index.documents)} documents")
 
-        return self.jobs.submit("upload", work, doc_id)
+    def quarantine_upload(self, target: Path, job_id: str, message: str) -> str:
+        """Move a failed upload out of uploads/ (so no reindex reads it again) into quarantine/<job>/,
+        recorded with its message; returns where it is, as clients see it."""
+        folder = self.quarantine_dir / job_id
+        folder.mkdir(parents=True, exist_ok=True)
+        kept = folder / target.name
+        if target.exists():
+            os.replace(target, kept)
+        remove_upload(target)  # its sidecar, written for this upload
+        quarantine = self.quarantine()
+        quarantine.clear(target)
+        if kept.exists():
+            quarantine.record(kept, self.public(message))
+        return f"quarantine/{job_id}/{target.name}"
+
+    def quarantine(self) -> Quarantine:
+        return Quarantine(self.settings.data_dir)
+
+    def resume(self) -> list[Job]:
+        """At start: run again the jobs an earlier process accepted but never finished, and report the
+        uploads it was still receiving (staged `.part` files no job owns) as failed jobs."""
+        resumed = []
+        for job in self.jobs.journal.unfinished():
+            work = {"upload": self.upload_work, "delete": self.delete_work, "reindex": self.reindex_work}[job.kind]
+            resumed.append(self.jobs.submit(job.kind, work, job.doc_id, resumed=job))
+        owned = {j.payload.get("staged") for j in resumed}
+        if self.uploads.is_dir():
+            for part in sorted(self.uploads.glob(".*.part")):
+                if part.name not in owned:
+                    name = part.name.split(".", 2)[-1][:-len(".part")]
+                    part.unlink(missing_ok=True)
+                    self.jobs.record_failed("upload", f"the upload of {name} was cut off by a server restart "
+                                            "before it was accepted; send it again", doc_id_for(Path(name)))
+            resumed_ids = {j.id for j in resumed}
+            for left in sorted(self.uploads.glob(f".*{SET_ASIDE}")):
+                job_id = left.name[1:].split(".", 1)[0]
+                if job_id not in resumed_ids:  # a job that ended without its clean-up: put the file back
+                    log.warning("restoring %s, set aside by job %s", left.name, job_id)
+                    restore_set_aside(self.uploads, job_id)
+        return resumed
 
     def submit_delete(self, doc_id: str) -> Job:
-        def work(job: Job) -> str:
-            current = self.state.service
-            doc = current.index.documents.get(doc_id) if current is not None else None
-            if doc is None:
-                raise JobFailed(f"no document '{doc_id}' in the index")
-            if len(current.index.documents) == 1:
-                raise JobFailed(f"'{doc_id}' is the only document; an index cannot be empty")
-            try:
-                svc.delete_documents(self.settings, [doc_id], self.embedder())
-            except IndexError_ as exc:
-                raise JobFailed(str(exc)) from exc
-            new = self.swap()
-            if self.is_upload(doc.source_path):
-                # By id, not by source_path: the same text re-uploaded under another suffix is not re-indexed.
-                removed = remove_uploads_of(self.uploads, doc_id)
-                where = f"its uploaded file was removed ({', '.join(removed) or 'already gone'})"
-            else:
-                where = (f"its source file {doc.source_path} is outside uploads/ and was kept, so ingesting "
-                         "that folder again adds it back")
-            return f"deleted {doc_id}; {where}; the index has {len(new.index.documents)} documents"
+        return self.jobs.submit("delete", self.delete_work, doc_id)
 
-        return self.jobs.submit("delete", work, doc_id)
+    def delete_work(self, job: Job) -> str:
+        doc_id = job.doc_id
+        current = self.state.service
+        doc = current.index.documents.get(doc_id) if current is not None else None
+        if doc is None:  # a rerun after a kill may find the deletion done
+            removed = remove_uploads_of(self.uploads, doc_id)
+            if job.message == "resumed after a server restart" or removed:
+                return f"{doc_id} is not in the index (deleted before the restart)"
+            raise JobFailed(f"no document '{doc_id}' in the index")
+        if len(current.index.documents) == 1:
+            raise JobFailed(f"'{doc_id}' is the only document; an index cannot be empty")
+        try:
+            svc.delete_documents(self.settings, [doc_id], self.embedder())
+        except IndexError_ as exc:
+            raise JobFailed(str(exc)) from exc
+        new = self.swap()
+        if self.is_upload(doc.source_path):
+            # By id, not by source_path: the same text re-uploaded under another suffix is not re-indexed.
+            removed = remove_uploads_of(self.uploads, doc_id)
+            where = f"its uploaded file was removed ({', '.join(removed) or 'already gone'})"
+        else:
+            where = (f"its source file {doc.source_path} is outside uploads/ and was kept, so ingesting "
+                     "that folder again adds it back")
+        return f"deleted {doc_id}; {where}; the index has {len(new.index.documents)} documents"
 
     def submit_reindex(self, rebuild: bool = False) -> Job:
-        def work(job: Job) -> str:
-            paths = [p for p in (self.settings.corpus_dir, self.uploads) if p.exists()]
-            if not paths:
-                raise JobFailed(f"no corpus folder at {self.settings.corpus_dir} and no uploads")
-            outcome = svc.ingest(self.settings, paths, self.embedder(), rebuild=rebuild, prune=True)
-            errors = outcome.report.errors
-            job.warnings = list(outcome.report.warnings) + [f"skipped: {e}" for e in errors]
-            if outcome.manifest is None:
-                raise JobFailed("no document could be ingested; the index was left as it was: "
-                                + "; ".join(errors))
-            if outcome.skipped and self.state.service is not None:
-                return f"the index is current ({len(outcome.manifest['documents'])} documents); nothing to do"
-            new = self.swap()
-            report = outcome.report
-            deleted = f"; dropped (file gone): {', '.join(outcome.deleted)}" if outcome.deleted else ""
-            return (f"reindexed {', '.join(map(str, paths))}: {len(report.parsed)} documents read anew, "
-                    f"{len(report.unchanged)} unchanged, {len(errors)} skipped{deleted}; "
-                    f"the index has {len(new.index.documents)} documents")
+        return self.jobs.submit("reindex", self.reindex_work, payload={"rebuild": rebuild})
 
-        return self.jobs.submit("reindex", work)
+    def reindex_work(self, job: Job) -> str:
+        paths = [p for p in (self.settings.corpus_dir, self.uploads) if p.exists()]
+        if not paths:
+            raise JobFailed(f"no corpus folder at {self.settings.corpus_dir} and no uploads")
+        rebuild = bool(job.payload.get("rebuild"))
+        outcome = svc.ingest(self.settings, paths, self.embedder(), rebuild=rebuild, prune=True)
+        errors = outcome.report.errors
+        job.warnings = list(outcome.report.warnings) + [f"skipped: {e}" for e in errors]
+        if outcome.manifest is None:
+            raise JobFailed("no document could be ingested; the index was left as it was: " + "; ".join(errors))
+        if outcome.skipped and self.state.service is not None:
+            return f"the index is current ({len(outcome.manifest['documents'])} documents); nothing to do"
+        new = self.swap()
+        report = outcome.report
+        deleted = f"; dropped (file gone): {', '.join(outcome.deleted)}" if outcome.deleted else ""
+        return (f"reindexed {', '.join(p.name for p in paths)}: {len(report.parsed)} documents read anew, "
+                f"{len(report.unchanged)} unchanged, {len(errors)} skipped{deleted}; "
+                f"the index has {len(new.index.documents)} documents")

@@ -117,24 +117,66 @@ def staging_path(folder: Path, job_id: str, name: str) -> Path:
     return folder / f".{job_id}.{name}.part"
 
 
-def place_upload(staged: Path, target: Path, metadata: dict[str, str]) -> list[str]:
-    """Move a staged upload to its place and write (or clear) its sidecar. Other uploads with the same
-    document id (another suffix, or a name that slugs alike) are removed, so the id maps to one file.
-    Returns the names removed."""
-    doc_id = doc_id_for(target)
-    removed = []
-    for other in sorted(target.parent.iterdir()):
-        if (other.is_file() and other.name != target.name and not other.name.startswith(".")
-                and not other.name.endswith(".meta.json") and doc_id_for(other) == doc_id):
-            remove_upload(other)
-            removed.append(other.name)
+SET_ASIDE = ".replaced"  # suffix of a file an upload replaces, kept until the new one is indexed
+
+
+def uploaded_files(folder: Path, doc_id: str) -> list[Path]:
+    """The uploaded document file(s) with this id (another suffix, or a name that slugs alike)."""
+    if not folder.is_dir():
+        return []
+    return [p for p in sorted(folder.iterdir())
+            if p.is_file() and not p.name.startswith(".") and not p.name.endswith(".meta.json")
+            and doc_id_for(p) == doc_id]
+
+
+def set_aside(target: Path, job_id: str) -> list[str]:
+    """Move the uploads `target` replaces (same document id) and their sidecars to hidden names, where
+    ingest does not see them; `restore_set_aside` brings them back if the new file fails. Returns the
+    document file names set aside."""
+    names = []
+    for path in uploaded_files(target.parent, doc_id_for(target)):
+        for part in (path, sidecar_path(path)):
+            if part.exists():
+                os.replace(part, part.with_name(f".{job_id}.{part.name}{SET_ASIDE}"))
+        names.append(path.name)
+    return names
+
+
+def set_aside_files(folder: Path, job_id: str) -> list[Path]:
+    prefix = f".{job_id}."
+    return sorted(p for p in folder.glob(f"{prefix}*{SET_ASIDE}")) if folder.is_dir() else []
+
+
+def restore_set_aside(folder: Path, job_id: str) -> list[str]:
+    """Put back what `set_aside` moved for this job; returns the document file names restored."""
+    restored = []
+    for path in set_aside_files(folder, job_id):
+        original = path.with_name(path.name[len(job_id) + 2:-len(SET_ASIDE)])
+        os.replace(path, original)
+        if not original.name.endswith(".meta.json"):
+            restored.append(original.name)
+    return restored
+
+
+def drop_set_aside(folder: Path, job_id: str) -> list[str]:
+    """Delete what `set_aside` kept for this job, once the new file is indexed; returns the file names."""
+    dropped = []
+    for path in set_aside_files(folder, job_id):
+        path.unlink(missing_ok=True)
+        name = path.name[len(job_id) + 2:-len(SET_ASIDE)]
+        if not name.endswith(".meta.json"):
+            dropped.append(name)
+    return dropped
+
+
+def place_upload(staged: Path, target: Path, metadata: dict[str, str]) -> None:
+    """Move a staged upload to its place and write (or clear) its sidecar."""
     os.replace(staged, target)
     side = sidecar_path(target)
     if metadata:
         write_atomic(side, json.dumps(metadata, ensure_ascii=False, indent=2).encode())
     else:
         side.unlink(missing_ok=True)  # an earlier upload's metadata must not stick to a new file
-    return removed
 
 
 def remove_upload(path: Path) -> None:
@@ -144,12 +186,8 @@ def remove_upload(path: Path) -> None:
 
 def remove_uploads_of(folder: Path, doc_id: str) -> list[str]:
     """Remove the uploaded file(s) of a document id with their sidecars; returns the names removed."""
-    if not folder.is_dir():
-        return []
     removed = []
-    for path in sorted(folder.iterdir()):
-        if (path.is_file() and not path.name.startswith(".") and not path.name.endswith(".meta.json")
-                and doc_id_for(path) == doc_id):
-            remove_upload(path)
-            removed.append(path.name)
+    for path in uploaded_files(folder, doc_id):
+        remove_upload(path)
+        removed.append(path.name)
     return removed

@@ -1,15 +1,24 @@
-"""GET /api/jobs/{job_id}: the status of an upload, delete or reindex; POST /api/reindex."""
+"""GET /api/jobs and /api/jobs/{job_id}: the status of uploads, deletes and reindexes (from the job journal,
+so they outlive restarts); POST /api/reindex; GET /api/quarantine: uploads that failed, kept for a look."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Response
+from pydantic import BaseModel, Field
 
 from server.deps import get_live, require_writer
 from server.live import LiveIndex
 from server.routes.documents import accepted
 from server.schemas import JobAccepted, JobOut, ReindexRequest
 
-router = APIRouter(prefix="/api", tags=["jobs"])
+
+class QuarantinedFile(BaseModel):
+    name: str = Field(..., description="The file, as quarantine/<job>/<name> or its corpus path.")
+    message: str = Field(..., description="Why it could not be read, and what to do.")
+    since: str
+
+# Job messages name documents and files: for the people who may change the index only.
+router = APIRouter(prefix="/api", tags=["jobs"], dependencies=[Depends(require_writer)])
 
 
 @router.get("/jobs", response_model=list[JobOut])
@@ -23,13 +32,21 @@ def get_job(job_id: str, live: LiveIndex = Depends(get_live)) -> dict:
     """queued -> running -> done | failed, with a message saying what happened."""
     job = live.jobs.get(job_id)
     if job is None:
-        raise HTTPException(404, f"no job '{job_id}' (jobs are kept in memory until the server restarts)")
+        raise HTTPException(404, f"no job '{job_id}'; GET /api/jobs lists the recent ones")
     return job.to_dict()
 
 
-@router.post("/reindex", status_code=202, response_model=JobAccepted, dependencies=[Depends(require_writer)])
+@router.post("/reindex", status_code=202, response_model=JobAccepted)
 def reindex(response: Response, body: ReindexRequest | None = None,
             live: LiveIndex = Depends(get_live)) -> dict:
     """Ingest the corpus folder and uploads/ again in the background (changed files are re-read, documents
-    whose file is gone are dropped)."""
+    whose file is gone are dropped, files that failed before and have not changed are not read again)."""
     return accepted(response, live.submit_reindex(body.rebuild if body else False))
+
+
+@router.get("/quarantine", response_model=list[QuarantinedFile], tags=["documents"])
+def quarantined(live: LiveIndex = Depends(get_live)) -> list[dict]:
+    """Files that could not be read (failed uploads, and corpus files ingest skipped), with the reason. They
+    are kept, and not read again until they change; `policyqa documents --failed` lists the same."""
+    return [{"name": live.public(e["path"]), "message": live.public(e["message"]), "since": e["since"]}
+            for e in live.quarantine().entries()]
