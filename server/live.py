@@ -105,6 +105,8 @@ class LiveIndex:
         if errors:
             kept = self.quarantine_upload(target, job.id, "; ".join(errors))
             restored = restore_set_aside(self.uploads, job.id)
+            if restored:
+                self.reindex_restored(self.uploads / restored[0])
             still = f"; the earlier version ({', '.join(restored)}) is still indexed" if restored else ""
             raise JobFailed(f"{'; '.join(errors)}{still}; the file is kept as {kept} (GET /api/quarantine)")
         replaced = [n for n in drop_set_aside(self.uploads, job.id) if n != target.name]
@@ -119,6 +121,13 @@ class LiveIndex:
         return (f"indexed {doc_id}{note}: {len(doc.clauses)} clauses, {n_chunks} chunks, "
                 f"{len(doc.records)} responsibility records; "
                 f"the index has {len(new.index.documents)} documents")
+
+    def reindex_restored(self, path: Path) -> None:
+        """Make sure a version put back is indexed: a `serve --ingest` run between the kill and this job's
+        rerun saw it set aside (hidden) and dropped it. Nothing is read or embedded when it is current."""
+        outcome = svc.ingest(self.settings, [path], self.embedder(), prune=False)
+        if not outcome.skipped and outcome.manifest is not None:
+            self.swap()
 
     def quarantine_upload(self, target: Path, job_id: str, message: str) -> str:
         """Move a failed upload out of uploads/ (so no reindex reads it again) into quarantine/<job>/,
@@ -158,7 +167,8 @@ class LiveIndex:
                 job_id = left.name[1:].split(".", 1)[0]
                 if job_id not in resumed_ids:  # a job that ended without its clean-up: put the file back
                     log.warning("restoring %s, set aside by job %s", left.name, job_id)
-                    restore_set_aside(self.uploads, job_id)
+                    for name in restore_set_aside(self.uploads, job_id):
+                        self.reindex_restored(self.uploads / name)
         return resumed
 
     def submit_delete(self, doc_id: str) -> Job:

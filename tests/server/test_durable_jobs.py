@@ -123,6 +123,10 @@ def test_a_failed_resumed_upload_puts_the_old_version_back(settings):
     folder = uploads(settings)
     os.replace(folder / LABOUR_NAME, folder / f".{job.id}.{LABOUR_NAME}.replaced")
     os.replace(folder / job.payload["staged"], folder / f"{LABOUR_ID}.pdf")  # placed, then killed
+    # `make run` ingests corpus/ and uploads/ before the server resumes the job: the set-aside version is
+    # hidden then, so that ingest drops the document; the failed job's rerun must bring it back.
+    outcome = service.ingest(settings, [settings.corpus_dir, folder], service.get_embedder(settings), prune=True)
+    assert outcome.deleted == [LABOUR_ID]
     with local_client(app_for(settings)) as c:
         failed = poll(c, job.id)
         assert failed["status"] == "failed" and "still indexed" in failed["message"], failed
