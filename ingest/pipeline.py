@@ -190,6 +190,10 @@ def _prepare(files: list[Path], chunking: ChunkSettings, max_file_mb: float, pro
     report = IngestReport()
     seen: dict[str, Path] = {}
     hashes: dict[str, Path] = {}
+    # The text of documents already indexed (whose files still exist), so a copy under another name is
+    # refused whether it comes with them or alone (one upload): one document, one id.
+    indexed = {hashlib.sha256(doc.text.encode()).hexdigest(): doc for doc, _ in known.values()
+               if Path(doc.source_path).exists()}
     for path in progress(files) if progress else files:
         if not path.exists():
             report.errors.append(f"{path}: no such file; check the path.")
@@ -224,6 +228,11 @@ def _prepare(files: list[Path], chunking: ChunkSettings, max_file_mb: float, pro
         content = hashlib.sha256(doc.text.encode()).hexdigest()
         if content in hashes:
             report.errors.append(f"{path}: same text as {hashes[content]}; remove the duplicate.")
+            continue
+        twin = indexed.get(content)
+        if twin is not None and twin.doc_id != doc.doc_id:
+            report.errors.append(f"{path}: same text as {twin.source_path}, indexed as '{twin.doc_id}'; remove "
+                                 f"the duplicate (or delete '{twin.doc_id}' first to index it under this name).")
             continue
         seen[doc.doc_id], hashes[content] = path, path
         report.documents.append(doc)

@@ -213,3 +213,14 @@ def test_a_server_killed_during_an_upload_job_loses_nothing(real_index, tmp_path
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_the_same_text_under_another_name_is_refused(settings):
+    """As the CLI does: one text, one document (a copy uploaded alone is compared with the index)."""
+    with local_client(app_for(settings)) as c:
+        assert poll(c, upload(c, LABOUR_NAME, LABOUR_DOC.encode()).json()["job_id"])["status"] == "done"
+        job = poll(c, upload(c, "副本.txt", LABOUR_DOC.encode()).json()["job_id"])
+        assert job["status"] == "failed" and "same text as uploads/" in job["message"], job
+        assert f"indexed as '{LABOUR_ID}'" in job["message"]
+        assert "副本" not in documents(c) and LABOUR_ID in documents(c)
+        assert sorted(p.name for p in uploads(settings).iterdir()) == [LABOUR_NAME]
