@@ -65,7 +65,8 @@ HTML_BLOCKS = ("p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "br", "tr",
 
 
 def read_html(path: Path) -> str:
-    """The main content of a saved web page: chrome dropped, the densest text block kept, tables as rows."""
+    """The main content of a saved web page: chrome dropped, the densest text block kept, tables as rows.
+    html.parser knows HTML's named references only: entities a DTD declares stay text (no billion laughs)."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(decode_text(path.read_bytes(), str(path)), "html.parser")
@@ -96,7 +97,9 @@ def read_html(path: Path) -> str:
 
 
 def read_docx(path: Path) -> str:
-    """Paragraphs and native tables of a Word file, in document order."""
+    """Paragraphs and native tables of a Word file, in document order. python-docx parses XML with
+    resolve_entities=False (docx.oxml.parser) and lxml's defaults (no network, no huge trees): libxml2 refuses
+    an entity bomb as an XMLSyntaxError (tests/ingest/test_sandbox.py)."""
     import docx
     from docx.table import Table
     from docx.text.paragraph import Paragraph
