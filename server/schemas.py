@@ -127,7 +127,7 @@ class DocumentDetail(DocumentSummary):
 
 class JobOut(BaseModel):
     job_id: str
-    kind: Literal["upload", "delete", "reindex"]
+    kind: Literal["upload", "delete", "reindex", "laws"]  # laws: an import of national laws
     doc_id: str | None
     status: Literal["queued", "running", "done", "failed"]
     message: str
