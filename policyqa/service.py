@@ -1,4 +1,4 @@
-"""The library API the CLI and the HTTP routes call: ingest a corpus, ask, search."""
+"""The library API the CLI and the HTTP routes call: ingest a corpus, import national laws, ask, search."""
 
 from __future__ import annotations
 
@@ -15,6 +15,17 @@ from answer.question import Question, analyse
 from answer.refusal import RefusalModel, default_model
 from answer.sentences import SentenceEncoder
 from ingest.chunking import ChunkSettings
+from ingest.laws.changes import ChangeReport, compare
+from ingest.laws.documents import (
+    content_hash,
+    current_versions,
+    from_file,
+    law_chunks,
+    law_doc_id,
+    law_document,
+)
+from ingest.laws.scope import Scope, load_scope, select
+from ingest.laws.source import LawSource
 from ingest.pipeline import IngestReport, discover, doc_id_for, file_hash, prepare_documents
 from ingest.quarantine import Quarantine
 from ingest.readers import SUPPORTED_SUFFIXES
@@ -84,8 +95,11 @@ def index_is_current(settings: Settings, paths: list[Path], embedder: Embedder, 
         return False
     files = {doc_id_for(f): file_hash(f) for f in discover(paths) if f.suffix.lower() in SUPPORTED_SUFFIXES}
     indexed = manifest.get("documents", {})
-    if prune and set(indexed) != set(files):
-        return False
+    others = set(indexed) - set(files)  # indexed, with no file among the paths
+    if prune and others:
+        documents, _ = read_contents(index_dir(settings))
+        if any(from_file(d) for d in documents if d.doc_id in others):  # only imported laws may stay
+            return False
     return all(indexed.get(doc_id) == h for doc_id, h in files.items())
 
 
@@ -121,8 +135,10 @@ def _ingest(settings: Settings, paths: list[Path], embedder: Embedder, rebuild: 
                                ParseLimits.from_settings(settings), Quarantine(settings.data_dir), rebuild)
     given = {d.doc_id for d in report.documents}
     deleted = [doc_id for doc_id, (doc, _) in known.items()
-               if doc_id not in given and prune and not Path(doc.source_path).exists()]
+               if doc_id not in given and prune and from_file(doc) and not Path(doc.source_path).exists()]
     kept = [known[doc_id] for doc_id in known if doc_id not in given and doc_id not in deleted]
+    if not known:  # a rebuild, or another embedder or chunking: imported laws have no file to read again
+        kept += [pair for doc_id, pair in imported_laws(settings).items() if doc_id not in given]
     documents = report.documents + [doc for doc, _ in kept]
     chunks = report.chunks + [c for _, cs in kept for c in cs]
     if not documents:
@@ -133,6 +149,15 @@ def _ingest(settings: Settings, paths: list[Path], embedder: Embedder, rebuild: 
                            settings.data_dir / "embed_cache", embed_progress,
                            store=store_config(settings), incremental=not rebuild)
     return IngestOutcome(report, manifest, False, deleted)
+
+
+def imported_laws(settings: Settings) -> dict[str, tuple[Document, list[Chunk]]]:
+    """The imported laws of the index on disk (whatever it was built with), chunked anew with the current
+    settings: a rebuild keeps them, since no file brings them back."""
+    if read_manifest(index_dir(settings)) is None:
+        return {}
+    documents, _ = read_contents(index_dir(settings))
+    return {d.doc_id: (d, law_chunks(d, chunk_settings(settings))) for d in documents if not from_file(d)}
 
 
 def delete_documents(settings: Settings, doc_ids: list[str], embedder: Embedder) -> dict:
@@ -149,6 +174,97 @@ def delete_documents(settings: Settings, doc_ids: list[str], embedder: Embedder)
     chunks = [c for c in chunks if c.doc_id not in gone]
     return build_index(index_dir(settings), documents, chunks, embedder, vars(chunk_settings(settings)),
                        settings.data_dir / "embed_cache", store=store_config(settings))
+
+
+@dataclass
+class LawImport:
+    report: ChangeReport
+    manifest: dict | None  # the index's manifest after the import (None: there is no index)
+    built: bool  # False: nothing changed, the index was left as it was
+    seconds: float
+
+    @property
+    def embedded(self) -> int:
+        return self.manifest["embedded_now"] if self.built and self.manifest else 0
+
+    def summary(self) -> str:
+        index = (f"; the index has {len(self.manifest['documents'])} documents, {self.manifest['n_chunks']} chunks"
+                 if self.manifest else "")
+        done = f"embedded {self.embedded} passages" if self.built else "nothing to re-index"
+        return f"imported {self.report.summary()}; {done} in {self.seconds:.1f} s{index}"
+
+
+def import_laws(settings: Settings, source: LawSource, scope: Scope, include_repealed: bool, embedder: Embedder,
+                progress=None, embed_progress=None) -> LawImport:
+    """Add the laws of `scope` (in force only, unless `include_repealed`) to the index, beside the documents
+    already there. Laws imported before are brought up to date too, and dropped when the source no longer
+    holds them. A law version whose content is unchanged is neither re-chunked nor re-embedded; when nothing
+    changed, the index is not rebuilt at all."""
+    with ACTIVITY():
+        return _import_laws(settings, source, scope, include_repealed, embedder, progress, embed_progress)
+
+
+def _import_laws(settings: Settings, source: LawSource, scope: Scope, include_repealed: bool, embedder: Embedder,
+                 progress, embed_progress) -> LawImport:
+    started = time.perf_counter()
+    folder = index_dir(settings)
+    manifest = compatible_manifest(settings, embedder)
+    if manifest is None and read_manifest(folder) is not None:
+        raise IndexError_(f"the index at {folder} was built with another embedder, chunking or pipeline; run "
+                          "`policyqa ingest --rebuild` first (it keeps imported laws), then import the laws.")
+    documents, chunks = read_contents(folder) if manifest else ([], [])
+    indexed = {d.doc_id: d for d in documents}
+    laws = source.laws()
+    current = current_versions(laws)
+    ids = {law_doc_id(law, current[law.name]): law for law in laws}
+    chosen = set(select(laws, scope, include_repealed))
+    # Laws imported before stay current as well: a package update may reword, repeal or replace them.
+    wanted = [(doc_id, law) for doc_id, law in ids.items() if law in chosen
+              or (doc_id in indexed and not from_file(indexed[doc_id]))]
+    report = ChangeReport()
+    replaced: dict[str, tuple[Document, list[Chunk]]] = {}
+    for doc_id, law in progress(wanted) if progress else wanted:
+        old = indexed.get(doc_id)
+        if old is not None and from_file(old):
+            report.errors.append(f"{law.name}: the id '{doc_id}' is taken by {old.source_path}; delete that "
+                                 "document (or rename its file) to import the law.")
+            continue
+        articles = source.articles(law.law_id)
+        if old is not None and old.source_hash == content_hash(law, articles):
+            report.changes.append(compare(old, old))
+            continue
+        doc = law_document(law, articles, source, current[law.name])
+        replaced[doc_id] = (doc, law_chunks(doc, chunk_settings(settings)))
+        report.changes.append(compare(old, doc))
+    gone = {d.doc_id for d in documents if not from_file(d) and d.doc_id not in ids}
+    report.changes += [compare(indexed[doc_id], None) for doc_id in sorted(gone)]
+    if not replaced and not gone:
+        return LawImport(report, manifest, False, time.perf_counter() - started)
+    by_doc: dict[str, list[Chunk]] = {}
+    for c in chunks:
+        by_doc.setdefault(c.doc_id, []).append(c)
+    pairs = [replaced.pop(d.doc_id, (d, by_doc.get(d.doc_id, []))) for d in documents if d.doc_id not in gone]
+    pairs += replaced.values()  # the laws new to the index, after the documents it had
+    manifest = build_index(folder, [d for d, _ in pairs], [c for _, cs in pairs for c in cs], embedder,
+                           vars(chunk_settings(settings)), settings.data_dir / "embed_cache", embed_progress,
+                           store=store_config(settings))
+    return LawImport(report, manifest, True, time.perf_counter() - started)
+
+
+def law_list(settings: Settings, source: LawSource) -> list[dict]:
+    """Every law version the source holds: name, status, version date, articles, whether the `education`
+    scope has it and whether the index has it (by document id, from the manifest: nothing else is read)."""
+    laws = source.laws()
+    current = current_versions(laws)
+    education = load_scope("education")
+    indexed = (read_manifest(index_dir(settings)) or {}).get("documents", {})
+    rows = []
+    for law in laws:
+        doc_id = law_doc_id(law, current[law.name])
+        rows.append({"name": law.name, "status": law.status, "version_date": law.version_date,
+                     "articles": law.articles, "education": education.includes(law.name),
+                     "imported": doc_id in indexed, "doc_id": doc_id, "doc_type": law.doc_type})
+    return rows
 
 
 @dataclass

@@ -26,7 +26,7 @@ from retrieval.embedders import enable_query_cache
 from server.deps import get_service, require_writer
 from server.feedback import FeedbackLog, feedback_path
 from server.live import LiveIndex
-from server.routes import documents, feedback, jobs, openai_api, qa
+from server.routes import documents, feedback, jobs, laws, openai_api, qa
 from server.schemas import ErrorDetail, OpenAIError
 from server.security import (
     QUESTION_PATHS,
@@ -183,7 +183,7 @@ def create_app(service: QAService | None = None, settings: Settings | None = Non
     app.state.settings = settings
     app.state.live = LiveIndex(app.state, settings)
     app.state.feedback = FeedbackLog(feedback_path(settings))
-    for module in (qa, documents, jobs, feedback, openai_api):
+    for module in (qa, documents, jobs, laws, feedback, openai_api):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -1,4 +1,4 @@
-"""Live index changes: upload, delete and reindex run as background jobs, one at a time; each ends by
+"""Live index changes: upload, delete, reindex and laws import run as background jobs, one at a time; each ends by
 loading a new QAService from the swapped-in index and replacing app.state.service in one assignment.
 
 Requests in flight keep the service they started with; a half-built index is never served, since
@@ -17,6 +17,9 @@ import os
 import re
 from pathlib import Path
 
+from ingest.laws.documents import from_file
+from ingest.laws.scope import ScopeError, load_scope
+from ingest.laws.source import LawSourceError, default_source
 from ingest.pipeline import doc_id_for
 from ingest.quarantine import Quarantine
 from policyqa import service as svc
@@ -38,6 +41,7 @@ from server.uploads import (
 )
 
 log = logging.getLogger("policyqa.live")
+SHOWN_CHANGES = 30  # laws named in a laws import's message (a first import of `all` adds 378)
 
 
 class LiveIndex:
@@ -152,7 +156,8 @@ class LiveIndex:
         uploads it was still receiving (staged `.part` files no job owns) as failed jobs."""
         resumed = []
         for job in self.jobs.journal.unfinished():
-            work = {"upload": self.upload_work, "delete": self.delete_work, "reindex": self.reindex_work}[job.kind]
+            work = {"upload": self.upload_work, "delete": self.delete_work, "reindex": self.reindex_work,
+                    "laws": self.laws_work}[job.kind]
             resumed.append(self.jobs.submit(job.kind, work, job.doc_id, resumed=job))
         owned = {j.payload.get("staged") for j in resumed}
         if self.uploads.is_dir():
@@ -190,7 +195,9 @@ class LiveIndex:
         except IndexError_ as exc:
             raise JobFailed(str(exc)) from exc
         new = self.swap()
-        if self.is_upload(doc.source_path):
+        if not from_file(doc):
+            where = "an imported law: importing the laws of a scope that has it adds it back"
+        elif self.is_upload(doc.source_path):
             # By id, not by source_path: the same text re-uploaded under another suffix is not re-indexed.
             removed = remove_uploads_of(self.uploads, doc_id)
             where = f"its uploaded file was removed ({', '.join(removed) or 'already gone'})"
@@ -220,3 +227,24 @@ class LiveIndex:
         return (f"reindexed {', '.join(p.name for p in paths)}: {len(report.parsed)} documents read anew, "
                 f"{len(report.unchanged)} unchanged, {len(errors)} skipped{deleted}; "
                 f"the index has {len(new.index.documents)} documents")
+
+    def submit_laws_import(self, scope: str, include_repealed: bool) -> Job:
+        return self.jobs.submit("laws", self.laws_work, payload={"scope": scope, "include_repealed": include_repealed})
+
+    def laws_work(self, job: Job) -> str:
+        """Import national laws. Safe to run again after a kill: what is indexed already is not embedded again,
+        and the index changes only by build_index's swap."""
+        try:
+            scope = load_scope(job.payload["scope"])
+            source = default_source()
+            outcome = svc.import_laws(self.settings, source, scope, bool(job.payload.get("include_repealed")),
+                                      self.embedder())
+        except (ScopeError, LawSourceError, IndexError_) as exc:
+            raise JobFailed(str(exc)) from exc
+        job.warnings = [f"skipped: {e}" for e in outcome.report.errors]
+        if outcome.built or (self.state.service is None and outcome.manifest is not None):
+            self.swap()
+        changes = outcome.report.lines()
+        more = f"; and {len(changes) - SHOWN_CHANGES} more" if len(changes) > SHOWN_CHANGES else ""
+        listed = f" — {'; '.join(changes[:SHOWN_CHANGES])}{more}" if changes else ""
+        return f"{source.name} {source.version}, scope {scope.name}: {outcome.summary()}{listed}"

