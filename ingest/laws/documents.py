@@ -72,7 +72,7 @@ def law_document(law: LawInfo, articles: list[Article], source: LawSource, curre
     superseded = ""
     if later:
         superseded = law_doc_id(current)
-    elif law.status == HISTORICAL:  # in_force() must still skip it
+    elif law.status == HISTORICAL:  # still not the version in force, though the source lacks the later one
         superseded = f"a later version of {law.name}, not in {source.name} {source.version}"
     origin = f"{source.name} {source.version}"
     doc = Document(
