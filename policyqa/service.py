@@ -223,7 +223,15 @@ def _import_laws(settings: Settings, source: LawSource, scope: Scope, include_re
               or (doc_id in indexed and not from_file(indexed[doc_id]))]
     report = ChangeReport()
     replaced: dict[str, tuple[Document, list[Chunk]]] = {}
+    # A law the index already holds as a file (uploaded or in a corpus folder) is not imported beside it:
+    # two copies of one law would split its citations. The file wins; deleting it lets the import add the law.
+    as_files = {d.title: d for d in documents if from_file(d)}
     for doc_id, law in progress(wanted) if progress else wanted:
+        if law.name in as_files and doc_id not in indexed:
+            report.errors.append(f"{law.name}: already indexed from {as_files[law.name].source_path} (as "
+                                 f"'{as_files[law.name].doc_id}'); not imported twice. Delete that document to "
+                                 "use the library's version.")
+            continue
         old = indexed.get(doc_id)
         if old is not None and from_file(old):
             report.errors.append(f"{law.name}: the id '{doc_id}' is taken by {old.source_path}; delete that "

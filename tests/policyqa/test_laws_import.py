@@ -110,6 +110,18 @@ def test_a_law_whose_id_a_file_has_is_skipped(hashing_settings, hashing_embedder
     assert indexed(hashing_settings)[0][TEACHERS].source_path == str(own)
 
 
+def test_a_law_the_index_holds_as_a_file_is_not_imported_twice(hashing_settings, hashing_embedder, tmp_path):
+    """The same law under a file's own name (as a bureau uploads it): its title is the law's name."""
+    own = tmp_path / "13_teachers_law.txt"
+    own.write_text(f"{TEACHERS}\n第一条 本地整理的教师法文本,供内部学习使用。\n", encoding="utf-8")
+    assert service.ingest(hashing_settings, [own], hashing_embedder).report.ok
+    outcome = service.import_laws(hashing_settings, FixtureSource(), ALL, False, hashing_embedder)
+    assert len(outcome.report.errors) == 1
+    assert outcome.report.errors[0].startswith(f"{TEACHERS}: already indexed from {own} (as '13_teachers_law')")
+    docs = indexed(hashing_settings)[0]
+    assert TEACHERS not in docs and {COMPULSORY, ARBITRATION} <= set(docs)
+
+
 def test_cli_import_and_list(hashing_settings, monkeypatch):
     """`policyqa laws import` and `laws list`, in-process so the fixture stands in for the package."""
     for key, value in {"POLICYQA_DATA_DIR": hashing_settings.data_dir, "POLICYQA_EMBEDDER": "hashing"}.items():

@@ -1,0 +1,191 @@
+"""The national law library at real scale (issue 12): import speed against the raw embedder, index size and
+memory, search latency with the library loaded, and answer quality in a crowded index.
+
+    .venv/bin/python -m benches.laws [--scope all|education] [--data DIR] [--sample N] [--out FILE]
+
+1. Raw embedder rate: `embed_passages` on a sample of the library's own article chunks (their indexed text),
+   in batches as the index build sends them, before and after the import (the machine's load changes).
+2. Import: corpus/, extcorpus and lawcorpus ingested first (cached), then `import_laws(scope, all statuses)`
+   into the same index, timed. Throughput = articles embedded / import wall time, beside the raw rate.
+   A second import with no change is timed too (it embeds nothing).
+3. Index size on disk; RSS and search latency (p50/p95, no query cache) of a fresh process that loads the
+   index, over every eval set's questions.
+4. Quality, crowded: each eval set over its own corpus with the library loaded beside it, next to the same
+   set over its corpus alone, in this run. Laws the set's corpus holds as files are not imported twice (the
+   import skips a law whose title an indexed file already has).
+
+The library's vectors are embedded once: every crowded index shares one embedding cache (a symlink), so the
+crowded indexes after the first cost BM25 and FAISS only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from benches.common import ROOT, dir_size_mb, log, machine_info, progress, shown
+
+SETS = ("seed.jsonl", "extcorpus.jsonl", "holdout-seed.jsonl", "holdout-ext.jsonl", "realq-dev.jsonl")
+EMBED_BATCH = 64  # what the index build sends the embedder at a time (retrieval/index.py)
+
+
+def raw_rate(embedder, texts: list[str]) -> float:
+    started = time.perf_counter()
+    for i in range(0, len(texts), EMBED_BATCH):
+        embedder.embed_passages(texts[i:i + EMBED_BATCH])
+    return len(texts) / (time.perf_counter() - started)
+
+
+def library_sample(source, settings, n: int) -> list[str]:
+    """Indexed texts of n articles spread over the library (not only the first laws' short articles)."""
+    from ingest.laws.documents import current_versions, law_chunks, law_doc_id, law_document
+    from policyqa.service import chunk_settings
+
+    laws = source.laws()
+    current = current_versions(laws)
+    step = max(1, len(laws) // 40)
+    texts: list[str] = []
+    for law in laws[::step]:
+        doc = law_document(law, source.articles(law.law_id), source, current[law.name])
+        assert law_doc_id(law, current[law.name]) == doc.doc_id
+        texts += [c.index_text for c in law_chunks(doc, chunk_settings(settings))][:max(1, n // 40)]
+    return texts[:n]
+
+
+def share_cache(data_dir: Path, shared: Path) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    link = data_dir / "embed_cache"
+    if not link.exists():
+        shared.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(shared.resolve(), target_is_directory=True)
+
+
+def build(settings, folders: list[Path], embedder, source, scope) -> dict:
+    from policyqa import service
+
+    ingest = service.ingest(settings, folders, embedder, prune=True)
+    assert ingest.manifest is not None, ingest.report.errors
+    outcome = service.import_laws(settings, source, scope, True, embedder, progress=lambda xs: progress(xs, "laws"))
+    return {"seconds": round(outcome.seconds, 1), "embedded": outcome.embedded, "outcome": outcome}
+
+
+def probe(data_dir: Path, questions: list[str]) -> dict:
+    """Load the index in a fresh process (`--probe`): its RSS, and search latency over the questions."""
+    out = subprocess.run([sys.executable, "-m", "benches.laws", "--probe", str(data_dir)],
+                         input=json.dumps(questions), capture_output=True, text=True, cwd=ROOT, check=True,
+                         env={k: v for k, v in os.environ.items() if not k.startswith("POLICYQA_")})
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def probe_main(data_dir: Path) -> None:
+    from benches.common import percentile, rss_mb
+    from policyqa.service import QAService
+    from policyqa.settings import Settings
+
+    service = QAService(Settings(data_dir=data_dir))  # the library has no query cache: every search embeds
+    questions = json.loads(sys.stdin.read())
+    for q in questions[:5]:
+        service.search(q)  # warm-up
+    times = []
+    for q in questions:
+        started = time.perf_counter()
+        service.search(q)
+        times.append((time.perf_counter() - started) * 1000)
+    print(json.dumps({"rss_mb": round(rss_mb()), "documents": len(service.index.documents),
+                      "chunks": len(service.index.chunks), "n": len(times),
+                      "search_p50_ms": round(percentile(times, 50), 1),
+                      "search_p95_ms": round(percentile(times, 95), 1)}))
+
+
+def quality(settings, items: list[dict], embedder) -> dict:
+    from evals.run import LocalSystem, run_eval
+    from policyqa.service import QAService
+
+    summary = run_eval(LocalSystem(QAService(settings, embedder), "hybrid", "hybrid"), items)["summary"]
+    return {k: summary.get(k) for k in ("recall@1", "recall@5", "answer_hit", "false_refusal_rate",
+                                        "refusal_recall")}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--scope", default="all", help="law scope to import: all (378 laws) or education")
+    p.add_argument("--data", type=Path, default=ROOT / "data" / "bench-laws", help="work folder (kept: reruns "
+                   "reuse its embedding cache)")
+    p.add_argument("--sample", type=int, default=320, help="articles in the raw-rate sample")
+    p.add_argument("--out", type=Path, default=ROOT / "benches" / "results" / "laws.json")
+    p.add_argument("--skip-quality", action="store_true", help="speed and size only")
+    p.add_argument("--probe", type=Path, help=argparse.SUPPRESS)  # internal: the fresh process of step 3
+    args = p.parse_args()
+    if args.probe:
+        probe_main(args.probe)
+        return
+
+    from evals.run import load_eval_set
+    from evals.session import set_corpora
+    from ingest.laws.scope import load_scope
+    from ingest.laws.source import default_source
+    from policyqa import service
+    from policyqa.settings import Settings
+
+    source, scope = default_source(), load_scope(args.scope)
+    base = Settings(data_dir=args.data / "library", corpus_dir=ROOT / "corpus")
+    embedder = service.get_embedder(base)
+    shared_cache = args.data / "embed_cache"
+    result: dict = {"machine": machine_info(), "command": "python -m benches.laws " + " ".join(sys.argv[1:]),
+                    "scope": args.scope, "embedder": embedder.name}
+
+    sample = library_sample(source, base, args.sample)
+    log(f"raw embedder rate on {len(sample)} articles")
+    result["raw_rate_before"] = round(raw_rate(embedder, sample), 2)
+
+    # 2. the library beside every eval corpus, in an index of its own; a fresh embedding cache for the laws
+    folders = [ROOT / "corpus", ROOT / "evals/corpora/extcorpus", ROOT / "evals/corpora/lawcorpus"]
+    args.data.joinpath("library").mkdir(parents=True, exist_ok=True)
+    first = build(base, folders, embedder, source, scope)
+    result["raw_rate_after"] = round(raw_rate(embedder, sample), 2)
+    outcome = first["outcome"]
+    result["import"] = {"seconds": first["seconds"], "embedded": first["embedded"], "summary": outcome.summary(),
+                        "skipped": outcome.report.errors}
+    if first["embedded"]:
+        result["import"]["passages_per_s"] = round(first["embedded"] / first["seconds"], 2)
+        result["import"]["vs_raw"] = round(result["import"]["passages_per_s"]
+                                           / ((result["raw_rate_before"] + result["raw_rate_after"]) / 2), 3)
+    again = build(base, folders, embedder, source, scope)
+    result["reimport_unchanged"] = {"seconds": again["seconds"], "embedded": again["embedded"]}
+    index = service.index_dir(base)
+    result["index_mb"] = round(dir_size_mb(index), 1)
+    questions = [item["question"] for name in SETS for item in load_eval_set(ROOT / "evals" / name)]
+    result["loaded"] = probe(base.data_dir, questions)
+    log(json.dumps(result, ensure_ascii=False, default=str))
+
+    # 4. quality: each set alone and crowded, sharing the laws' embedding cache
+    if not args.skip_quality:
+        result["quality"] = {}
+        for name in SETS:
+            path = ROOT / "evals" / name
+            corpus = set_corpora(path)
+            key = "+".join(f.name for f in corpus)
+            items = load_eval_set(path)
+            alone = Settings(data_dir=args.data / f"alone-{key}", corpus_dir=corpus[0])
+            share_cache(alone.data_dir, shared_cache)
+            assert service.ingest(alone, corpus, embedder, prune=True).manifest is not None
+            crowded = Settings(data_dir=args.data / f"crowded-{key}", corpus_dir=corpus[0])
+            share_cache(crowded.data_dir, args.data / "library" / "embed_cache")
+            build(crowded, corpus, embedder, source, scope)
+            result["quality"][name] = {"alone": quality(alone, items, embedder),
+                                       "crowded": quality(crowded, items, embedder)}
+            log(f"{name}: {result['quality'][name]}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    result["data"] = shown(args.data)
+    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    print(json.dumps({k: v for k, v in result.items() if k != "machine"}, ensure_ascii=False, indent=1,
+                     default=str))
+
+
+if __name__ == "__main__":
+    main()
