@@ -22,6 +22,7 @@ from answer.doc_facts import (
     render_fact,
     unknown_document_fact,
 )
+from answer.laws import article_number, is_law, version_info
 from answer.lists import best_list
 from answer.mentions import is_law_titled
 from answer.question import Question, coverage, name_found, norm
@@ -34,6 +35,7 @@ REFUSAL_ZH = "文件中没有找到能回答这个问题的依据。"
 REFUSAL_EN = "The documents do not answer this question."
 RECORD_MIN_SCORE = 0.28  # below it the best record is about another task (calibrated on the eval sets)
 ARTICLE = re.compile(r"第[一二三四五六七八九十百千零]+条")
+IN_FORCE = "现行有效"  # the law library's status of a law in force
 
 
 @dataclass
@@ -91,10 +93,20 @@ def lead_in(s: Sentence, hit: SearchHit, documents: dict[str, Document]) -> tupl
     return intro, clause_as_hit(doc, parent, hit.score)
 
 
-def source_label(hit: SearchHit, documents: dict[str, Document]) -> str:
-    """"《中华人民共和国教师法》第三十七条" for an article of a law or regulation; "" otherwise."""
+def source_label(hit: SearchHit, documents: dict[str, Document], span: tuple[int, int] | None = None) -> str:
+    """"《中华人民共和国教师法》第三十七条" for an article of a law or regulation: the chunk's, or when the
+    chunk holds several, the one that holds the quoted span (offsets in the chunk's text); "" otherwise.
+    A law version not in force says so: 《…》(2017-09-01版,历史版本)第五条."""
+    doc = documents[hit.chunk.doc_id]
     article = ARTICLE.search(hit.chunk.clause_path)
-    return f"《{documents[hit.chunk.doc_id].title}》{article.group(0)}" if article else ""
+    start, end = (hit.chunk.start + span[0], hit.chunk.start + span[1]) if span else (-1, -1)
+    number = article.group(0) if article else next(
+        (c.number for c in doc.clauses if article_number(c.number) is not None and c.start <= start < end <= c.end), "")
+    if not number:
+        return ""
+    version = version_info(doc, documents)
+    edition = f"({version.version_date}版,{version.status})" if version and version.status not in ("", IN_FORCE) else ""
+    return f"《{doc.title}》{edition}{number}"
 
 
 def quote(sentences: list[Sentence], hits: list[SearchHit], cite, q: Question,
@@ -103,24 +115,26 @@ def quote(sentences: list[Sentence], hits: list[SearchHit], cite, q: Question,
     introduces a list ("必须具备下列基本条件:") brings the items after it; an item brings its lead-in."""
     hit = hits[sentences[0].hit]
     chunk_text = " ".join(hit.chunk.text.split())
+    span = None  # the quoted part of a chunk quoted in part
     if len(chunk_text) <= weights.quote_whole:
         text = chunk_text
     else:
         ordered = sorted(sentences, key=lambda s: s.start)
         text = "".join(s.text for s in ordered)
+        span = (ordered[0].start, ordered[-1].start + len(ordered[-1].text))
         if text.endswith((":", ":")):
-            after = hit.chunk.text[ordered[-1].start + len(ordered[-1].text):].strip()
+            after = hit.chunk.text[span[1]:].strip()
             text += after[:300] + ("…" if len(after) > 300 else "")
     if found := lead_in(sentences[0], hit, documents):
         intro, hit = found
-        text = f"{intro}…{text}"
+        text, span = f"{intro}…{text}", None
     n = cite(hit)
-    label = source_label(hit, documents)
+    label = source_label(hit, documents, span)
     if q.english:
         return f"“{text}” [{n}]"
     text = re.sub(r"[。;;]+$", "", text)
     if label:  # "《…法》第二十七条规定:…", the article's own label moved into the lead
-        article = ARTICLE.search(label).group(0)
+        article = ARTICLE.search(label.split("》")[-1]).group(0)
         text = re.sub(rf"^{article}\s*", "", text)
         return f"{label}规定:{text}[{n}]。"
     return f"{text}[{n}]。"
@@ -149,7 +163,7 @@ def pick(q: Question, ranked: list[Sentence], hits: list[SearchHit], weights: An
 
 
 def refusal(q: Question, hits: list[SearchHit], documents: dict[str, Document], score: float) -> Answer:
-    see_also = [Citation(i + 1, h.chunk, documents[h.chunk.doc_id], h.score) for i, h in enumerate(hits[:3])]
+    see_also = [Citation.of(i + 1, h.chunk, documents, h.score) for i, h in enumerate(hits[:3])]
     return Answer(REFUSAL_EN if q.english else REFUSAL_ZH, True, see_also, score, question=q.normalised)
 
 
@@ -165,15 +179,38 @@ def about_names(q: Question, hits: list[SearchHit], documents: dict[str, Documen
     return laws or named
 
 
+def article_answer(q: Question, hits: list[SearchHit], documents: dict[str, Document]) -> Answer | None:
+    """"…法第二十七条说的是什么": the article itself, quoted whole, when the first hit is that article of a
+    law the question names (answer.law_search puts it there)."""
+    hit = hits[0] if q.article is not None and hits else None
+    doc = documents[hit.chunk.doc_id] if hit else None
+    clause = next((c for c in doc.clauses if c.clause_id == hit.chunk.clause_id), None) if doc else None
+    if clause is None or article_number(clause.number) != q.article or not any(
+            is_law_titled(name, doc.title) for name in q.names):
+        return None
+    body = re.sub(rf"^{clause.number}\s*", "", " ".join(hit.chunk.text.split()))
+    if q.english:
+        text = f"According to {doc.title} ({clause.number}): “{body}” [1]"
+    else:
+        label = source_label(hit, documents) or f"《{doc.title}》{clause.number}"  # 第27条: a label of digits
+        text = f"{label}规定:{re.sub(r'[。;;]+$', '', body)}[1]。"
+    # Looked up, not judged: the refusal model's probability does not apply, the article is the answer.
+    return Answer(text, False, [Citation.of(1, hit.chunk, documents, hit.score)], 1.0, question=q.normalised)
+
+
 def compose_answer(q: Question, hits: list[SearchHit], documents: dict[str, Document],
                    composer: Composer | None = None) -> Answer:
     composer = composer or Composer()
+    if found := article_answer(q, hits, documents):
+        return found
     if q.names:  # what a place's or a law's documents say, or nothing
         named = about_names(q, hits, documents)
         if named is None or not (named or q.several):
             return refusal(q, hits, documents, 0.0)
         if not q.several:
             hits = named
+    if q.asks_law:  # "哪部法律规定…": answered by a law when one is among the hits
+        hits = [h for h in hits if is_law(documents[h.chunk.doc_id])] or hits
     ranked = score_sentences(q, hits, documents, composer.encoder, composer.weights)
     model = composer.model()
     score = model.probability(features(q, hits, ranked, corpus_text(documents)))
@@ -192,7 +229,7 @@ def compose_answer(q: Question, hits: list[SearchHit], documents: dict[str, Docu
                         ("date", issue_date_facts(q, hits, documents))):
         if facts:
             text = (" " if q.english else "").join(render_fact(kind, f, cite(f.hit), q.english) for f in facts)
-            citations = [Citation(i + 1, f.hit.chunk, f.document, f.hit.score) for i, f in enumerate(facts)]
+            citations = [Citation.of(i + 1, f.hit.chunk, documents, f.hit.score) for i, f in enumerate(facts)]
             return Answer(text, False, citations, score, question=q.normalised)
     if unknown_document_fact(q, hits, documents):
         return refusal(q, hits, documents, score)  # a 文号 or issuer the document does not show
@@ -219,5 +256,5 @@ def compose_answer(q: Question, hits: list[SearchHit], documents: dict[str, Docu
         text = f"According to {documents[first.chunk.doc_id].title} ({first.chunk.clause_path}): " + " ".join(parts)
     else:
         text = (" " if q.english else "").join(parts)
-    citations = [Citation(i + 1, h.chunk, documents[h.chunk.doc_id], h.score) for i, h in enumerate(cited)]
+    citations = [Citation.of(i + 1, h.chunk, documents, h.score) for i, h in enumerate(cited)]
     return Answer(text, False, citations, score, question=q.normalised)

@@ -265,5 +265,5 @@ class LLMGenerator:
             log.warning("LLM reply had no sentence with a supported citation; using the extractive answer: %r",
                         reply[:300])
             return extractive
-        citations = [Citation(n, h.chunk, documents[h.chunk.doc_id], h.score) for n, h in enumerate(cited, 1)]
+        citations = [Citation.of(n, h.chunk, documents, h.score) for n, h in enumerate(cited, 1)]
         return replace(extractive, answer=text, citations=citations, generator="llm")

@@ -8,6 +8,7 @@ body texts, and would confine a general question to one document.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from answer.doc_facts import documents_by_number
@@ -15,6 +16,7 @@ from answer.question import Question, name_found, norm
 from answer.refusal import corpus_texts
 from answer.vocab import issuer_words
 from policyqa.models import Document
+from retrieval.filters import LAWS, collection_of, law_name, laws_in_force, version_start
 
 YEAR = re.compile(r"((?:19|20)\d\d)\s*(?:年|\b)")
 
@@ -44,28 +46,49 @@ def by_issuer_and_year(question: str, documents: dict[str, Document]) -> list[Do
 
 def is_law_titled(name: str, title: str) -> bool:
     """Whether a title is the law named ("中华人民共和国教育法(2021修正)" is 教育法, not 义务教育法)."""
-    return name.endswith("法") and norm(title).removeprefix("中华人民共和国").startswith(name)
+    return name.endswith(("法", "法典")) and norm(title).removeprefix("中华人民共和国").startswith(name)
 
 
 def by_law_name(question: str, documents: dict[str, Document], names: tuple[str, ...]) -> list[Document]:
     """The law a question names ("教师法规定…"), when the index holds it."""
-    laws = [name for name in names if name.endswith("法")]
+    laws = [name for name in names if name.endswith(("法", "法典"))]
     return [d for d in documents.values() if any(is_law_titled(name, d.title) for name in laws)]
 
 
-def named_document(q: Question, documents: dict[str, Document]) -> str | None:
+def law_version(q: Question, versions: list[Document], documents: dict[str, Document]) -> Document:
+    """Of the indexed versions of one law, the one the question means: the version in force at the end of
+    the year it names ("2015年修正"); the latest earlier one when it asks for history ("修订前"); else the
+    one in force today, or for a law that no longer is, its latest."""
+    today = dt.date.today().isoformat()
+    by_start = sorted(versions, key=version_start)
+    if q.version_year:
+        on = f"{q.version_year}-12-31"
+        return next((v for v in reversed(by_start) if version_start(v) <= on), by_start[0])
+    current = [v for v in by_start if v.doc_id in laws_in_force(documents, today, today)
+               or collection_of(v) != LAWS]  # a law ingested from a file has no versions: it counts as current
+    if q.history and current:
+        earlier = [v for v in by_start if version_start(v) < version_start(current[-1])]
+        return earlier[-1] if earlier else current[-1]
+    return (current or by_start)[-1]
+
+
+def named_document(q: Question, documents: dict[str, Document], allowed: set[str] | None = None) -> str | None:
     """The id of the one document the question names, or None (none named, several, or a question about
-    several documents, or one naming a place the named document does not mention)."""
+    several documents, or one naming a place the named document does not mention). Only documents in
+    `allowed` (None: all) count, and the versions of one law count as one: the question's version is
+    chosen (`law_version`)."""
     if q.several or len(documents) < 2:
         return None
     finders = (documents_by_number, by_issuer_and_year, lambda text, docs: by_law_name(text, docs, q.names))
     for finder in finders:
-        found = finder(q.normalised, documents)
+        found = [d for d in finder(q.normalised, documents) if allowed is None or d.doc_id in allowed]
+        if len(found) > 1 and len({law_name(d.title) for d in found}) == 1:
+            found = [law_version(q, found, documents)]
         if len(found) > 1:
             return None  # the question's words fit several documents: do not guess
         if found:
             doc = found[0]
             text = corpus_texts(documents)[doc.doc_id]
-            places = [p for p in q.names if not p.endswith("法")]
+            places = [p for p in q.names if not p.endswith(("法", "法典"))]
             return None if any(not name_found(p, text) for p in places) else doc.doc_id
     return None

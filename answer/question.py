@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from answer.normalise import normalise_question
-from answer.vocab import english_laws, english_places, unit_words
+from answer.vocab import english_laws, english_places, history_words, unit_words
 from retrieval.tokenize import STOPWORDS, content_terms, english_words, glossary, synonyms
 
 CN_NUM = "一二三四五六七八九十百千万两零〇"
@@ -83,10 +83,19 @@ GENERIC_SCHOOL = re.compile(r"[各全本该每所等直属类]|优质|特色|培
 PERSON_NOUN = re.compile(r"^[\u4e00-\u9fff]{0,3}?(老师|教师|学生|人员|名额|员工|保安)")
 ENGLISH_UNIT = re.compile(r"how many (\w+)|(class size|score)\b", re.I)
 
-# "教师法规定…", "学前教育法是…": a law named in the question. (Regulations, 条例, are left out: people
-# abbreviate their names too freely to check them.)
-LAW_NAME = re.compile(r"(?:^|[按依据照和与及、《“??,,。 ])([\u4e00-\u9fff]{2,8}?法)(?=[是里中的规说对和与》”要得咋怎如第,,??]|$)")
+# "教师法规定…", "学前教育法是…", "民法典第…": a law named in the question. (Regulations, 条例, are left out:
+# people abbreviate their names too freely to check them.)
+LAW_NAME = re.compile(r"(?:^|[按依据照和与及的、《“??,,。 ])([\u4e00-\u9fff]{1,8}?法典?)(?=[是里中的规说对和与》”要得咋怎如第,,??]|$)")
 NOT_LAW = re.compile(r"(办法|方法|做法|看法|想法|说法|用法|算法|手法|写法|违法|合法|犯法|守法|执法|立法|司法|非法|依法|无法|设法)$")
+# "哪部法律规定…", "依据哪条法律": the answer names the law and its article.
+WHICH_LAW = re.compile(r"(哪(一)?(部|个|条|项)(法律|法规|法)|什么法(律|规)?(规定|里)|(依据|根据)(是)?(哪|什么)|第几条|"
+                       r"\b(which|what) (law|article|statute|legal provision)s?\b|\bunder which\b)", re.I)
+# The article a question names: "第二十七条", "第27条", "Article 27".
+ARTICLE_NO = re.compile(rf"第\s*([{CN_NUM}]+|\d+)\s*条|\barticle\s+(\d+)\b|\bart\.\s*(\d+)\b", re.I)
+# A version named by its year: "2018年版", "2015年修正的", "2006修订", "the 2015 version", "as amended in 2018".
+VERSION_YEAR = re.compile(r"((?:19|20)\d\d)\s*年?\s*(?:版|修订|修正|修改)|"
+                          r"\b((?:19|20)\d\d) (?:version|edition|revision|amendment)\b|"
+                          r"\b(?:amended|revised) in ((?:19|20)\d\d)\b", re.I)
 SEVERAL = re.compile(r"(分别|各自|都提|两个文件|\beach\b|\bboth\b|\brespectively\b)", re.I)
 # The sentences of a long question that ask (a story ends in its question): those ending in a question
 # mark or particle, else those with a question word.
@@ -122,6 +131,10 @@ class Question:
     polar: bool  # yes/no, or "what does the law say": answered by the governing clause
     names: tuple[str, ...]  # places and laws the question names: the answer must come from them
     several: bool  # about two or more documents ("分别")
+    history: bool = False  # asks for an earlier version of a law ("修订前", "旧版", a version's year)
+    version_year: int | None = None  # the year of the version it names ("2018年版")
+    article: int | None = None  # the article it names ("第二十七条", "Article 27")
+    asks_law: bool = False  # "哪部法律规定…": which law and article say so
 
     @property
     def terms(self) -> list[str]:
@@ -186,8 +199,11 @@ def named_entities(question: str) -> tuple[str, ...]:
     for zh, names in english_places().items():
         if zh in question or any(re.search(rf"\b{re.escape(n)}\b", lowered) for n in names):
             places.append(zh)
-    laws = [re.split(r"[按依据照和与及]", name)[-1] for name in LAW_NAME.findall(question)]
-    laws += [zh for en, zh in english_laws() if re.search(rf"\b{re.escape(en)}\b", lowered)]
+    laws = [re.split(r"[按依据照和与及的]", name)[-1] for name in LAW_NAME.findall(question)]
+    for en, zh in english_laws():  # longest first; a name inside a longer one found is not another law
+        if re.search(rf"\b{re.escape(en)}\b", lowered):
+            laws.append(zh)
+            lowered = re.sub(rf"\b{re.escape(en)}\b", " ", lowered)
     laws = [law for law in laws if len(law) >= 3 and not NOT_LAW.search(law)]
     return tuple(dict.fromkeys(places + laws))
 
@@ -204,6 +220,40 @@ def coverage(groups: Groups, text: str) -> float:
         return 0.0
     text = norm(text).lower()
     return sum(w for w, alts in groups if any(a in text for a in alts)) / total
+
+
+DIGITS = {ch: n for n, chars in enumerate(("零〇", "一", "二两", "三", "四", "五", "六", "七", "八", "九")) for ch in chars}
+POWERS = {"十": 10, "百": 100, "千": 1000}
+
+
+def cn_number(text: str) -> int | None:
+    """The value of a number written in Chinese numerals or digits: 二十七 27, 一千一百九十九 1199, 一百零五 105."""
+    if text.isdigit():
+        return int(text)
+    total, digit = 0, None
+    for ch in text:
+        if ch in DIGITS:
+            digit = DIGITS[ch]
+        elif ch in POWERS:
+            total += (1 if digit is None else digit) * POWERS[ch]
+            digit = None
+        else:
+            return None
+    return total + (digit or 0)
+
+
+def asked_article(question: str) -> int | None:
+    m = ARTICLE_NO.search(question)
+    return cn_number(next(g for g in m.groups() if g)) if m else None
+
+
+def asks_history(question: str) -> tuple[bool, int | None]:
+    """Whether the question asks for an earlier version of a law, and the year of the version it names."""
+    lowered = question.lower()
+    m = VERSION_YEAR.search(question)
+    year = int(next(g for g in m.groups() if g)) if m else None
+    words = any((re.search(rf"\b{re.escape(w)}\b", lowered) if w.isascii() else w in question) for w in history_words())
+    return words or year is not None, year
 
 
 # "第三条", "本法第五十八条", "仁教字〔2017〕17号": the numbers of clauses and documents are references,
@@ -233,7 +283,10 @@ def analyse(text: str) -> Question:
     style = "english" if english else ("long" if cjk > LONG_QUESTION else "short")
     focus = focus_of(q)
     # A story's places are where the asker lives ("我家是…农村的"); the places its question names count.
-    names = named_entities(focus if style == "long" else q)
+    # the year of a version ("2006年版义务教育法") is not part of the law's name
+    names = named_entities(VERSION_YEAR.sub(" ", focus if style == "long" else q))
+    history, year = asks_history(q)
+    which_law = bool(WHICH_LAW.search(q))
     return Question(text, q, english, style, focus, question_groups(q), quoted, kinds, asked_units(q),
-                    bool(who), bool(LIST_Q.search(q)), bool(DOC_NUMBER.search(q)), polar, names,
-                    bool(SEVERAL.search(q)))
+                    bool(who), bool(LIST_Q.search(q)) and not which_law, bool(DOC_NUMBER.search(q)), polar, names,
+                    bool(SEVERAL.search(q)), history, year, asked_article(q), which_law)

@@ -37,3 +37,9 @@ def issuer_words() -> dict[str, str]:
 def unit_words() -> dict[str, tuple[str, ...]]:
     """The unit a count is asked in -> the units an answer may give it in ("en:" keys: English words)."""
     return {r[0]: tuple(r[1:]) for r in rows("units.tsv")}
+
+
+@lru_cache(maxsize=1)
+def history_words() -> tuple[str, ...]:
+    """Words by which a question asks for an earlier version of a law (修订前, 旧版, "old version")."""
+    return tuple(r[0].lower() for r in rows("history.txt"))

@@ -12,7 +12,7 @@ import numpy as np
 
 from policyqa.models import Chunk
 from retrieval.embedders import Embedder, model_parts
-from retrieval.filters import SearchFilters, allowed_rows
+from retrieval.filters import SearchFilters, allowed_documents
 from retrieval.fusion import document_ranks, reciprocal_rank_fusion
 from retrieval.index import Index
 from retrieval.tokenize import query_tokens
@@ -76,11 +76,18 @@ class Retriever:
         self.weights = {name: dense_weight for name, _ in self.parts} | (weights or {})
         self._chunk_doc_ids = [c.doc_id for c in index.chunks]
         self._texts = {doc_id: doc.text for doc_id, doc in index.documents.items()}
+        self._rows: tuple[frozenset[str], np.ndarray] | None = None  # the last allowed documents' rows
 
     def allowed(self, filters: SearchFilters | None) -> np.ndarray | None:
-        if filters is None or not filters.active():
+        """Rows of the chunks the filters allow (without filters: the default, laws in force); None when
+        all are. Every unfiltered question allows the same documents, so their rows are kept."""
+        ok = allowed_documents(self.index.documents, filters or SearchFilters())
+        if ok is None:
             return None
-        return allowed_rows(self.index.documents, self._chunk_doc_ids, filters)
+        if self._rows is None or self._rows[0] != ok:
+            rows = np.array([row for row, doc_id in enumerate(self._chunk_doc_ids) if doc_id in ok], dtype=np.int64)
+            self._rows = (frozenset(ok), rows)
+        return self._rows[1]
 
     def rankings(self, query: str, mode: str = "hybrid", allowed: np.ndarray | None = None,
                  lexical_query: str | None = None) -> Rankings:

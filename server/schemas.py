@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
@@ -28,8 +29,16 @@ class Filters(BaseModel):
     issuers: list[str] = Field(default_factory=list, description="Issuer contains one of these.")
     doc_types: list[str] = Field(default_factory=list, description="e.g. 实施方案, 通知, 条例.")
     years: list[int] = Field(default_factory=list, description="Year of the document's date.")
-    in_force: StrictBool = Field(False, description="Skip abolished, superseded and not-yet-effective "
-                                 "documents.")
+    in_force: StrictBool | None = Field(
+        None, description="Omitted or null (the default): the national law library's repealed, earlier and "
+        "not-yet-effective versions are left out, other documents all kept. true: every document must be in "
+        "force (not abolished, not superseded, effective). false: nothing is left out, so a law's earlier "
+        "and repealed versions are searched too (for local documents the same as before: no filter).")
+    as_of: dt.date | None = Field(None, description="A day (YYYY-MM-DD): each law in the version in force "
+                               "that day, other documents effective by then.", examples=["2016-01-01"])
+    collections: list[Literal["本地文件", "国家法律"]] = Field(
+        default_factory=list, description="Only these collections: 本地文件 (documents from files), 国家法律 "
+        "(the national law library).")
 
 
 class AskRequest(BaseModel):
@@ -39,6 +48,19 @@ class AskRequest(BaseModel):
     stream: StrictBool = Field(False, description="Answer as server-sent events (also with Accept: "
                          "text/event-stream): `citations`, then `delta` pieces of the answer, then `done` "
                          "with {refused, latency_ms}.")
+
+
+class LawVersionOut(BaseModel):
+    doc_id: str
+    title: str
+    version_date: str
+
+
+class CitedDocument(BaseModel):
+    doc_id: str
+    title: str
+    article: str | None = Field(None, description="第X条, when the reference names an article.")
+    clause_id: str | None = Field(None, description="That article's clause in the document.")
 
 
 class CitationOut(BaseModel):
@@ -55,6 +77,13 @@ class CitationOut(BaseModel):
     start: int
     end: int
     page: int | None = None
+    # A law's version; null for documents that are not versioned laws.
+    status: str | None = Field(None, description="A law's status: 现行有效, 已废止, 历史版本 or 已被修改.")
+    version_date: str | None = Field(None, description="The date of the cited law version.")
+    newer_version: LawVersionOut | None = Field(None, description="The index's newer version of the law, "
+                                                "when this one is not the newest.")
+    cites: list[CitedDocument] = Field(default_factory=list, description="Indexed documents the cited "
+                                       "document refers to by title (依据《…法》), the cited passage's first.")
 
 
 class AskResponse(BaseModel):

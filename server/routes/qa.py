@@ -14,7 +14,10 @@ from server.streaming import SSE_HEADERS, ask_events
 
 
 def to_filters(body: Filters | None) -> SearchFilters | None:
-    return SearchFilters(**body.model_dump()) if body else None
+    if not body:
+        return None
+    fields = body.model_dump()
+    return SearchFilters(**fields | {"as_of": body.as_of.isoformat() if body.as_of else ""})
 
 router = APIRouter(prefix="/api", tags=["qa"])
 

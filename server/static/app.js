@@ -1,9 +1,11 @@
 /* PolicyQA chat widget — plain JS, no dependencies, no external assets.
  *
  * API used:
- *   POST /api/ask            {"question": str}
+ *   POST /api/ask            {"question": str, "filters"?: {"collections": [str]}}
  *     -> {answer, refused, citations: [{n, chunk_id, doc_id, doc_title, doc_number,
- *         issuer, date, clause_path, text, score, start, end}], latency_ms}
+ *         issuer, date, clause_path, text, score, start, end, status, version_date,
+ *         newer_version: {doc_id, title, version_date} | null,
+ *         cites: [{doc_id, title, article, clause_id}]}], latency_ms}
  *   GET  /api/documents/{id} -> {doc_id, title, doc_number, issuer, date, text,
  *                               clauses: [{clause_id, path, start, end}]}
  *   POST /api/feedback       {question, answer, rating: "up"|"down", comment, citations, refused}
@@ -28,6 +30,7 @@
   var empty = $("empty");
   var form = $("composer");
   var input = $("question");
+  var collection = $("collection");
   var sendBtn = $("send");
   var viewer = $("viewer");
   var viewerTitle = $("viewer-title");
@@ -199,6 +202,12 @@
     });
   }
 
+  /* The question, and the collection chosen in the selector (none: every collection). */
+  function askBody(q) {
+    var chosen = collection ? collection.value : "";
+    return chosen ? { question: q, filters: { collections: [chosen] } } : { question: q };
+  }
+
   function ask(q) {
     hideEmpty();
     addUserMessage(q);
@@ -209,7 +218,7 @@
     fetchJSON(ASK_URL, {
       method: "POST",
       headers: { "Content-Type": "application/json", "Accept": "application/json" },
-      body: JSON.stringify({ question: q })
+      body: JSON.stringify(askBody(q))
     }, ASK_TIMEOUT_MS).then(function (data) {
       pending.remove();
       var msg = renderAnswer(data || {}, q);
@@ -274,6 +283,18 @@
     if (last < text.length) container.appendChild(document.createTextNode(text.slice(last)));
   }
 
+  /* A button that opens another document in the viewer (a newer version, a cited law), not the citation's. */
+  function docLink(cls, label, target) {
+    var b = el("button", cls, label);
+    b.type = "button";
+    b.addEventListener("click", function (e) {
+      e.stopPropagation();
+      openViewer(target, null, 0, b);
+    });
+    b.addEventListener("keydown", function (e) { e.stopPropagation(); });
+    return b;
+  }
+
   function renderCitation(c) {
     var n = c.n;
     var li = el("li", "citation");
@@ -290,13 +311,34 @@
     var metaParts = [];
     if (str(c.doc_number)) metaParts.push(el("span", "cite-docno", str(c.doc_number)));
     if (str(c.issuer)) metaParts.push(el("span", "cite-issuer", str(c.issuer)));
-    if (str(c.date)) metaParts.push(el("span", "cite-date", str(c.date)));
+    // a law's date is its version's, shown with its status below
+    if (str(c.date) && str(c.date) !== str(c.version_date)) metaParts.push(el("span", "cite-date", str(c.date)));
+    // A law's version: "现行有效 · 2018-12-29 版", and whether the index holds a newer one.
+    if (str(c.status) || str(c.version_date)) {
+      var version = [str(c.status), str(c.version_date) && str(c.version_date) + " 版"].filter(Boolean).join(" · ");
+      metaParts.push(el("span", "cite-version" + (str(c.status) === "现行有效" ? "" : " old"), version));
+    }
+    var newer = c.newer_version && typeof c.newer_version === "object" ? c.newer_version : null;
+    if (newer && str(newer.doc_id)) {
+      metaParts.push(docLink("cite-newer", "已有新版本" + (str(newer.version_date) ? " " + str(newer.version_date) : ""),
+        { doc_id: newer.doc_id, doc_title: newer.title }));
+    }
     if (metaParts.length) {
       var meta = el("div", "cite-meta");
       metaParts.forEach(function (p) { meta.appendChild(p); });
       li.appendChild(meta);
     }
     if (str(c.clause_path)) li.appendChild(el("div", "cite-clause", str(c.clause_path)));
+    // The documents the cited one refers to (依据《…法》): each opens in the viewer.
+    var cites = Array.isArray(c.cites) ? c.cites.filter(function (x) { return x && str(x.doc_id); }) : [];
+    if (cites.length) {
+      var refs = el("div", "cite-refs", "依据 ");
+      cites.slice(0, 6).forEach(function (x) {
+        refs.appendChild(docLink("cite-ref", "《" + str(x.title) + "》" + str(x.article),
+          { doc_id: x.doc_id, doc_title: x.title, clause_id: x.clause_id }));
+      });
+      li.appendChild(refs);
+    }
 
     if (str(c.text)) {
       var quote = el("blockquote", "cite-text collapsed", str(c.text));
@@ -588,8 +630,13 @@
   }
 
   /* Decide the [start, end) range to highlight within the document text. */
-  function highlightRange(text, c) {
+  function highlightRange(text, c, doc) {
     var len = text.length;
+    if (c.start === undefined && str(c.clause_id) && Array.isArray(doc.clauses)) {
+      // a linked article: its clause's offsets
+      var cl = doc.clauses.filter(function (x) { return x && x.clause_id === c.clause_id; })[0];
+      if (cl) c = { start: cl.start, end: cl.end, text: "" };
+    }
     var s = Number(c.start), e = Number(c.end);
     var valid = Number.isInteger(s) && Number.isInteger(e) && s >= 0 && e > s;
     if (valid) { s = cpToUnit(text, s); e = cpToUnit(text, e); }
@@ -683,7 +730,7 @@
   function fillClause(n, path) {
     clear(viewerClause);
     if (!path) return;
-    viewerClause.appendChild(el("span", "viewer-n", "[" + n + "]"));
+    if (n) viewerClause.appendChild(el("span", "viewer-n", "[" + n + "]")); // none for a linked document
     viewerClause.appendChild(document.createTextNode(" " + path));
   }
 
@@ -693,7 +740,7 @@
 
     fillMeta([doc.doc_number || c.doc_number, doc.issuer || c.issuer, doc.date || c.date]);
 
-    var range = highlightRange(text, c);
+    var range = highlightRange(text, c, doc);
     fillClause(n, str(c.clause_path) || clausePathFor(doc, range));
 
     clear(viewerText);
@@ -710,7 +757,7 @@
       body.appendChild(document.createTextNode(text));
     }
     viewerText.appendChild(body);
-    if (!range) {
+    if (!range && (c.start !== undefined || str(c.clause_id))) { // a linked document may have no passage
       viewerText.insertBefore(
         el("div", "viewer-status", "未能定位引用段落 / passage not located"), body);
     }

@@ -113,3 +113,44 @@ def test_a_long_story_is_searched_by_its_question():
     assert q.style == "long" and focus_of(q.normalised).endswith("学校是否应该承担责任?")
     assert q.focus == "学校是否应该承担责任?"
     assert q.names == ()  # the story's places are not what it asks about
+
+
+@pytest.mark.parametrize(("question", "history", "year"), [
+    ("修订前的义务教育法对学生违纪怎么规定?", True, None),
+    ("旧版教师法对教师工资怎么说的?", True, None),
+    ("原来的规定是什么?", True, None),
+    ("2018年版义务教育法第二十七条", True, 2018),
+    ("2015年修正的教育法怎么规定学校的权利?", True, 2015),
+    ("What did the old version of the Teachers Law say?", True, None),
+    ("What did the 2015 version of the Education Law say?", True, 2015),
+    ("义务教育法第二十七条说的是什么?", False, None),
+    ("6月30日以前报名,还能改志愿吗?", False, None),  # a deadline, not a version
+    ("2018年有多少学校达标?", False, None),  # a year, not a version's
+])
+def test_history_and_version_year(question, history, year):
+    q = analyse(question)
+    assert (q.history, q.version_year) == (history, year)
+
+
+@pytest.mark.parametrize(("question", "article", "law"), [
+    ("义务教育法第二十七条说的是什么?", 27, "义务教育法"),
+    ("義務教育法第二十七條說的是什麼?", 27, "义务教育法"),  # traditional script
+    ("民法典第1199条怎么规定的", 1199, None),
+    ("未成年人保护法第一百零五条", 105, "未成年人保护法"),
+    ("What does Article 27 of the Compulsory Education Law say?", 27, "义务教育法"),
+    ("2018年版义务教育法第二十七条", 27, "义务教育法"),  # the version's year is not in the law's name
+    ("义务教育法对学生违纪怎么规定?", None, "义务教育法"),
+])
+def test_article_named(question, article, law):
+    q = analyse(question)
+    assert q.article == article
+    assert (law in q.names) if law else True
+    assert "教育法" not in q.names  # the Compulsory Education Law is not also the Education Law
+
+
+def test_which_law():
+    assert analyse("哪部法律规定学校不得开除学生?").asks_law
+    assert analyse("开除学生依据的是哪条法律?").asks_law
+    assert analyse("Which law says schools may not expel students?").asks_law
+    assert not analyse("学校能开除学生吗?").asks_law
+    assert not analyse("哪一部分内容是重点?").asks_law and analyse("哪一部分内容是重点?").asks_list

@@ -9,9 +9,10 @@ from helpers import DOC_IDS, RENHUAI
 from server.app import create_app
 
 QUESTION = "哪个股室牵头实施特色创新课程构建工程?"
-# "page" (PDF sources) extends the issue's list; null for text sources.
+# "page" (PDF sources) extends the issue's list; null for text sources. A law's version (status,
+# version_date, newer_version) is null for other documents; cites: the indexed documents the cited one refers to.
 CITATION_KEYS = {"page", "n", "chunk_id", "doc_id", "doc_title", "doc_number", "issuer", "date", "clause_path", "text",
-                 "score", "start", "end"}
+                 "score", "start", "end", "status", "version_date", "newer_version", "cites"}
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +33,8 @@ def test_ask_shape(client):
     assert body["citations"]
     for c in body["citations"]:
         assert set(c) == CITATION_KEYS
+        assert (c["status"], c["version_date"], c["newer_version"]) == (None, None, None)  # local policies
+        assert isinstance(c["cites"], list)
         assert isinstance(c["n"], int) and isinstance(c["start"], int) and isinstance(c["end"], int)
         assert isinstance(c["score"], float | int)
     assert "教研室" in body["answer"]
@@ -61,6 +64,21 @@ def test_search(client):
         assert set(hit) == {"chunk_id", "doc_id", "doc_title", "clause_path", "text", "score", "signals"}
         assert hit["signals"]
     assert results[0]["chunk_id"] == f"{RENHUAI}#三.3"
+
+
+@pytest.mark.slow
+def test_search_filters_on_collections_and_dates(client):
+    """The corpus is local documents only (no collection): 国家法律 finds nothing; as_of keeps what was
+    issued by then; in_force null is the default, false (no filter) still accepted."""
+    found = lambda filters: [h["doc_id"] for h in client.post(  # noqa: E731
+        "/api/search", json={"query": QUESTION, "top_k": 3, "filters": filters}).json()["results"]]
+    assert found({"collections": ["国家法律"]}) == []
+    assert found({"collections": ["本地文件"]})[0] == RENHUAI
+    assert found({"as_of": "2000-01-01"}) == []
+    assert set(found({"as_of": "2017-12-31"})) == {RENHUAI}  # the others are dated 2018 or later
+    assert found({"in_force": None}) == found({"in_force": False}) == found({})
+    for bad in ({"as_of": "2017-13-01"}, {"collections": ["其他"]}, {"in_force": "no"}):
+        assert client.post("/api/search", json={"query": QUESTION, "filters": bad}).status_code == 422
 
 
 @pytest.mark.slow
