@@ -180,7 +180,8 @@ def make_filters(doc: list[str] | None, issuer: list[str] | None, doc_type: list
                  year: list[int] | None, in_force: bool):
     from retrieval.filters import SearchFilters
 
-    return SearchFilters(doc or [], issuer or [], doc_type or [], year or [], in_force)
+    # without --in-force: the default (None), which leaves out laws no longer in force; False would add history
+    return SearchFilters(doc or [], issuer or [], doc_type or [], year or [], in_force or None)
 
 
 DOC_OPT = typer.Option(None, "--doc", help="Only this document id (repeatable).")

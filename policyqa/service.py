@@ -9,7 +9,7 @@ from pathlib import Path
 from answer.citations import Answer
 from answer.compose import Composer
 from answer.generate import AnswerGenerator, ExtractiveGenerator, LLMGenerator
-from answer.mentions import named_document
+from answer.law_search import article_hits, put_first, search_filters
 from answer.places import document_places, with_document_places
 from answer.question import Question, analyse
 from answer.refusal import RefusalModel, default_model
@@ -353,11 +353,11 @@ class QAService:
             return self._search(q, top_k, mode, filters)
 
     def _search(self, q: Question, top_k: int | None, mode: str, filters: SearchFilters | None) -> list[SearchHit]:
-        if filters is None or not filters.active():
-            # a question that names one document (by 文号, or issuer and year) searches it only
-            named = named_document(q, self.index.documents)
-            filters = SearchFilters(doc_ids=[named]) if named else filters
-        return self.retriever.search(q.normalised, top_k or self.settings.top_k, mode, filters)
+        # the question's own filters: the one document (or law version) it names, history when it asks for it
+        filters = search_filters(q, self.index.documents, filters)
+        hits = self.retriever.search(q.normalised, top_k or self.settings.top_k, mode, filters)
+        # "…法第二十七条": that article first, looked up rather than searched for
+        return put_first(article_hits(q, self.index.documents, self.index.chunks, filters), hits)
 
     def ask(self, question: str, top_k: int | None = None, mode: str = "hybrid",
             filters: SearchFilters | None = None) -> AskResult:

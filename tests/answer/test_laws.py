@@ -226,27 +226,17 @@ def test_a_real_policy_links_the_document_it_cites(real):
 # -- through search, with the real model: the external policies and the fourteen laws -----------------
 
 
-def ask_as_the_service(service, question: str):
-    """What QAService.ask does with the question's filters and article lookup (answer.law_search)."""
-    documents = service.index.documents
-    q = service.analyse(question)
-    filters = search_filters(q, documents, None)
-    hits = service.retriever.search(q.normalised, service.settings.top_k, filters=filters)
-    hits = put_first(article_hits(q, documents, service.index.chunks, filters), hits)
-    return service.generator.generate(q, hits, documents, service.composer)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("question", ["义务教育法第二十七条说的是什么?", "義務教育法第27條"])
 def test_an_article_question_is_answered_by_the_article(law_index, question):
-    answer = ask_as_the_service(law_index, question)
+    answer = law_index.ask(question).answer
     assert answer.answer == "《中华人民共和国义务教育法》第二十七条规定:对违反学校管理制度的学生,学校应当予以批评教育,不得开除[1]。"
     assert answer.citations[0].chunk.chunk_id == "11_yiwu_jiaoyufa_2018#第三章.第二十七条"
 
 
 @pytest.mark.slow
 def test_which_law_names_the_law_and_article(law_index):
-    answer = ask_as_the_service(law_index, "哪部法律规定教师享有带薪休假?")
+    answer = law_index.ask("哪部法律规定教师享有带薪休假?").answer
     assert not answer.refused
     assert answer.answer.startswith("《中华人民共和国教师法》第七条规定:")
     assert answer.citations[0].to_dict()["status"] == "现行有效"
