@@ -129,6 +129,8 @@ class DocumentSummary(BaseModel):
     doc_type: str
     n_clauses: int
     n_records: int
+    collection: str = Field(..., description="国家法律 (the national law library) or 本地文件 (documents from files).")
+    status: str | None = Field(None, description="A law's status (现行有效, 已废止, 历史版本, 已被修改); null for files.")
 
 
 class ClauseAnchor(BaseModel):

