@@ -107,8 +107,11 @@ def documents(as_json: bool = typer.Option(False, "--json"),
     if failed:  # needs no index: a corpus whose every file failed has none
         from ingest.quarantine import Quarantine
 
-        for e in Quarantine(get_settings().data_dir).entries():
+        entries = Quarantine(get_settings().data_dir).entries()
+        for e in entries:
             typer.echo(json.dumps(e, ensure_ascii=False) if as_json else f"{e['path']}\t{e['since']}\t{e['message']}")
+        if not entries and not as_json:  # stdout stays empty for scripts; a person sees why
+            typer.echo("no file is quarantined: every file ingest met could be read", err=True)
         return
     svc = load_service()
     for d in svc.index.documents.values():
