@@ -34,7 +34,7 @@ def now_iso() -> str:
 @dataclass
 class Job:
     id: str
-    kind: str  # upload | delete | reindex
+    kind: str  # upload | delete | reindex | laws
     doc_id: str | None = None
     status: str = "queued"  # queued | running | done | failed
     message: str = "waiting for the jobs before it"
