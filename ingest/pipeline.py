@@ -98,13 +98,13 @@ def load_document(path: Path, max_file_mb: float = 20.0, sandbox: Sandbox | None
         if size_mb > max_file_mb:
             raise IngestError(f"{path}: {size_mb:.1f} MB is over the {max_file_mb:g} MB limit "
                               "(setting POLICYQA_MAX_FILE_MB); split the file or raise the limit.")
-        raw = sandbox.read_text(path)
+        got = sandbox.read(path)
         sidecar = read_sidecar(path)
     except ReadError as exc:
         raise UnreadableFile(str(exc)) from exc
     except (SidecarError, OSError) as exc:
         raise IngestError(str(exc)) from exc
-    cleaned = clean_text(raw)
+    cleaned = clean_text(got.text)
     if len(cleaned.text.strip()) < 20:
         raise UnreadableFile(f"{path}: no policy text left after removing page noise; check the file's content.")
     meta = infer_metadata(cleaned.text)
@@ -115,6 +115,7 @@ def load_document(path: Path, max_file_mb: float = 20.0, sandbox: Sandbox | None
         removed=dict(cleaned.removed), removed_lines=[list(r) for r in cleaned.removed_lines],
         page_starts=cleaned.page_starts, abolished=bool(sidecar.get("abolished", False)),
         extra={k: v for k, v in sidecar.items() if k not in known},
+        read_method=got.method, read_info=got.info,
         **{k: meta.get(k, "") for k in SIDECAR_FIELDS},
     )
     doc.parts = cover_notice_parts(doc.text, infer_title(doc.text))

@@ -11,10 +11,13 @@ and archive-based formats are checked entry by entry before a library unpacks th
 from __future__ import annotations
 
 import copy
+import importlib
+import pkgutil
 import re
 import zipfile
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from charset_normalizer import from_bytes
@@ -25,6 +28,17 @@ PAGE_BREAK = "\f"
 
 class ReadError(ValueError):
     """A file that cannot be read as a policy document; the message says what to do."""
+
+
+@dataclass
+class Read:
+    """A file's text and how it was got: "read" (a text layer), "ocr" (recognised from images), or
+    "converted" (by another program first, e.g. LibreOffice). `info` holds what a person may want to
+    check later (OCR confidence per page, the converter used); it must be JSON-serialisable."""
+
+    text: str
+    method: str = "read"
+    info: dict = field(default_factory=dict)
 
 
 def decode_text(data: bytes, name: str) -> str:
@@ -145,13 +159,27 @@ def read_pdf(path: Path) -> str:
     return PAGE_BREAK.join(pages)
 
 
-READERS: dict[str, Callable[[Path], str]] = {
+def format_modules() -> list:
+    """The format modules of ingest/formats/ (see its docstring for what one defines)."""
+    from ingest import formats
+
+    return [importlib.import_module(f"{formats.__name__}.{m.name}") for m in pkgutil.iter_modules(formats.__path__)]
+
+
+READERS: dict[str, Callable[[Path], str | Read]] = {
     ".txt": read_plain, ".md": read_plain, ".html": read_html, ".htm": read_html,
     ".docx": read_docx, ".pdf": read_pdf,
 }
+# Formats that are zip archives: checked before reading.
+ARCHIVE_SUFFIXES: tuple[str, ...] = (".docx",)
+for _module in format_modules():
+    for _suffix in _module.SUFFIXES:
+        if _suffix in READERS:
+            raise ImportError(f"{_module.__name__}: {_suffix} is read already by {READERS[_suffix].__module__}")
+        READERS[_suffix] = _module.read
+    if getattr(_module, "ZIP_BASED", False):
+        ARCHIVE_SUFFIXES += tuple(_module.SUFFIXES)
 SUPPORTED_SUFFIXES = tuple(READERS)
-# Formats that are zip archives (a reader for .xlsx, .ofd or .zip belongs here too): checked before reading.
-ARCHIVE_SUFFIXES = (".docx",)
 
 # Limits of an archive besides its unpacked size. Word writes a few dozen entries; deflated XML and text
 # rarely shrink more than ~20-fold, while a zip bomb's entries shrink 1000-fold.
@@ -205,6 +233,11 @@ def check_archive(path: Path, max_unpacked_mb: float) -> None:
 def read_text(path: Path, max_unpacked_mb: float = 200.0) -> str:
     """The file's text. Run it through `ingest.sandbox` for files from outside: parsing can take
     unbounded memory and time."""
+    return read_file(path, max_unpacked_mb).text
+
+
+def read_file(path: Path, max_unpacked_mb: float = 200.0) -> Read:
+    """The file's text and how it was got (see `Read`); `read_text` for the text alone."""
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise ReadError(
@@ -212,5 +245,7 @@ def read_text(path: Path, max_unpacked_mb: float = 200.0) -> str:
         )
     if path.suffix.lower() in ARCHIVE_SUFFIXES:
         check_archive(path, max_unpacked_mb)
-    text = reader(path)
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    got = reader(path)
+    got = got if isinstance(got, Read) else Read(got)
+    got.text = got.text.replace("\r\n", "\n").replace("\r", "\n")
+    return got

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.readers import ReadError, read_text
+from ingest.readers import Read, ReadError, read_file
 
 ROOT = Path(__file__).resolve().parents[1]
 # Decoding text expands nothing (its memory is bounded by the file size limit), so plain text is read in
@@ -59,8 +59,12 @@ class Sandbox:
 
     def read_text(self, path: Path) -> str:
         """The file's text, or ReadError saying what is wrong and what to do."""
+        return self.read(path).text
+
+    def read(self, path: Path) -> Read:
+        """The file's text and how it was got, or ReadError saying what is wrong and what to do."""
         if path.suffix.lower() in IN_PROCESS:
-            return read_text(path, self.limits.max_unpacked_mb)
+            return read_file(path, self.limits.max_unpacked_mb)
         self.calls += 1
         child = self._child or self._start()
         try:
@@ -77,7 +81,7 @@ class Sandbox:
                             f"{self.limits.memory_mb} MB (POLICYQA_PARSE_MEMORY_MB); the file may be a zip bomb "
                             "or damaged: check where it came from.") from None
         if "text" in reply:
-            return reply["text"]
+            return Read(reply["text"], reply.get("method", "read"), reply.get("info", {}))
         if reply.get("memory"):
             self.close()
             raise ReadError(f"{path}: parsing needed more than {self.limits.memory_mb} MB "
@@ -124,17 +128,17 @@ class Sandbox:
 def read_one(path: Path, max_unpacked_mb: float) -> dict:
     """The child's reply for one file."""
     try:
-        text = read_text(path, max_unpacked_mb)
+        got = read_file(path, max_unpacked_mb)
     except ReadError as exc:
         return {"error": str(exc)}
     except MemoryError:
         return {"memory": True}
     except Exception as exc:  # noqa: BLE001 - a reader's bug or a library's surprise fails this file only
         return {"error": f"{path}: could not be read ({exc.__class__.__name__}: {exc}); check the file."}
-    if len(text) > max_unpacked_mb * 1e6:
+    if len(got.text) > max_unpacked_mb * 1e6:
         return {"error": f"{path}: yields more than {max_unpacked_mb:g} MB of text (POLICYQA_MAX_UNPACKED_MB); "
                          "split the file, or raise the limit."}
-    return {"text": text}
+    return {"text": got.text, "method": got.method, "info": got.info}
 
 
 def serve(memory_mb: int, max_unpacked_mb: float) -> None:

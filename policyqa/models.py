@@ -75,6 +75,8 @@ class Document:
     removed_lines: list[list[str]] = field(default_factory=list)  # [kind, line]: what cleaning dropped
     warnings: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)  # sidecar fields we keep but do not interpret
+    read_method: str = "read"  # how the text was got: "read", "ocr" or "converted" (ingest.readers.Read)
+    read_info: dict[str, Any] = field(default_factory=dict)  # e.g. OCR confidence per page, the converter
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

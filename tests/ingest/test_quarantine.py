@@ -20,8 +20,8 @@ BROKEN = b"PK\x03\x04 not really a zip"
 def sandbox_calls(monkeypatch) -> list:
     """The files the sandbox is asked to read."""
     calls = []
-    read = Sandbox.read_text
-    monkeypatch.setattr(Sandbox, "read_text", lambda self, path: calls.append(path) or read(self, path))
+    read = Sandbox.read
+    monkeypatch.setattr(Sandbox, "read", lambda self, path: calls.append(path) or read(self, path))
     return calls
 
 
