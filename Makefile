@@ -14,7 +14,14 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-run: install
+# LibreOffice converts old Word/WPS files (.doc .wps .et .dps) to text (ingest/formats); Debian's headless build.
+SOFFICE := /usr/bin/soffice
+$(SOFFICE):
+	@command -v apt-get >/dev/null || { echo "install LibreOffice (Debian: libreoffice-writer-nogui libreoffice-calc-nogui) to read .doc/.wps files"; exit 1; }
+	apt-get install -y -q libreoffice-writer-nogui libreoffice-calc-nogui >/dev/null 2>&1 || \
+	  (apt-get update -q >/dev/null && apt-get install -y -q libreoffice-writer-nogui libreoffice-calc-nogui >/dev/null)
+
+run: install $(SOFFICE)
 	$(BIN)/policyqa serve --ingest
 
 # A CJK font lets the PDF reader test write a Chinese sample PDF (Debian package, installed when missing).
@@ -32,7 +39,7 @@ $(CHROMIUM):
 	apt-get install -y -q chromium >/dev/null 2>&1 || \
 	  (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)
 
-test: install $(CJK_FONT) $(CHROMIUM)
+test: install $(CJK_FONT) $(CHROMIUM) $(SOFFICE)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q -ra
 
