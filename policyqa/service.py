@@ -14,6 +14,7 @@ from answer.places import document_places, with_document_places
 from answer.question import Question, analyse
 from answer.refusal import RefusalModel, default_model
 from answer.sentences import SentenceEncoder
+from ingest.archives import is_archive
 from ingest.chunking import ChunkSettings
 from ingest.laws.changes import ChangeReport, compare
 from ingest.laws.documents import (
@@ -26,9 +27,8 @@ from ingest.laws.documents import (
 )
 from ingest.laws.scope import Scope, load_scope, select
 from ingest.laws.source import LawSource
-from ingest.pipeline import IngestReport, discover, doc_id_for, file_hash, prepare_documents
+from ingest.pipeline import IngestReport, discover, expected_hashes, prepare_documents
 from ingest.quarantine import Quarantine
-from ingest.readers import SUPPORTED_SUFFIXES
 from ingest.sandbox import ParseLimits
 from policyqa.models import Chunk, Document
 from policyqa.settings import Settings
@@ -41,7 +41,7 @@ from retrieval.embedders import (
     model_parts,
     use_model_threads,
 )
-from retrieval.filters import SearchFilters
+from retrieval.filters import LAWS, SearchFilters
 from retrieval.index import (
     Index,
     IndexError_,
@@ -93,8 +93,14 @@ def index_is_current(settings: Settings, paths: list[Path], embedder: Embedder, 
     manifest = compatible_manifest(settings, embedder)
     if manifest is None:
         return False
-    files = {doc_id_for(f): file_hash(f) for f in discover(paths) if f.suffix.lower() in SUPPORTED_SUFFIXES}
+    found = discover(paths)
+    files = expected_hashes(found)  # an archive's members too
     indexed = manifest.get("documents", {})
+    archives = {str(f) for f in found if is_archive(f)}
+    if archives:  # a member an archive no longer holds is still indexed: ingest drops it
+        documents, _ = read_contents(index_dir(settings))
+        if any(d.source_path in archives and d.doc_id not in files for d in documents):
+            return False
     others = set(indexed) - set(files)  # indexed, with no file among the paths
     if prune and others:
         documents, _ = read_contents(index_dir(settings))
@@ -134,8 +140,9 @@ def _ingest(settings: Settings, paths: list[Path], embedder: Embedder, rebuild: 
     report = prepare_documents(paths, chunk_settings(settings), settings.max_file_mb, progress, known,
                                ParseLimits.from_settings(settings), Quarantine(settings.data_dir), rebuild)
     given = {d.doc_id for d in report.documents}
-    deleted = [doc_id for doc_id, (doc, _) in known.items()
-               if doc_id not in given and prune and from_file(doc) and not Path(doc.source_path).exists()]
+    # dropped: members an archive read anew no longer holds (the archive is there: prune would keep them)
+    deleted = [doc_id for doc_id, (doc, _) in known.items() if doc_id not in given and (doc_id in report.dropped
+               or prune and from_file(doc) and not Path(doc.source_path).exists())]
     kept = [known[doc_id] for doc_id in known if doc_id not in given and doc_id not in deleted]
     if not known:  # a rebuild, or another embedder or chunking: imported laws have no file to read again
         kept += [pair for doc_id, pair in imported_laws(settings).items() if doc_id not in given]
@@ -338,7 +345,8 @@ class QAService:
         self.index = index or load_index(index_dir(settings), self.embedder.name, self.embedder.dim,
                                          settings.milvus_token, ef_search=settings.hnsw_ef_search)
         self.retriever = Retriever(self.index, self.embedder, dense_weight=settings.dense_weight,
-                                   rrf_k=settings.rrf_k, weights=settings.fusion_weights())
+                                   rrf_k=settings.rrf_k, weights=settings.fusion_weights(),
+                                   collection_weights={LAWS: settings.library_weight})
         self.generator = answer_generator(settings)
         self.composer = Composer(encoder=sentence_encoder(self.embedder), refusal=refusal_model(settings))
 

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     doc_weight: float = Field(1.0, ge=0, description="Weight of the document ranking (documents ranked by their "
                               "chunks' best places in every ranking) that each chunk shares with its document.")
     rrf_k: int = Field(5, ge=1, description="RRF constant k: smaller lets the top ranks of each list count more.")
+    library_weight: float = Field(1.0, gt=0, le=1, description="Multiplies the fused score of the national law "
+                                  "library's articles (collection 国家法律): below 1, a bureau's own documents "
+                                  "come first where both match about as well.")
     embed_threads: int = Field(0, ge=0, description="OpenMP threads of the bundled model for passages, and for "
                                "a question while other work runs (a question alone in the process uses every "
                                "core). 0: one for `policyqa serve` (the other core serves requests), all cores "

@@ -49,3 +49,11 @@ def document_ranks(rankings: dict[str, list[int]], doc_of: list[str]) -> dict[in
     """Each ranked row's document's place in the document ranking (1 = the best document)."""
     place = {doc_id: rank for rank, doc_id in enumerate(document_ranking(rankings, doc_of), start=1)}
     return {row: place[doc_of[row]] for rows in rankings.values() for row in rows}
+
+
+def scale_scores(fused: list[tuple[int, float, dict[str, int]]],
+                 factors: list[float]) -> list[tuple[int, float, dict[str, int]]]:
+    """The fused rows with each score multiplied by its row's factor (`factors[row]`), best first again:
+    a prior on where a row comes from (see Retriever's collection weights)."""
+    scaled = [(row, score * factors[row], signals) for row, score, signals in fused]
+    return sorted(scaled, key=lambda item: (-item[1], item[0]))

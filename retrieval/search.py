@@ -12,8 +12,8 @@ import numpy as np
 
 from policyqa.models import Chunk
 from retrieval.embedders import Embedder, model_parts
-from retrieval.filters import SearchFilters, allowed_documents
-from retrieval.fusion import document_ranks, reciprocal_rank_fusion
+from retrieval.filters import SearchFilters, allowed_documents, collection_of
+from retrieval.fusion import document_ranks, reciprocal_rank_fusion, scale_scores
 from retrieval.index import Index
 from retrieval.tokenize import query_tokens
 
@@ -67,7 +67,8 @@ def merge_adjacent(hits: list[SearchHit], texts: dict[str, str]) -> list[SearchH
 
 class Retriever:
     def __init__(self, index: Index, embedder: Embedder, candidates: int = 50, dense_weight: float = 0.25,
-                 rrf_k: int = 30, weights: dict[str, float] | None = None) -> None:
+                 rrf_k: int = 30, weights: dict[str, float] | None = None,
+                 collection_weights: dict[str, float] | None = None) -> None:
         self.index, self.embedder, self.candidates, self.rrf_k = index, embedder, candidates, rrf_k
         # RRF weight of each ranking relative to BM25 (1.0): every dense ranking gets dense_weight unless
         # `weights` names it; "doc" weighs the document ranking its chunks share (chosen on the eval sets'
@@ -75,6 +76,13 @@ class Retriever:
         self.parts = [(signal_name(name, i == 0), cols) for i, (name, _, cols) in enumerate(model_parts(embedder))]
         self.weights = {name: dense_weight for name, _ in self.parts} | (weights or {})
         self._chunk_doc_ids = [c.doc_id for c in index.chunks]
+        # A prior on each chunk's collection, multiplying its fused score (1.0 for collections not named):
+        # the law library's thousands of articles should not push a bureau's own documents aside on the
+        # words they share; a law still comes first where it answers clearly better.
+        weight_of = {doc_id: (collection_weights or {}).get(collection_of(doc), 1.0)
+                     for doc_id, doc in index.documents.items()}
+        factors = [weight_of.get(doc_id, 1.0) for doc_id in self._chunk_doc_ids]
+        self._row_factors = factors if any(f != 1.0 for f in factors) else None
         self._texts = {doc_id: doc.text for doc_id, doc in index.documents.items()}
         self._rows: tuple[frozenset[str], np.ndarray] | None = None  # the last allowed documents' rows
 
@@ -125,6 +133,8 @@ class Retriever:
         several = "bm25" in rows_only and len(rows_only) > 1
         shared = {"doc": document_ranks(rows_only, self._chunk_doc_ids)} if weights.get("doc") and several else None
         fused = reciprocal_rank_fusion(rows_only, k=rrf_k or self.rrf_k, weights=weights, shared=shared)
+        if self._row_factors is not None:
+            fused = scale_scores(fused, self._row_factors)
         known = {name: dict(found) for name, found in ranked.lists.items() if name != "bm25"}
         hits = []
         for row, score, signals in fused[:top_k + 3]:  # a few spare: adjacent pieces may merge

@@ -97,6 +97,21 @@ def test_search_leaves_out_what_the_filters_leave_out(tmp_path):
     assert isinstance(retriever.allowed(None), np.ndarray)
 
 
+def test_a_collection_weight_scales_the_law_library_scores(tmp_path):
+    embedder = make_embedder("hashing")
+    chunks = [Chunk(f"{d.doc_id}#1", d.doc_id, f"{d.doc_id}#1", "第一条", d.text, 0, len(d.text),
+                    index_text=f"{d.title}\n总则") for d in DOCS.values()]
+    build_index(tmp_path / "index", list(DOCS.values()), chunks, embedder, {}, tmp_path / "cache")
+    index = load_index(tmp_path / "index", embedder.name, embedder.dim)
+    plain = {h.chunk.doc_id: h.score for h in Retriever(index, embedder).search("总则", 20)}
+    weighted = {h.chunk.doc_id: h.score
+                for h in Retriever(index, embedder, collection_weights={LAWS: 0.5}).search("总则", 20)}
+    assert plain.keys() == weighted.keys()
+    for doc_id, score in plain.items():
+        expected = score * (0.5 if DOCS[doc_id].extra.get("collection") == LAWS else 1.0)
+        assert abs(weighted[doc_id] - expected) < 1e-12, doc_id
+
+
 def test_the_law_imports_versions():
     """On the package's own data (tests/lawsource.py): 仲裁法 was revised on 2025-09-12, in effect from
     2026-03-01; until then its 2017 version was the law."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from retrieval.fusion import document_ranking, document_ranks, reciprocal_rank_fusion
+from retrieval.fusion import document_ranking, document_ranks, reciprocal_rank_fusion, scale_scores
 
 
 def test_rrf_adds_weighted_reciprocal_ranks():
@@ -26,3 +26,12 @@ def test_documents_rank_by_their_chunks_best_places():
     # x: 1/12 + 1/11 ; y: 1/11 + 1/13 ; z: 1/13
     assert order == ["x", "y", "z"]
     assert document_ranks(rankings, doc_of) == {2: 2, 0: 1, 3: 3, 1: 1}
+
+
+def test_scaled_scores_reorder_rows_by_their_factor():
+    fused = [(0, 0.30, {"bm25": 1}), (1, 0.25, {"bm25": 2}), (2, 0.10, {"bm25": 3})]
+    # row 0 comes from a collection weighted 0.5: 0.15 now falls behind row 1 (0.25), ahead of row 2
+    scaled = scale_scores(fused, [0.5, 1.0, 1.0])
+    assert [row for row, _, _ in scaled] == [1, 0, 2]
+    assert [score for _, score, _ in scaled] == [0.25, 0.15, 0.10]
+    assert scaled[1][2] == {"bm25": 1}  # the signals stay with their row
