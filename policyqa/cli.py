@@ -57,6 +57,8 @@ def run_ingest(paths: list[Path], rebuild: bool, prune: bool = False) -> bool:
     report = outcome.report
     for line in report.errors:
         typer.secho(f"skipped: {line}", fg=typer.colors.YELLOW, err=True)
+    for line in format_table(report):
+        typer.echo(line)
     if outcome.manifest is None:
         fail("no document could be ingested; the index was left as it was.")
     n_clauses = sum(len(d.clauses) for d in report.documents)
@@ -73,6 +75,27 @@ def run_ingest(paths: list[Path], rebuild: bool, prune: bool = False) -> bool:
     typer.echo(f"index: {outcome.manifest['n_chunks']} chunks from {len(outcome.manifest['documents'])} documents")
     typer.echo(f"index: {service.index_dir(settings)} (embedder {embedder.name})")
     return report.ok
+
+
+# The per-format table's columns: IngestReport.formats outcomes.
+FORMAT_COLUMNS = (("read", "read"), ("ocr", "OCR'd"), ("converted", "converted"), ("unchanged", "unchanged"),
+                  ("refused", "refused"))
+
+
+def format_table(report) -> list[str]:
+    """Files by format: read (a text layer), OCR'd, converted (by another program first), unchanged (reused
+    from the index) and refused, then each refusal's reason. An archive counts under read once unpacked;
+    its members count under their own format."""
+    suffixes = sorted({suffix for suffix, _ in report.formats})
+    if not suffixes:
+        return []
+    lines = [f"{'format':<10}" + "".join(f"{label:>11}" for _, label in FORMAT_COLUMNS)]
+    for suffix in suffixes:
+        counts = [report.formats[(suffix, key)] for key, _ in FORMAT_COLUMNS]
+        counts[0] += report.formats[(suffix, "unpacked")]
+        lines.append(f"{suffix:<10}" + "".join(f"{n:>11}" for n in counts))
+    lines += [f"refused: {error}" for error in report.errors]
+    return lines
 
 
 @app.command()
@@ -132,6 +155,8 @@ def doc(doc_id: str, tree: bool = typer.Option(False, "--tree", help="Show the c
         fail(f"no document '{doc_id}'; `policyqa documents` lists them.")
     typer.echo(f"{d.title}\n文号: {d.doc_number or '-'}  发文: {d.issuer or '-'}  日期: {d.date or '-'}  "
                f"类型: {d.doc_type or '-'}\nsource: {d.source_path}")
+    if d.extra.get("archive"):
+        typer.echo(f"from the archive {d.extra['archive']}, member {d.extra.get('member')}")
     if d.removed:
         typer.echo("removed noise lines: " + ", ".join(f"{k} {v}" for k, v in sorted(d.removed.items())))
     if tree:
