@@ -63,9 +63,12 @@ Chinese, in quotation marks, e.g. “教研室”.
 
 
 def clause_header(doc: Document) -> str:
-    """《title》 (文号) · issuer · date: the document a clause comes from, as the model sees it."""
+    """《title》 (文号) · issuer · date · a law's status and version: the document a clause comes from, as
+    the model sees it (so it can say which version of a law it quotes)."""
     parts = [f"《{doc.title}》" + (f"({doc.doc_number})" if doc.doc_number else "")]
     parts += [p for p in (doc.issuer, doc.date) if p]
+    status, version = doc.extra.get("status", ""), doc.extra.get("version_date", "")
+    parts += [p for p in (status, version and f"version of {version}") if p]
     return " · ".join(parts)
 
 

@@ -59,13 +59,21 @@ MODEL_ID = "policyqa"
 
 
 def sources_text(body: dict) -> str:
-    """The numbered citations under the answer: title, 文号 and clause path of each."""
+    """The numbered citations under the answer: title, 文号 and clause path of each; for a law, its status
+    and version date, and the newer version when the index holds one."""
     if not body["citations"]:
         return ""
     lines = ["See also:" if body["refused"] else "Sources:"]
     for c in body["citations"]:
         number = f" ({c['doc_number']})" if c["doc_number"] else ""
-        lines.append(f"[{c['n']}] {c['doc_title']}{number} — {c['clause_path']}")
+        version = ""
+        if c.get("status") or c.get("version_date"):
+            version = " [" + ", ".join(filter(None, (c.get("status"), c.get("version_date") and
+                                                     f"version of {c['version_date']}"))) + "]"
+        newer = c.get("newer_version")
+        if newer:
+            version += f" (newer version: {newer['version_date']})"
+        lines.append(f"[{c['n']}] {c['doc_title']}{number}{version} — {c['clause_path']}")
     return "\n\n" + "\n".join(lines)
 
 

@@ -118,3 +118,17 @@ def test_errors_are_openai_shaped(client):
     assert "user message" in err.value.body["message"]
     with pytest.raises(openai.BadRequestError):
         client.chat.completions.create(model="policyqa", messages=[])
+
+
+def test_sources_say_a_laws_status_and_version():
+    from server.streaming import sources_text
+
+    law = {"n": 1, "doc_title": "中华人民共和国教育法", "doc_number": "", "clause_path": "第二十九条",
+           "status": "历史版本", "version_date": "2015-12-27",
+           "newer_version": {"doc_id": "中华人民共和国教育法", "title": "中华人民共和国教育法", "version_date": "2021-04-29"}}
+    plan = {"n": 2, "doc_title": "某县方案", "doc_number": "某教发〔2020〕1号", "clause_path": "一、目标",
+            "status": None, "version_date": None, "newer_version": None}
+    text = sources_text({"refused": False, "citations": [law, plan]})
+    assert text.splitlines()[3:] == [
+        "[1] 中华人民共和国教育法 [历史版本, version of 2015-12-27] (newer version: 2021-04-29) — 第二十九条",
+        "[2] 某县方案 (某教发〔2020〕1号) — 一、目标"]
