@@ -73,7 +73,7 @@ def store_config(settings: Settings) -> StoreConfig:
 
 def get_embedder(settings: Settings) -> Embedder:
     use_model_threads(settings.embed_threads)
-    return make_embedder(settings.embedder, settings.st_query_prefix, settings.st_passage_prefix)
+    return make_embedder(settings.embedder, settings.st_query_prefix, settings.st_passage_prefix, settings)
 
 
 def compatible_manifest(settings: Settings, embedder: Embedder) -> dict | None:
