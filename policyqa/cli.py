@@ -46,10 +46,11 @@ def run_ingest(paths: list[Path], rebuild: bool, prune: bool = False) -> bool:
             fail(f"{p}: no such file or folder.")
     try:
         embedder = service.get_embedder(settings)
+        # an embedding server may also fail mid-way; the index folder is swapped only when complete
+        outcome = service.ingest(settings, paths, embedder, rebuild, bar("reading", "file"),
+                                 bar("embedding", "batch"), prune)
     except EmbedderError as exc:
-        fail(str(exc))
-    outcome = service.ingest(settings, paths, embedder, rebuild, bar("reading", "file"), bar("embedding", "batch"),
-                             prune)
+        fail(f"{exc} The index is unchanged.")
     if outcome.skipped:
         typer.echo(f"index is current ({outcome.manifest['n_chunks']} chunks in {service.index_dir(settings)}); "
                    "nothing to do. Use --rebuild to force.")
