@@ -17,10 +17,12 @@ import os
 import re
 from pathlib import Path
 
+from ingest.archives import is_archive, members, without_member
 from ingest.laws.documents import from_file
 from ingest.laws.scope import ScopeError, load_scope
 from ingest.laws.source import LawSourceError, default_source
-from ingest.pipeline import doc_id_for
+from ingest.metadata import sidecar_path
+from ingest.pipeline import doc_id_for, is_document_member, member_doc_id
 from ingest.quarantine import Quarantine
 from policyqa import service as svc
 from policyqa.service import QAService
@@ -100,9 +102,13 @@ class LiveIndex:
         elif not target.exists():
             restore_set_aside(self.uploads, job.id)
             raise JobFailed(f"the uploaded file {target.name} is missing from uploads/; send it again")
+        archive, left_out = is_archive(target), []
         try:
             outcome = svc.ingest(self.settings, [target], self.embedder(), prune=False)
             errors = outcome.report.errors or ([] if outcome.manifest else [f"{target.name}: nothing indexed"])
+            if archive and (outcome.report.documents or outcome.skipped):
+                # An archive fails only when none of its members goes in: the others' reasons become warnings.
+                left_out, errors = [f"skipped: {e}" for e in errors], []
         except Exception as exc:  # noqa: BLE001 - whatever failed, the replaced version must come back
             log.exception("upload job %s failed", job.id)
             errors = [f"{target.name}: {exc.__class__.__name__}: {exc}"]
@@ -114,8 +120,10 @@ class LiveIndex:
             still = f"; the earlier version ({', '.join(restored)}) is still indexed" if restored else ""
             raise JobFailed(f"{'; '.join(errors)}{still}; the file is kept as {kept} (GET /api/quarantine)")
         replaced = [n for n in drop_set_aside(self.uploads, job.id) if n != target.name]
-        job.warnings = list(outcome.report.warnings)
+        job.warnings = list(outcome.report.warnings) + left_out
         current = self.state.service
+        if archive:
+            return self.archive_indexed(target, outcome)
         if outcome.skipped and current is not None and doc_id in current.index.documents:
             return f"{doc_id} is already indexed with this content; nothing changed"
         new = self.swap()
@@ -125,6 +133,19 @@ class LiveIndex:
         return (f"indexed {doc_id}{note}: {len(doc.clauses)} clauses, {n_chunks} chunks, "
                 f"{len(doc.records)} responsibility records; "
                 f"the index has {len(new.index.documents)} documents")
+
+    def archive_indexed(self, target: Path, outcome: svc.IngestOutcome) -> str:
+        """The message of an uploaded archive's job: its documents, and what was left out (the warnings)."""
+        report = outcome.report
+        if outcome.skipped and self.state.service is not None:
+            return f"{target.name} is already indexed with this content; nothing changed"
+        new = self.swap()
+        per_doc = [f"{d.doc_id} ({d.extra.get('member')}: {len(d.clauses)} clauses, "
+                   f"{sum(1 for c in new.index.chunks if c.doc_id == d.doc_id)} chunks)" for d in report.documents]
+        dropped = f"; dropped the members it no longer holds: {', '.join(report.dropped)}" if report.dropped else ""
+        skipped = f"; {len(report.errors)} left out (see warnings)" if report.errors else ""
+        return (f"indexed {len(report.documents)} documents from {target.name}: {'; '.join(per_doc)}{skipped}"
+                f"{dropped}; the index has {len(new.index.documents)} documents")
 
     def reindex_restored(self, path: Path) -> None:
         """Make sure a version put back is indexed: a `serve --ingest` run between the kill and this job's
@@ -190,6 +211,8 @@ class LiveIndex:
             raise JobFailed(f"no document '{doc_id}' in the index")
         if len(current.index.documents) == 1:
             raise JobFailed(f"'{doc_id}' is the only document; an index cannot be empty")
+        if self.is_upload(doc.source_path) and is_archive(Path(doc.source_path)) and doc.extra.get("member"):
+            return self.delete_member(doc)
         try:
             svc.delete_documents(self.settings, [doc_id], self.embedder())
         except IndexError_ as exc:
@@ -205,6 +228,31 @@ class LiveIndex:
             where = (f"its source file {doc.source_path} is outside uploads/ and was kept, so ingesting "
                      "that folder again adds it back")
         return f"deleted {doc_id}; {where}; the index has {len(new.index.documents)} documents"
+
+    def delete_member(self, doc) -> str:
+        """Delete a document that came from an uploaded archive: the archive is rewritten without its member
+        (so no reindex brings it back; the other members keep their content hashes and are not read again),
+        or removed with the last of its documents in the index (members that could not be read go with it).
+        Safe to run again after a kill: the archive changes first."""
+        archive, member = Path(doc.source_path), doc.extra["member"]
+        indexed = self.state.service.index.documents
+        try:
+            left = [m for m in members(archive) if m.name != member and is_document_member(m)
+                    and member_doc_id(archive, m.name) in indexed] if archive.exists() else []
+            if left:
+                without_member(archive, member)
+            else:
+                archive.unlink(missing_ok=True)
+                sidecar_path(archive).unlink(missing_ok=True)
+                self.quarantine().clear(archive)  # an unreadable member's record goes with it
+            svc.delete_documents(self.settings, [doc.doc_id], self.embedder())
+        except (IndexError_, OSError, ValueError) as exc:  # ValueError: ingest.readers.ReadError
+            raise JobFailed(self.public(f"{doc.doc_id}: {exc}")) from exc
+        new = self.swap()
+        where = (f"its member {member} was removed from the uploaded archive {archive.name} ({len(left)} "
+                 "documents left in it)" if left else
+                 f"it was the last document of the uploaded archive {archive.name}, which was removed")
+        return f"deleted {doc.doc_id}; {where}; the index has {len(new.index.documents)} documents"
 
     def submit_reindex(self, rebuild: bool = False) -> Job:
         return self.jobs.submit("reindex", self.reindex_work, payload={"rebuild": rebuild})

@@ -8,6 +8,7 @@ import re
 import unicodedata
 from pathlib import Path
 
+from ingest.archives import ARCHIVE_SUFFIXES, is_archive
 from ingest.metadata import sidecar_path
 from ingest.pipeline import FOLDER_NOTES, doc_id_for
 from ingest.readers import SUPPORTED_SUFFIXES
@@ -53,9 +54,9 @@ def safe_upload_name(raw: str | None) -> str:
         raise UploadError("the upload has no file name")
     name = UNSAFE_CHARS.sub("_", parts[-1]).strip(" ")
     stem, suffix = os.path.splitext(name)
-    if suffix.lower() not in SUPPORTED_SUFFIXES:
+    if suffix.lower() not in accepted_suffixes():
         raise UploadError(f"unsupported file type '{suffix or '(none)'}'; supported: "
-                          f"{', '.join(SUPPORTED_SUFFIXES)}", 415)
+                          f"{', '.join(accepted_suffixes())}", 415)
     if name.startswith(".") or not stem.strip("._- "):
         raise UploadError(f"'{name}' is not usable as a document name (hidden or empty); rename the file")
     if FOLDER_NOTES.match(name) or name.lower().endswith(".meta.json"):
@@ -64,6 +65,11 @@ def safe_upload_name(raw: str | None) -> str:
         stem = stem[:-1]
         name = stem + suffix.lower()
     return stem + suffix.lower()
+
+
+def accepted_suffixes() -> tuple[str, ...]:
+    """What an upload may be: every format ingest reads (format modules included), and zip archives of them."""
+    return SUPPORTED_SUFFIXES + ARCHIVE_SUFFIXES
 
 
 def inside(path: Path, folder: Path) -> bool:
@@ -121,12 +127,13 @@ SET_ASIDE = ".replaced"  # suffix of a file an upload replaces, kept until the n
 
 
 def uploaded_files(folder: Path, doc_id: str) -> list[Path]:
-    """The uploaded document file(s) with this id (another suffix, or a name that slugs alike)."""
+    """The uploaded document file(s) with this id (another suffix, or a name that slugs alike). Archives are
+    not among them: their documents have ids of their own (ingest.pipeline.member_doc_id)."""
     if not folder.is_dir():
         return []
     return [p for p in sorted(folder.iterdir())
             if p.is_file() and not p.name.startswith(".") and not p.name.endswith(".meta.json")
-            and doc_id_for(p) == doc_id]
+            and not is_archive(p) and doc_id_for(p) == doc_id]
 
 
 def set_aside(target: Path, job_id: str) -> list[str]:
@@ -134,7 +141,9 @@ def set_aside(target: Path, job_id: str) -> list[str]:
     ingest does not see them; `restore_set_aside` brings them back if the new file fails. Returns the
     document file names set aside."""
     names = []
-    for path in uploaded_files(target.parent, doc_id_for(target)):
+    # An archive replaces the archive of its name only (its members replace their earlier versions).
+    earlier = [target] if target.is_file() else []
+    for path in earlier if is_archive(target) else uploaded_files(target.parent, doc_id_for(target)):
         for part in (path, sidecar_path(path)):
             if part.exists():
                 os.replace(part, part.with_name(f".{job_id}.{part.name}{SET_ASIDE}"))
