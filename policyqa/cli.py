@@ -24,6 +24,25 @@ def bar(desc: str, unit: str):
     return lambda items: tqdm(items, desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True)
 
 
+class PageBar:
+    """The pages of the file being OCR'd, under the files bar: a scan takes seconds a page."""
+
+    def __init__(self) -> None:
+        self.bar: tqdm | None = None
+        self.path: Path | None = None
+
+    def __call__(self, path: Path, done: int, total: int) -> None:
+        if self.bar is None or path != self.path:  # a new file (or one that failed mid-way before it)
+            if self.bar is not None:
+                self.bar.close()
+            self.bar, self.path = tqdm(total=total, desc=f"OCR {path.name}", unit="page", file=sys.stderr,
+                                       leave=False, dynamic_ncols=True, position=1), path
+        self.bar.update(done - self.bar.n)
+        if done >= total:
+            self.bar.close()
+            self.bar = None
+
+
 def load_service():
     from policyqa.service import QAService
     from retrieval.embedders import EmbedderError
@@ -48,7 +67,7 @@ def run_ingest(paths: list[Path], rebuild: bool, prune: bool = False) -> bool:
         embedder = service.get_embedder(settings)
         # an embedding server may also fail mid-way; the index folder is swapped only when complete
         outcome = service.ingest(settings, paths, embedder, rebuild, bar("reading", "file"),
-                                 bar("embedding", "batch"), prune)
+                                 bar("embedding", "batch"), prune, page_progress=PageBar())
     except EmbedderError as exc:
         fail(f"{exc} The index is unchanged.")
     if outcome.skipped:
@@ -236,7 +255,10 @@ def ask(question: str, as_json: bool = typer.Option(False, "--json", help="Print
         typer.echo("\nSee also:" if result["refused"] else "\nCitations:")
     for c in result["citations"]:
         number = f" {c['doc_number']}" if c["doc_number"] else ""
-        typer.echo(f"[{c['n']}] {c['doc_title']}{number} · {c['issuer']} · {c['date']}\n    {c['clause_path']}")
+        status = f" · {c['status']}" if c.get("status") else ""  # a law's: 现行有效, 历史版本, 已废止
+        newer = f" (newer version {c['newer_version']['version_date']})" if c.get("newer_version") else ""
+        typer.echo(f"[{c['n']}] {c['doc_title']}{number} · {c['issuer']} · {c['date']}{status}{newer}\n"
+                   f"    {c['clause_path']}")
         typer.echo("    " + c["text"].replace("\n", " ")[:300])
 
 
@@ -402,7 +424,7 @@ def run_ingest_with(settings, paths: list[Path]) -> None:
     from policyqa import service
 
     outcome = service.ingest(settings, paths, service.get_embedder(settings), progress=bar("reading", "file"),
-                             embed_progress=bar("embedding", "batch"), prune=True)
+                             embed_progress=bar("embedding", "batch"), prune=True, page_progress=PageBar())
     if outcome.manifest is None:
         fail(f"could not ingest {paths}: " + "; ".join(outcome.report.errors))
 

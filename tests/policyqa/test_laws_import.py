@@ -148,6 +148,10 @@ def test_cli_import_and_list(hashing_settings, monkeypatch):
         table = runner.invoke(cli.app, ["laws", "list"]).stdout.splitlines()
         assert table[0].split() == ["status", "version", "articles", "E", "I", "name"]
         assert table[1].split() == ["现行有效", "2018-12-29", "63", "E", "I", COMPULSORY]
+        # an answer's citation of a law says its status (and would say a newer version the index held)
+        asked = runner.invoke(cli.app, ["ask", "义务教育法第二十七条说的是什么?"])
+        assert asked.exit_code == 0, asked.output
+        assert f"[1] {COMPULSORY} · 全国人民代表大会 · 2018-12-29 · 现行有效" in asked.stdout
     finally:
         cli.get_settings.cache_clear()
 
