@@ -25,7 +25,7 @@ from ingest.metadata import (
 )
 from ingest.quarantine import Quarantine
 from ingest.readers import SUPPORTED_SUFFIXES, ReadError
-from ingest.sandbox import ParseLimits, Sandbox
+from ingest.sandbox import PageProgress, ParseLimits, Sandbox
 from ingest.structure import parse_clauses
 from ingest.tables import find_duty_mentions, find_tables
 from policyqa.models import Chunk, Clause, Document, ResponsibilityRecord
@@ -241,15 +241,16 @@ def discover(paths: list[Path]) -> list[Path]:
 def prepare_documents(paths: list[Path], chunking: ChunkSettings, max_file_mb: float = 20.0,
                       progress=None, known: dict[str, tuple[Document, list[Chunk]]] | None = None,
                       limits: ParseLimits | None = None, quarantine: Quarantine | None = None,
-                      retry_quarantined: bool = False) -> IngestReport:
+                      retry_quarantined: bool = False,
+                      page_progress: PageProgress | None = None) -> IngestReport:
     """Parse and chunk every file; a bad file is reported and skipped, the rest still go in.
 
     `known` maps doc ids already indexed to their document and chunks: a file whose hash is unchanged
     reuses them instead of being parsed again. Files are read in a sandbox under `limits`. A file that
     cannot be read goes into `quarantine`, and is not read again while its content stays the same (unless
-    `retry_quarantined`, for a rebuild).
+    `retry_quarantined`, for a rebuild). `page_progress` hears of each page OCR'd (seconds a page).
     """
-    with Sandbox(limits) as sandbox:  # one child for all the files: it is started once, if at all
+    with Sandbox(limits, page_progress) as sandbox:  # one child for all the files: started once, if at all
         return _prepare(discover(paths), chunking, max_file_mb, progress, known or {}, sandbox, quarantine,
                         retry_quarantined)
 

@@ -134,11 +134,14 @@ def read_docx(path: Path) -> str:
     return "\n".join(lines)
 
 
-def read_pdf(path: Path) -> str:
-    """Text and tables of each page; pages separated by form feeds so page numbers can be recovered."""
+def read_pdf(path: Path) -> str | Read:
+    """Text and tables of each page; pages separated by form feeds so page numbers can be recovered. Pages
+    without a text layer (scans) are OCR'd (ingest/ocr.py); a PDF with a text layer is never OCR'd."""
     import pdfplumber
 
-    pages = []
+    from ingest import ocr
+
+    pages, scanned = [], []
     try:
         with pdfplumber.open(str(path)) as pdf:
             for page in pdf.pages:
@@ -149,14 +152,25 @@ def read_pdf(path: Path) -> str:
                 text = outside.extract_text() or ""
                 for t in tables:
                     text += "\n" + "\n".join(table_lines(t.extract()))
+                if ocr.needs_ocr(page, text):
+                    scanned.append(len(pages))
                 pages.append(text)
     except MemoryError:
         raise  # not a broken file: the sandbox reports the memory limit
     except Exception as exc:  # noqa: BLE001 - pdfminer raises many kinds for a broken file
+        if "Password" in repr(exc):  # pdfplumber wraps pdfminer's PDFPasswordIncorrect
+            raise ReadError(f"{path}: the PDF is password-protected; save a copy without the password "
+                            "(or ask its publisher for one) and ingest that.") from exc
         raise ReadError(f"{path}: not a readable PDF ({exc.__class__.__name__}); check the file.") from exc
+    if not scanned:
+        return PAGE_BREAK.join(pages)
+    results = ocr.ocr_pages(path, ocr.render_pdf(path, scanned), len(scanned))
+    for i, got in zip(scanned, results, strict=True):
+        pages[i] = got.text
     if not any(p.strip() for p in pages):
-        raise ReadError(f"{path}: the PDF has no text layer (a scan?); run OCR on it first.")
-    return PAGE_BREAK.join(pages)
+        raise ReadError(f"{path}: the PDF has no text layer and OCR found no text on its {len(pages)} pages; "
+                        "check that it is a scan of a document (150 dpi or more).")
+    return Read(PAGE_BREAK.join(pages), "ocr", ocr.ocr_info(len(pages), scanned, results))
 
 
 def format_modules() -> list:

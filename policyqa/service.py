@@ -29,7 +29,7 @@ from ingest.laws.scope import Scope, load_scope, select
 from ingest.laws.source import LawSource
 from ingest.pipeline import IngestReport, discover, expected_hashes, prepare_documents
 from ingest.quarantine import Quarantine
-from ingest.sandbox import ParseLimits
+from ingest.sandbox import PageProgress, ParseLimits
 from policyqa.models import Chunk, Document
 from policyqa.settings import Settings
 from retrieval.embedders import (
@@ -118,15 +118,17 @@ class IngestOutcome:
 
 
 def ingest(settings: Settings, paths: list[Path], embedder: Embedder, rebuild: bool = False,
-           progress=None, embed_progress=None, prune: bool = False) -> IngestOutcome:
+           progress=None, embed_progress=None, prune: bool = False,
+           page_progress: PageProgress | None = None) -> IngestOutcome:
     """Add or update the documents under `paths`; other indexed documents stay unless `prune` drops the
-    ones whose source file is gone. Unchanged files are neither parsed nor embedded again."""
+    ones whose source file is gone. Unchanged files are neither parsed nor embedded again. `page_progress`
+    hears of each page OCR'd (file, pages done, pages to OCR): a scan takes seconds a page."""
     with ACTIVITY():
-        return _ingest(settings, paths, embedder, rebuild, progress, embed_progress, prune)
+        return _ingest(settings, paths, embedder, rebuild, progress, embed_progress, prune, page_progress)
 
 
 def _ingest(settings: Settings, paths: list[Path], embedder: Embedder, rebuild: bool, progress,
-            embed_progress, prune: bool) -> IngestOutcome:
+            embed_progress, prune: bool, page_progress: PageProgress | None = None) -> IngestOutcome:
     if not rebuild and index_is_current(settings, paths, embedder, prune):
         return IngestOutcome(IngestReport(), read_manifest(index_dir(settings)), True)
     known: dict[str, tuple[Document, list[Chunk]]] = {}
@@ -138,7 +140,8 @@ def _ingest(settings: Settings, paths: list[Path], embedder: Embedder, rebuild: 
         for doc in documents:
             known[doc.doc_id] = (doc, by_doc[doc.doc_id])
     report = prepare_documents(paths, chunk_settings(settings), settings.max_file_mb, progress, known,
-                               ParseLimits.from_settings(settings), Quarantine(settings.data_dir), rebuild)
+                               ParseLimits.from_settings(settings), Quarantine(settings.data_dir), rebuild,
+                               page_progress)
     given = {d.doc_id for d in report.documents}
     # dropped: members an archive read anew no longer holds (the archive is there: prune would keep them)
     deleted = [doc_id for doc_id, (doc, _) in known.items() if doc_id not in given and (doc_id in report.dropped

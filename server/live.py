@@ -24,6 +24,7 @@ from ingest.laws.source import LawSourceError, default_source
 from ingest.metadata import sidecar_path
 from ingest.pipeline import doc_id_for, is_document_member, member_doc_id
 from ingest.quarantine import Quarantine
+from ingest.sandbox import PageProgress
 from policyqa import service as svc
 from policyqa.service import QAService
 from policyqa.settings import Settings
@@ -44,6 +45,14 @@ from server.uploads import (
 
 log = logging.getLogger("policyqa.live")
 SHOWN_CHANGES = 30  # laws named in a laws import's message (a first import of `all` adds 378)
+
+
+def page_note(job: Job) -> PageProgress:
+    """A job's message while a scan is OCR'd names the page (GET /api/jobs/{id}): minutes go by otherwise
+    with "working" and nothing else."""
+    def note(path: Path, done: int, total: int) -> None:
+        job.message = f"reading {path.name}: OCR page {done} of {total}"
+    return note
 
 
 class LiveIndex:
@@ -104,7 +113,8 @@ class LiveIndex:
             raise JobFailed(f"the uploaded file {target.name} is missing from uploads/; send it again")
         archive, left_out = is_archive(target), []
         try:
-            outcome = svc.ingest(self.settings, [target], self.embedder(), prune=False)
+            outcome = svc.ingest(self.settings, [target], self.embedder(), prune=False,
+                                 page_progress=page_note(job))
             errors = outcome.report.errors or ([] if outcome.manifest else [f"{target.name}: nothing indexed"])
             if archive and (outcome.report.documents or outcome.skipped):
                 # An archive fails only when none of its members goes in: the others' reasons become warnings.
@@ -262,7 +272,8 @@ class LiveIndex:
         if not paths:
             raise JobFailed(f"no corpus folder at {self.settings.corpus_dir} and no uploads")
         rebuild = bool(job.payload.get("rebuild"))
-        outcome = svc.ingest(self.settings, paths, self.embedder(), rebuild=rebuild, prune=True)
+        outcome = svc.ingest(self.settings, paths, self.embedder(), rebuild=rebuild, prune=True,
+                             page_progress=page_note(job))
         errors = outcome.report.errors
         job.warnings = list(outcome.report.warnings) + [f"skipped: {e}" for e in errors]
         if outcome.manifest is None:
