@@ -113,19 +113,22 @@ def read_html(path: Path) -> str:
 def read_docx(path: Path) -> str:
     """Paragraphs and native tables of a Word file, in document order. python-docx parses XML with
     resolve_entities=False (docx.oxml.parser) and lxml's defaults (no network, no huge trees): libxml2 refuses
-    an entity bomb as an XMLSyntaxError (tests/ingest/test_sandbox.py)."""
-    import docx
+    an entity bomb as an XMLSyntaxError (tests/ingest/test_sandbox.py). A package Word and WPS open but
+    python-docx refuses (dangling relationships, an odd main content type) is mended in memory, and content
+    controls' paragraphs are read too (ingest/docx_repair.py)."""
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
+    from ingest.docx_repair import body_blocks, open_document
+
     try:
-        document = docx.Document(str(path))
+        document = open_document(path)
     except MemoryError:
         raise  # not a broken file: the sandbox reports the memory limit
     except Exception as exc:  # noqa: BLE001 - python-docx raises several kinds for a broken file
         raise ReadError(f"{path}: not a readable .docx ({exc.__class__.__name__}); re-save it from Word.") from exc
     lines = []
-    for child in document.element.body.iterchildren():
+    for child in body_blocks(document.element.body):
         if child.tag.endswith("}p"):
             lines.append(Paragraph(child, document).text)
         elif child.tag.endswith("}tbl"):
