@@ -378,8 +378,8 @@ def archive_documents(path: Path, known: dict[str, tuple[Document, list[Chunk]]]
                 pending.append((m, doc_id, shown))
     ids = {member_doc_id(path, m.name) for m in listed if is_document_member(m)}
     report.dropped += [d for d, (doc, _) in known.items() if doc.source_path == str(path) and d not in ids]
-    if not pending:
-        report.count(str(path), "unchanged")
+    if not pending:  # every document reused (or none in it: its members were refused one by one)
+        report.count(str(path), "unchanged" if found else "unpacked")
         return found
     held = quarantine.is_quarantined(path) if quarantine and not retry_quarantined else None
     if held:

@@ -256,3 +256,19 @@ def test_sidecar_of_the_archive_is_shared_but_for_title_and_number(tmp_path, set
     assert docs["两份-a"].issuer == "某县教育局" and docs["两份-b"].issuer == "他县教育局"
     assert {d.date for d in docs.values()} == {"2024-01-02"}
     assert "两份文件" not in {d.title for d in docs.values()} and not any(d.doc_number for d in docs.values())
+
+
+def test_cli_ingest_prints_the_table_and_doc_names_the_archive(tmp_path, run_cli):
+    folder = tmp_path / "in"
+    archive = attachments_zip(folder)
+    write_zip(folder / "另一个.zip", [("附件.exe", b"MZ")])
+    env = {"POLICYQA_EMBEDDER": "hashing", "POLICYQA_DATA_DIR": str(tmp_path / "data")}
+    done = run_cli("ingest", folder, **env)
+    assert done.returncode == 2 and "ingested 3 documents" in done.stdout, done.stderr
+    rows = {line.split()[0]: line.split()[1:] for line in done.stdout.splitlines() if line.startswith(".")}
+    assert rows == {".docx": ["1", "0", "0", "0", "0"], ".txt": ["2", "0", "0", "0", "0"],
+                    ".zip": ["2", "0", "0", "0", "0"], ".exe": ["0", "0", "0", "0", "1"]}
+    assert f"refused: {folder / '另一个.zip'}/附件.exe: unsupported file type .exe" in done.stdout
+    shown = run_cli("doc", LABOUR_ZIP_ID, **env)
+    assert shown.returncode == 0, shown.stderr
+    assert f"source: {archive}\nfrom the archive {ZIP_NAME}, member {LABOUR_MEMBER}" in shown.stdout
