@@ -71,6 +71,30 @@ def write_doc(path: Path, blocks: list[Block]) -> Path:
     return path
 
 
+def write_dps(path: Path, slides: list[list[str]]) -> Path:
+    """A WPS/PowerPoint 97 presentation at `path`, one slide per list of lines: written as flat
+    OpenDocument, saved by LibreOffice Impress as PowerPoint 97 (WPS Presentation's .dps is that format)."""
+    from ingest.formats import office
+
+    ns = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+          'xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0" '
+          'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+          'xmlns:svg="urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0"')
+    pages = "".join(f'<draw:page draw:name="p{i}"><draw:frame svg:x="1cm" svg:y="1cm" svg:width="24cm" '
+                    'svg:height="12cm"><draw:text-box>' + "".join(f"<text:p>{escape(line)}</text:p>" for line in lines)
+                    + "</draw:text-box></draw:frame></draw:page>" for i, lines in enumerate(slides))
+    with tempfile.TemporaryDirectory(prefix="policyqa-sample-") as tmp:
+        flat = Path(tmp) / "sample.fodp"
+        flat.write_text(f'<?xml version="1.0" encoding="UTF-8"?><office:document {ns} office:version="1.2" '
+                        'office:mimetype="application/vnd.oasis.opendocument.presentation"><office:body>'
+                        f'<office:presentation>{pages}</office:presentation></office:body></office:document>',
+                        encoding="utf-8")
+        work = Path(tmp) / "convert"
+        work.mkdir()
+        shutil.copyfile(office.convert(flat, "ppt", work), path)
+    return path
+
+
 # OFD layout, in mm
 PAGE_W, PAGE_H, MARGIN = 210.0, 297.0, 25.0
 SIZE = 5.64  # 16 pt

@@ -15,8 +15,8 @@ its own, killed whole when the limit passes or the sandbox child (its parent) di
 Memory: the converter inherits the sandbox child's address-space limit (RLIMIT_AS, POLICYQA_PARSE_MEMORY_MB,
 per process). It is kept on purpose, not lifted: LibreOffice's importers parse untrusted binary files too,
 and a process cannot raise its hard limit anyway. LibreOffice needs about 512 MB of address space to start
-(it silently writes nothing under ~400 MB); the default 1024 MB converts a 300-page .doc. Below
-SOFFICE_MIN_MEMORY_MB the reader says so instead of trying.
+(under 448 MB it writes nothing or aborts, benches/results/formats-office.json); 768 MB converted a
+270,000-character (~400-page) .doc. Below SOFFICE_MIN_MEMORY_MB the reader says so instead of trying.
 
 Without LibreOffice, a .doc is read by antiword when it is installed (no tables: its text only).
 """
@@ -41,10 +41,11 @@ SUFFIXES = (".doc", ".wps", ".dps")
 # The file converted to, and the LibreOffice export filter, per suffix.
 TARGETS = {".doc": "docx", ".wps": "docx", ".dps": "pdf", ".et": "xlsx"}
 FILTERS = {"docx": "docx:MS Word 2007 XML", "pdf": "pdf:impress_pdf_Export", "xlsx": "xlsx:Calc MS Excel 2007 XML",
-           "doc": "doc:MS Word 97"}  # .doc: for writing samples (benches/office_samples.py)
+           "doc": "doc:MS Word 97", "ppt": "ppt:MS PowerPoint 97"}  # the last two write samples (benches/)
 # The Debian package with the LibreOffice module a suffix needs, and a library of that module.
 PACKAGES = {".doc": "libreoffice-writer-nogui", ".wps": "libreoffice-writer-nogui",
-            ".dps": "libreoffice-impress-nogui", ".et": "libreoffice-calc-nogui"}
+            ".dps": "libreoffice-impress-nogui", ".et": "libreoffice-calc-nogui",
+            ".fodp": "libreoffice-impress-nogui"}
 MODULE_LIBRARIES = {"libreoffice-writer-nogui": "libswlo.so", "libreoffice-impress-nogui": "libsdlo.so",
                     "libreoffice-calc-nogui": "libsclo.so"}
 

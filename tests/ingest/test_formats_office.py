@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from helpers import CORPUS, RENHUAI, REPO, make_settings
 
-from benches.office_samples import policy_blocks, write_doc, write_docx
+from benches.office_samples import policy_blocks, write_doc, write_docx, write_dps
 from ingest import readers
 from ingest.chunking import chunk_document
 from ingest.formats import office
@@ -154,6 +154,23 @@ def test_presentations_need_impress(monkeypatch, tmp_path):
     path.write_bytes(office.CFB_MAGIC + "PowerPoint Document".encode("utf-16-le"))
     with pytest.raises(readers.ReadError, match=r"needs LibreOffice's Impress module.*libreoffice-impress-nogui"):
         readers.read_file(path)
+
+
+def test_a_presentation_is_read_slide_by_slide(tmp_path):
+    soffice = office.find_soffice()
+    if soffice is None or not office.module_installed(soffice, "libreoffice-impress-nogui"):
+        pytest.skip("needs LibreOffice Impress (Debian: libreoffice-impress-nogui)")
+    text = (CORPUS / f"{RENHUAI}.txt").read_text(encoding="utf-8")
+    # first sentences only: text overflowing a slide makes pdfplumber refuse the PDF LibreOffice exports
+    lines = [line.strip().split("。")[0] for line in text.splitlines() if line.strip()]
+    four = lines.index("四、工作内容")
+    path = write_dps(tmp_path / "briefing.dps", [lines[four - 30:four - 27], lines[four:four + 4]])
+    assert path.read_bytes()[:8] == office.CFB_MAGIC
+    got = readers.read_file(path)
+    assert got.method == "converted" and got.info["converter"].startswith("LibreOffice ")
+    first, second = got.text.split(readers.PAGE_BREAK)  # one page per slide
+    assert second.startswith("四、工作内容") and "实施特色创新课程构建工程" in second.replace(" ", "")
+    assert "四、工作内容" not in first
 
 
 def test_too_little_memory_for_libreoffice_is_named(monkeypatch, tmp_path):
