@@ -18,7 +18,14 @@ from retrieval.filters import LAWS, LOCAL, collection_of
 from server.deps import get_live, get_service, get_settings, require_writer
 from server.live import LiveIndex
 from server.schemas import DocumentDetail, DocumentSummary, JobAccepted
-from server.uploads import UPLOAD_METADATA_KEYS, UploadError, parse_metadata, safe_upload_name, staging_path
+from server.uploads import (
+    UPLOAD_METADATA_KEYS,
+    UploadError,
+    accepted_suffixes,
+    parse_metadata,
+    safe_upload_name,
+    staging_path,
+)
 
 router = APIRouter(prefix="/api/documents", tags=["documents"])
 
@@ -59,8 +66,8 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-dat
     "type": "object", "required": ["file"],
     "properties": {
         "file": {"type": "string", "format": "binary",
-                 "description": "The document: .txt .md .html .htm .docx or .pdf "
-                                "(at most POLICYQA_MAX_FILE_MB)."},
+                 "description": f"The document: {' '.join(accepted_suffixes())} (a .zip holds documents "
+                                "of these formats, each ingested on its own; at most POLICYQA_MAX_FILE_MB)."},
         "metadata": {"type": "string", "description": "Optional JSON object with keys among "
                      + ", ".join(UPLOAD_METADATA_KEYS) + ", written as the document's sidecar."},
     }}}}}}
