@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -63,7 +63,10 @@ class Settings(BaseSettings):
     hnsw_ef_search: int = Field(512, ge=1, le=4096, description="HNSW search breadth (efSearch) above "
                                 "ann_threshold: higher finds more of the exact top results, slower; 512 chosen by "
                                 "the sweep in benches/README.md.")
-    vector_store: str = Field("faiss", description="'faiss' (in the data directory) or 'milvus'.")
+    vector_store: str = Field("faiss", validation_alias=AliasChoices("vector_store", "POLICYQA_STORE",
+                              "POLICYQA_VECTOR_STORE"), description="Where the search structures live: 'faiss' "
+                              "(FAISS and bm25s in the data directory) or 'milvus' (dense vectors and BM25 both in "
+                              "Milvus, so several servers can share one index). Also POLICYQA_STORE.")
     milvus_uri: str = Field("", description="Milvus Lite file (*.db) or cluster URI (http://host:19530); "
                             "default: <data_dir>/milvus.db.")
     milvus_token: str = Field("", description="Milvus credentials (user:password or an API token).")

@@ -13,6 +13,10 @@ flat index, tombstoned in an HNSW graph until COMPACT_FRACTION of it is dead, th
 written to the temporary folder. BM25 has no incremental update: it is recomputed from the kept tokens
 (array operations, about a second at 100k chunks). `incremental=False` (`policyqa ingest --rebuild`)
 builds every part from scratch, embeddings still coming from the cache.
+
+With the Milvus store (StoreConfig.backend "milvus") the folder has no dense.faiss and no bm25/: each build
+writes a new Milvus collection holding every row's vector, document id and text, with BM25 computed by
+Milvus (retrieval/milvus_store.py), and dense.milvus.json names it.
 """
 
 from __future__ import annotations
@@ -34,9 +38,9 @@ import retrieval.tokenize as tokenize_module
 from policyqa.models import Chunk, Document
 from retrieval.cache import EmbeddingCache, remove_dead_leftovers, text_key
 from retrieval.embedders import Embedder, model_parts
-from retrieval.milvus_store import MilvusStore, MilvusStoreError
+from retrieval.milvus_store import MilvusLexicalStore, MilvusStore, MilvusStoreError
 from retrieval.stores import HNSW_EF_SEARCH, DenseStore, DenseStoreError, LexicalStore, TokenTable, dense_kind
-from retrieval.tokenize import add_user_words, tokenize
+from retrieval.tokenize import STOPWORDS, add_user_words, tokenize
 
 FORMAT_VERSION = 1
 # Bump when ingest output changes for the same input, so stale indexes are rebuilt.
@@ -49,7 +53,8 @@ class IndexError_(RuntimeError):
 
 @dataclass(frozen=True)
 class StoreConfig:
-    """Where dense vectors live: FAISS in the index folder (default) or a Milvus collection."""
+    """Where the search structures live: FAISS and bm25s in the index folder (default), or both dense vectors
+    and BM25 in a Milvus collection (then API processes hold no search state and share one Milvus)."""
 
     backend: str = "faiss"  # faiss | milvus
     ann_threshold: int = 50_000  # FAISS: HNSW above this many chunks
@@ -66,7 +71,18 @@ class Index:
     documents: dict[str, Document]
     chunks: list[Chunk]
     dense: DenseStore | MilvusStore
-    lexical: LexicalStore
+    lexical: LexicalStore | MilvusLexicalStore
+    version: tuple = ()  # manifest_version() when loaded: a process sees another's new index by it
+
+
+def manifest_version(index_dir: Path) -> tuple:
+    """Which index is live in the folder, cheaply (a stat): each build swaps in a new manifest.json, so
+    its inode and time change. () when there is none."""
+    try:
+        st = (index_dir / "manifest.json").stat()
+    except OSError:
+        return ()
+    return st.st_ino, st.st_mtime_ns, st.st_size
 
 
 def corpus_hash(doc_hashes: dict[str, str]) -> str:
@@ -235,15 +251,21 @@ def build_index(index_dir: Path, documents: list[Document], chunks: list[Chunk],
         token_sources[list(retokenize)] = -1
     else:
         token_sources = np.full(len(texts), -1, np.int64)
-    fresh = [tokenize(texts[r]) for r in np.flatnonzero(token_sources < 0)]
-    lexical = LexicalStore(TokenTable.assemble(token_sources, live.tokens if live else None, fresh))
-
     doc_hashes = {d.doc_id: d.source_hash for d in documents}
-    dense, dense_update = _dense_store(vectors, new_rows, plan, live, store, doc_hashes)
+    if store.backend == "milvus":
+        # BM25 lives in the Milvus collection too, from the texts (Milvus's jieba analyzer tokenises them).
+        fresh, lexical = [], None
+        dense, dense_update = _dense_store(vectors, new_rows, plan, live, store, doc_hashes,
+                                           texts, [c.doc_id for c in chunks], words)
+    else:
+        fresh = [tokenize(texts[r]) for r in np.flatnonzero(token_sources < 0)]
+        lexical = LexicalStore(TokenTable.assemble(token_sources, live.tokens if live else None, fresh))
+        dense, dense_update = _dense_store(vectors, new_rows, plan, live, store, doc_hashes)
 
     manifest = expected_manifest_fields(embedder.name, embedder.dim, chunking) | {
         "corpus_hash": corpus_hash(doc_hashes), "documents": doc_hashes, "n_chunks": len(chunks),
         "dense_index": dense.kind, "vector_store": store.backend, "hnsw_ef_search": store.ef_search,
+        "lexical_store": "milvus" if lexical is None else "bm25s",
         "dense_tombstones": len(getattr(dense, "tombstones", ())), "next_id": plan.next_id,
         "tokenizer": tokenizer_fingerprint(), "embedded_now": embedded,
         "update": {"mode": "incremental" if live is not None else "full", "reused_rows": int(reused.sum()),
@@ -264,7 +286,8 @@ def build_index(index_dir: Path, documents: list[Document], chunks: list[Chunk],
         rows["id"], rows["key"] = plan.ids, keys
         np.save(tmp / "rows.npy", rows)
         dense.save(tmp / ("dense.milvus.json" if dense.kind == "milvus" else "dense.faiss"))
-        lexical.save(tmp / "bm25")
+        if lexical is not None:
+            lexical.save(tmp / "bm25")
         (tmp / "userdict.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
         manifest["build_seconds"] = round(time.perf_counter() - started, 3)
         # The manifest goes last: a folder without one is never loaded.
@@ -276,7 +299,14 @@ def build_index(index_dir: Path, documents: list[Document], chunks: list[Chunk],
         raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if previous is not None and previous[1] != getattr(dense, "collection", None):
+    if dense.kind == "milvus":
+        # The previous collection stays until the next build: other processes on this Milvus search it until
+        # they see the new manifest (server/replicas.py); older ones go.
+        same_place = previous is not None and previous[0] == dense.uri
+        dense.drop_older(store.milvus_collection, {dense.collection, previous[1] if same_place else ""})
+        if previous is not None and not same_place:
+            MilvusStore(previous[0], previous[1], store.milvus_token).drop()
+    elif previous is not None:
         MilvusStore(previous[0], previous[1], store.milvus_token).drop()
     return manifest
 
@@ -307,12 +337,15 @@ def _row_vectors(texts: list[str], new_rows: np.ndarray, plan: RowPlan, live: Li
 
 
 def _dense_store(vectors: np.ndarray, new_rows: np.ndarray, plan: RowPlan, live: LiveRows | None,
-                 store: StoreConfig, doc_hashes: dict[str, str]) -> tuple[DenseStore | MilvusStore, str]:
+                 store: StoreConfig, doc_hashes: dict[str, str], texts: list[str] | None = None,
+                 doc_ids: list[str] | None = None, words=()) -> tuple[DenseStore | MilvusStore, str]:
     """The dense store for the new rows, and how it was made: "updated" in place from the live FAISS
-    index, "compacted" (HNSW rebuilt: too many tombstones) or "built"."""
+    index, "compacted" (HNSW rebuilt: too many tombstones) or "built" (always, on Milvus: a new collection,
+    with BM25 over `texts` when given)."""
     if store.backend == "milvus":
         name = f"{store.milvus_collection}_{corpus_hash(doc_hashes)[:10]}_{time.time_ns()}"
-        return MilvusStore.build(vectors, store.milvus_uri, name, store.milvus_token), "built"
+        return MilvusStore.build(vectors, store.milvus_uri, name, store.milvus_token, texts=texts,
+                                 doc_ids=doc_ids, words=words, stop_words=STOPWORDS), "built"
     if store.backend != "faiss":
         raise ValueError(f"unknown vector store '{store.backend}': use faiss or milvus")
     kind = dense_kind(len(vectors), store.ann_threshold)
@@ -371,6 +404,7 @@ def load_index(index_dir: Path, embedder_name: str, dim: int, milvus_token: str 
     """Load the index for search. `ef_search`: HNSW search breadth; by default the one the index was
     built with (the POLICYQA_HNSW_EF_SEARCH setting at ingest time)."""
     recover(index_dir)
+    version = manifest_version(index_dir)  # before reading: a swap in between makes the next check reload
     manifest = read_manifest(index_dir)
     if manifest is None:
         raise IndexError_(f"no index at {index_dir}; run `policyqa ingest` first.")
@@ -398,5 +432,7 @@ def load_index(index_dir: Path, embedder_name: str, dim: int, milvus_token: str 
             dense = DenseStore.load(index_dir / "dense.faiss", row_ids, ef_search)
     except (MilvusStoreError, DenseStoreError) as exc:
         raise IndexError_(f"index at {index_dir}: {exc}") from exc
-    return Index(index_dir, manifest, {d.doc_id: d for d in documents}, chunks, dense,
-                 LexicalStore.load(index_dir / "bm25"))
+    if isinstance(dense, MilvusStore):
+        dense.doc_of = np.array([c.doc_id for c in chunks], dtype=object)  # filters by document
+    lexical = MilvusLexicalStore(dense) if getattr(dense, "bm25", False) else LexicalStore.load(index_dir / "bm25")
+    return Index(index_dir, manifest, {d.doc_id: d for d in documents}, chunks, dense, lexical, version)

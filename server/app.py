@@ -26,6 +26,7 @@ from retrieval.embedders import enable_query_cache
 from server.deps import get_service, require_writer
 from server.feedback import FeedbackLog, feedback_path
 from server.live import LiveIndex
+from server.replicas import IndexWatcher, ReplicaMiddleware, shares_index
 from server.routes import documents, feedback, jobs, laws, openai_api, qa
 from server.schemas import ErrorDetail, OpenAIError
 from server.security import (
@@ -208,6 +209,10 @@ def create_app(service: QAService | None = None, settings: Settings | None = Non
                            expose_headers=["Retry-After", "Location"], max_age=600)
     docs = frozenset(p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p)
     app.add_middleware(SecurityHeadersMiddleware, docs_paths=docs)
+    if shares_index(settings):
+        # Replicas on one Milvus: a new index another process swapped in is loaded before the next request.
+        app.state.watcher = IndexWatcher(app.state, settings)
+        app.add_middleware(ReplicaMiddleware, watcher=app.state.watcher)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
