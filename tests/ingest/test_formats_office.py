@@ -3,7 +3,8 @@
 The samples are made here from corpus/renhuai-brand-schools-2017.txt (benches/office_samples.py): a .docx
 with the task table native, saved by LibreOffice as Word 97. LibreOffice cannot write Kingsoft's .wps; a
 .wps is the Word 97 format plus a WPS stream (and WPS may save a .docx under that name), so a Word 97 file
-and a .docx named .wps stand in for one. A real WPS Office 10.1 .wps was checked by hand (benches/README.md)."""
+and a .docx named .wps stand in for one. Real .wps files of WPS Office 10.1 and 12.1
+(public samples, not in the repository) are converted by benches/formats_office.py --wps (results/formats-office.json)."""
 
 from __future__ import annotations
 
