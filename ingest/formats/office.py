@@ -54,6 +54,9 @@ SANDBOX_SHARE = 0.75  # the rest of the sandbox's time is for reading the conver
 SANDBOX_TIMEOUT_S = 120.0  # ingest.sandbox.ParseLimits' default, when POLICYQA_PARSE_TIMEOUT_S is not set
 KILL_AFTER_S = 5  # a converter that ignores SIGTERM is killed this long after it
 SOFFICE_MIN_MEMORY_MB = 512
+# A zip saved under an old name (a .docx named .wps) is checked as an archive before LibreOffice unpacks it,
+# with the setting's default: POLICYQA_MAX_UNPACKED_MB does not reach format modules.
+ZIP_LIMIT_MB = 200.0
 
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE compound file: .doc, .wps, .et, .dps, encrypted OOXML
 PR_SET_PDEATHSIG = 1
@@ -191,7 +194,11 @@ def check_kind(path: Path) -> None:
             return
         raise ReadError(f"{path}: damaged, or not a {suffix} file (it has no {stream} stream); open it in WPS or "
                         "Word and re-save it as .docx.")
-    if not data.lstrip().startswith(OTHER_KINDS):
+    if data.startswith(b"PK\x03\x04"):
+        from ingest.readers import check_archive  # defined after the format modules are found
+
+        check_archive(path, ZIP_LIMIT_MB)
+    elif not data.lstrip().startswith(OTHER_KINDS):
         raise ReadError(f"{path}: not a {suffix} file (neither the Office binary format, nor a .docx, RTF or web "
                         "page saved under that name); check the file.")
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from helpers import CORPUS, RENHUAI, REPO, make_settings
+from hostile_files import zip_bomb
 
 from benches.office_samples import policy_blocks, write_doc, write_docx, write_dps
 from ingest import readers
@@ -116,6 +117,14 @@ def test_broken_files_get_one_line(tmp_path, name, data, message):
     with pytest.raises(readers.ReadError) as err:
         readers.read_file(path)
     assert str(err.value).startswith(f"{path}: ") and message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_zip_bomb_named_wps_is_refused_before_libreoffice_opens_it(tmp_path):
+    bomb = zip_bomb(tmp_path, 300)  # a .docx that unpacks to 300 MB, 1000-fold
+    named = tmp_path / "bomb.wps"
+    bomb.rename(named)
+    with pytest.raises(readers.ReadError, match=r"bomb.wps: .*zip bomb"):
+        readers.read_file(named)
 
 
 @needs_soffice
