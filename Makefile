@@ -14,14 +14,15 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-# LibreOffice converts old Word/WPS files (.doc .wps .et .dps) to text (ingest/formats); Debian's headless build.
-SOFFICE := /usr/bin/soffice
-$(SOFFICE):
-	@command -v apt-get >/dev/null || { echo "install LibreOffice (Debian: libreoffice-writer-nogui libreoffice-calc-nogui) to read .doc/.wps files"; exit 1; }
-	apt-get install -y -q libreoffice-writer-nogui libreoffice-calc-nogui >/dev/null 2>&1 || \
-	  (apt-get update -q >/dev/null && apt-get install -y -q libreoffice-writer-nogui libreoffice-calc-nogui >/dev/null)
+# LibreOffice converts old Word/WPS files (.doc .wps .et .dps: Writer, Calc, Impress) to text (ingest/formats); Debian's headless build.
+LIBREOFFICE := /usr/lib/libreoffice/program/libslideshowlo.so
+# (a file of the Impress package stands for all three: they are installed together)
+$(LIBREOFFICE):
+	@command -v apt-get >/dev/null || { echo "install LibreOffice (Debian: libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui) to read .doc/.wps files"; exit 1; }
+	apt-get install -y -q libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui >/dev/null 2>&1 || \
+	  (apt-get update -q >/dev/null && apt-get install -y -q libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui >/dev/null)
 
-run: install $(SOFFICE)
+run: install $(LIBREOFFICE)
 	$(BIN)/policyqa serve --ingest
 
 # A CJK font lets the PDF reader test write a Chinese sample PDF (Debian package, installed when missing).
@@ -39,7 +40,7 @@ $(CHROMIUM):
 	apt-get install -y -q chromium >/dev/null 2>&1 || \
 	  (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)
 
-test: install $(CJK_FONT) $(CHROMIUM) $(SOFFICE)
+test: install $(CJK_FONT) $(CHROMIUM) $(LIBREOFFICE)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q -ra
 
