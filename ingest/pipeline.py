@@ -146,7 +146,8 @@ def add_records(doc: Document) -> None:
                 new_clauses.append(Clause(row_id, row.number, row.task, f"{clause.path} › {row.number} {row.task}",
                                           clause.level + 1, row.start, row.end, clause.clause_id))
                 doc.records.append(ResponsibilityRecord(row.task, row.lead, row.assisting, row_id, row.number,
-                                                        row.lead_label, row.assist_label))
+                                                        row.lead_label, row.assist_label, row.deadline,
+                                                        row.deadline_label))
         for duty in find_duty_mentions(doc.text, start, end):
             task = clause.heading or clause.path
             doc.records.append(ResponsibilityRecord(task, duty.lead, duty.assisting, clause.clause_id, clause.number,

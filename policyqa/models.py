@@ -40,6 +40,8 @@ class ResponsibilityRecord:
     number: str = ""
     lead_label: str = "牵头"  # the table's own column names, e.g. 牵头股室 / 协助股室
     assist_label: str = "协助"
+    deadline: str = ""  # the row's 完成时限 as written ("2024年6月底前", "长期坚持"); "" when the table has none
+    deadline_label: str = "完成时限"
 
     to_dict = asdict
     from_dict = classmethod(_from_dict)
@@ -48,6 +50,8 @@ class ResponsibilityRecord:
         text = f"{self.task}:{self.lead_label} {'、'.join(self.lead)}"
         if self.assisting:
             text += f";{self.assist_label} {'、'.join(self.assisting)}"
+        if self.deadline:
+            text += f";{self.deadline_label} {self.deadline}"
         return text
 
 
