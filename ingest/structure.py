@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ingest.tables import CELL_SEP, is_pipe_header
 from policyqa.models import Clause
 
 CN_DIGITS = "零一二三四五六七八九十百千"  # 千: the Civil Code runs to 第一千二百六十条
@@ -133,8 +134,61 @@ def find_headings(text: str) -> list[Heading]:
     return accepted
 
 
+# A spreadsheet's sheet as ingest/formats/spreadsheets.py renders it: a line "工作表:<name>" (NFKC makes a
+# full-width colon this one), the workbook's file name above the first.
+SHEET_PREFIX = "工作表:"
+SHEET_LINE = re.compile(rf"^{SHEET_PREFIX}(.+)$", re.M)
+
+
+def is_workbook(text: str) -> bool:
+    """A spreadsheet's text: a sheet line first or second (cleaning may drop the file-name line)."""
+    return any(SHEET_LINE.fullmatch(line) for line in text.split("\n", 2)[:2])
+
+
+def sheet_clauses(doc_id: str, text: str) -> list[Clause]:
+    """A workbook's clauses: each sheet a section, the rows of a sheet below its first row of several cells
+    (its header) a clause each, "任务分工 › 3 …". Numbers in cells are data, not clause headings. The rows
+    of a responsibility table become clauses with their records in `ingest.pipeline.add_records` instead."""
+    marks = list(SHEET_LINE.finditer(text))
+    clauses = [Clause(f"{doc_id}#preamble", "", "", "(正文前部分)", 0, 0, marks[0].start())] if marks[0].start() else []
+    seen: set[str] = set()
+    for i, m in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
+        name = m.group(1).strip()
+        label = re.sub(r"[\s.#~]+", "_", name)  # "." parts clause ids and "~" chunk ids
+        label = label if label not in seen else f"{label}~{i + 1}"  # "a b" and "a.b" are both a_b
+        seen.add(label)
+        sheet = Clause(f"{doc_id}#{label}", "", name, name, 1, m.start(), end)
+        clauses += [sheet, *row_clauses(sheet, text, m.end(), end)]
+    return clauses
+
+
+def row_clauses(sheet: Clause, text: str, start: int, end: int) -> list[Clause]:
+    """The rows below a sheet's header as its child clauses, numbered by a 序号 column when the first cells
+    are distinct numbers, else counted; none for a sheet holding a responsibility table (see above)."""
+    lines, pos = [], start
+    for line in text[start:end].split("\n"):
+        lines.append((pos, pos + len(line), line))
+        pos += len(line) + 1
+    header = next((k for k, (_, _, line) in enumerate(lines) if CELL_SEP in line), None)
+    if header is None or any(is_pipe_header(line) for _, _, line in lines):
+        return []
+    rows = [(s, e, [c.strip() for c in line.split(CELL_SEP)]) for s, e, line in lines[header + 1:] if line.strip()]
+    firsts = [cells[0] for _, _, cells in rows]
+    numbered = all(re.fullmatch(r"\d{1,4}", f) for f in firsts) and len(set(firsts)) == len(firsts)  # a 序号 column
+    out = []
+    for k, (s, e, cells) in enumerate(rows, start=1):
+        number = cells[0] if numbered else str(k)
+        title = next((c for c in cells[1 if numbered else 0:] if c), "")
+        out.append(Clause(f"{sheet.clause_id}.{number}", number, title, f"{sheet.path} › {number} {short(title)}",
+                          2, s, e, sheet.clause_id))
+    return out
+
+
 def parse_clauses(doc_id: str, text: str) -> list[Clause]:
     """A flat list of clauses in document order; parent ids make the tree. Spans cover descendants."""
+    if is_workbook(text):
+        return sheet_clauses(doc_id, text)
     headings = find_headings(text)
     clauses: list[Clause] = []
     stack: list[tuple[Heading, Clause]] = []
