@@ -145,6 +145,8 @@ class RecordOut(BaseModel):
     lead: list[str]
     assisting: list[str]
     clause_id: str
+    deadline: str = Field("", description="The task's 完成时限 as the table writes it (\"2024年6月底前\", "
+                          "\"长期坚持\"); empty when the table has no such column.")
 
 
 class DocumentDetail(DocumentSummary):

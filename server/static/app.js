@@ -734,6 +734,71 @@
     viewerClause.appendChild(document.createTextNode(" " + path));
   }
 
+  /* A line of a table as the readers write them: cells joined by " | " ("| x" when the first cell is
+   * empty; a one-cell row of a spreadsheet's table ends in " |"). Two or more such lines in a row are
+   * shown as a table. */
+  function isTableRow(line) {
+    return / \| |^\| | \|$/.test(line);
+  }
+
+  /* The document text into `body`: tables as tables, the rest as text; the range [s, e) highlighted
+   * (a <mark> in text, whole rows in a table). Returns the first highlighted node, to scroll to. */
+  function fillText(body, text, range, n) {
+    var lines = text.split("\n");
+    var first = null;
+    function marked(node) {
+      node.setAttribute("data-n", String(n));
+      if (!first) first = node;
+      return node;
+    }
+    function addText(s, e) {
+      if (!range || e <= range[0] || s >= range[1]) {
+        if (e > s) body.appendChild(document.createTextNode(text.slice(s, e)));
+        return;
+      }
+      var a = Math.max(s, range[0]), b = Math.min(e, range[1]);
+      if (a > s) body.appendChild(document.createTextNode(text.slice(s, a)));
+      body.appendChild(marked(el("mark", "highlight", text.slice(a, b))));
+      if (e > b) body.appendChild(document.createTextNode(text.slice(b, e)));
+    }
+    function addTable(rows, at) {
+      var cells = rows.map(function (line) { return line.replace(/ \|$/, "").split("|"); });
+      var width = Math.max.apply(null, cells.map(function (r) { return r.length; }));
+      var table = el("table", "doc-table");
+      cells.forEach(function (row, k) {
+        var tr = el("tr");
+        row.forEach(function (cell, j) {
+          var td = el("td", null, cell.trim());
+          if (j === row.length - 1 && row.length < width) td.colSpan = width - j;
+          tr.appendChild(td);
+        });
+        var end = at + rows[k].length;
+        if (range && at < range[1] && end > range[0]) {
+          tr.className = "highlight";
+          marked(tr);
+        }
+        table.appendChild(tr);
+        at = end + 1;
+      });
+      body.appendChild(table);
+    }
+    var pos = 0, from = 0, i = 0;
+    while (i < lines.length) {
+      var j = i, end = pos;
+      while (j < lines.length && isTableRow(lines[j])) end += lines[j++].length + 1;
+      if (j - i >= 2) {
+        addText(from, Math.max(from, pos - 1)); // the line break before a table: the table is a block
+        addTable(lines.slice(i, j), pos);
+        from = pos = Math.min(end, text.length);
+        i = j;
+      } else {
+        pos += lines[i++].length + 1;
+      }
+    }
+    addText(from, text.length);
+    return first;
+  }
+
   function renderDoc(doc, c, n) {
     var text = str(doc.text);
     viewerTitle.textContent = str(doc.title) || str(c.doc_title) || "文件原文";
@@ -745,17 +810,7 @@
 
     clear(viewerText);
     var body = el("div", "doc-text");
-    var mark = null;
-    if (range) {
-      body.appendChild(document.createTextNode(text.slice(0, range[0])));
-      mark = el("mark", "highlight");
-      mark.setAttribute("data-n", String(n));
-      mark.textContent = text.slice(range[0], range[1]);
-      body.appendChild(mark);
-      body.appendChild(document.createTextNode(text.slice(range[1])));
-    } else {
-      body.appendChild(document.createTextNode(text));
-    }
+    var mark = fillText(body, text, range, n);
     viewerText.appendChild(body);
     if (!range && (c.start !== undefined || str(c.clause_id))) { // a linked document may have no passage
       viewerText.insertBefore(
@@ -766,8 +821,9 @@
     if (mark) {
       // Scroll inside the panel only (viewer-text is the positioned scroll box).
       requestAnimationFrame(function () {
-        var top = mark.offsetTop - Math.max(24, viewerText.clientHeight / 4);
-        viewerText.scrollTop = Math.max(0, top);
+        // from the boxes, not offsetTop: a table row's offsetTop is relative to its table
+        var at = mark.getBoundingClientRect().top - viewerText.getBoundingClientRect().top + viewerText.scrollTop;
+        viewerText.scrollTop = Math.max(0, at - Math.max(24, viewerText.clientHeight / 4));
       });
     }
   }
