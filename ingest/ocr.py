@@ -3,10 +3,10 @@ confidence per page.
 
 RapidOCR (PP-OCRv4 detection and recognition, ONNX models inside the wheel: no network) finds text boxes;
 we put them back in reading order: boxes that share a line are joined left to right (Chinese without
-spaces, a wide gap as a table's " | " cell separator, the form the readers give native tables), lines go
-top to bottom, and a line that runs to the right margin mid-sentence is joined to the next (the scan
-wrapped a paragraph, not the author). Coloured text (a red header's 文号, a stamped signature) is read
-like any other: nothing is dropped by colour.
+spaces), lines go top to bottom, a table's rows get " | " between cells (the form the readers give native
+tables, which ingest.tables reads into responsibility records), and a line that runs to the right margin
+mid-sentence is joined to the next (the scan wrapped a paragraph, not the author). Coloured text (a red
+header's 文号, a stamped signature) is read like any other: nothing is dropped by colour.
 
 This runs in the ingest sandbox's child (ingest/sandbox.py), which sets the two hooks below: the engine
 needs more address space than parsing does, and OCR takes seconds a page, so the parent hears of each page.
@@ -31,7 +31,7 @@ OCR_MAX_SIDE = 2000
 # 1024 MB. The sandbox child gets it only once the engine loads; files are parsed under the base limit.
 OCR_MEMORY_MB = 1536
 # A scanned yearbook runs to a few hundred pages; past this a file is more likely hostile than a
-# document, and OCR would take well over 20 minutes on 2 cores: split it.
+# document, and OCR would take 15-25 minutes or more on 2 cores: split it.
 MAX_OCR_PAGES = 500
 
 TEXT_SCORE = 0.5  # boxes read with less confidence are noise (RapidOCR's own default)
@@ -40,11 +40,17 @@ UPRIGHT = 0.5  # fewer boxes than this share of those found read with confidence
 # Reading order, in units of the line's text height (the height of its boxes):
 SAME_LINE = 0.5  # boxes overlapping vertically by half the smaller height share a line
 WORD_GAP = 0.8  # a wider gap is a space ("工  会  办公室", "仁怀市教育局  2017年5月15日"): two spaces
-CELL_GAP = 2.5  # a wider one separates table columns: " | ", as the readers render native tables
+CELL_GAP = 2.5  # a wider one separates columns even outside a table (table_rows): " | "
 MARGIN = 1.5  # a line ending within this of the right margin is full: its paragraph may go on below
 INDENT = 1.0  # the next line starting further right than this from the left margin starts a paragraph
 PARA_GAP = 1.0  # a vertical gap wider than this separates blocks
 FULL_LINE_CHARS = 20  # shorter lines (table cells, titles, signatures) are never joined to the next
+# Lines whose characters' width differs by more are in different type sizes: not one paragraph (公文's title
+# in 2号 is 37% wider than its body in 3号; box heights vary as much within one size, with the glyphs).
+SAME_SIZE = 0.2
+# The year of a 文号 in mismatched brackets ("青教发〔2024】12号": the recogniser confuses 〕 】 ] ）): a 文号
+# is how policies cite each other, so it is put back as printed.
+DOC_NUMBER_YEAR = re.compile(r"[〔【\[［（(]\s*((?:19|20)\d{2})\s*[〕】\]］）)](?=\s*第?\s*\d{1,4}\s*号)")
 ASCII_WORD = re.compile(r"[A-Za-z0-9]")
 # The recogniser reads the blank half of a full-width mark as a space ("二、 经费保障"): not the author's.
 PUNCT_SPACE = re.compile(r"(?<=[、。，；：！？（《“‘「【〔])\s+|\s+(?=[、。，；：！？）》”’」】〕])")
@@ -102,7 +108,7 @@ def to_rgb(image):
 
 
 def recognise(image) -> PageText:
-    """The text of one page image (a Pillow image), the page turned over first if it was scanned upside down."""
+    """The text of one page image (a Pillow image); a page scanned upside down is turned over."""
     image = to_rgb(image)
     boxes, found = read_boxes(image)
     if len(boxes) < UPRIGHT * found:  # most lines unreadable: upside down? Keep the reading that reads more
@@ -142,14 +148,16 @@ def ocr_pages(path: Path, pages: Iterable, total: int) -> list[PageText]:
 
 def ocr_info(pages: int, ocr_at: list[int], results: list[PageText]) -> dict:
     """What `Read.info` keeps of an OCR: page numbers from 1, the confidence of each OCR'd page."""
-    return {"pages": pages, "ocr_pages": [i + 1 for i in ocr_at], "confidence": [r.confidence for r in results]}
+    return {"pages": pages, "ocr_pages": [i + 1 for i in ocr_at],
+            "confidence": [r.confidence for r in results]}
 
 
 # -- reading order -----------------------------------------------------------------------------------
 
 
-def join_words(left: str, right: str, gap: float, height: float) -> str:
-    if gap > CELL_GAP * height:
+def join_words(left: str, right: str, gap: float, height: float, cells: bool = False) -> str:
+    """Two pieces of one line. `cells`: the line is a table row, so any wide gap separates cells."""
+    if gap > CELL_GAP * height or (cells and gap > WORD_GAP * height):
         return f"{left} | {right}"
     if gap > WORD_GAP * height:
         return f"{left}  {right}"
@@ -182,21 +190,37 @@ class Line:
     def height(self) -> float:
         return statistics.median(b.height for b in self.boxes)
 
-    def text(self) -> str:
+    @property
+    def em(self) -> float:
+        """The width of one Chinese character (half-width ones count half): the line's type size."""
+        units = sum(1 if ord(ch) >= 0x2E80 else 0.5 for b in self.boxes for ch in b.text)
+        return sum(b.x1 - b.x0 for b in self.boxes) / max(units, 1)
+
+    def text(self, cells: bool = False) -> str:
         out = self.boxes[0].text
         for before, box in zip(self.boxes, self.boxes[1:], strict=False):
-            out = join_words(out, box.text, box.x0 - before.x1, self.height)
+            out = join_words(out, box.text, box.x0 - before.x1, self.height, cells)
+        return out
+
+    def pieces(self) -> list[tuple[float, float, str]]:
+        """The line's pieces that wide gaps separate (a table row's cells): their extent and text."""
+        out = [(self.boxes[0].x0, self.boxes[0].x1, self.boxes[0].text)]
+        for box in self.boxes[1:]:
+            if box.x0 - out[-1][1] > WORD_GAP * self.height:
+                out.append((box.x0, box.x1, box.text))
+            else:
+                out[-1] = (out[-1][0], box.x1, out[-1][2] + box.text)
         return out
 
 
 def group_lines(boxes: list[Box]) -> list[Line]:
     """Boxes into lines, top to bottom, each left to right. A box joins the line it overlaps vertically by
-    SAME_LINE of the smaller height (a slightly skewed scan still lines up); lines are ordered by their top."""
+    SAME_LINE of the smaller height (a slightly skewed scan still lines up); lines are ordered by their
+    top."""
     lines: list[Line] = []
     for box in sorted(boxes, key=lambda b: (b.y0 + b.y1) / 2):
-        same = next((line for line in reversed(lines)
-                     if min(box.y1, line.y1) - max(box.y0, line.y0) >= SAME_LINE * min(box.height, line.height)),
-                    None)
+        same = next((line for line in reversed(lines) if min(box.y1, line.y1) - max(box.y0, line.y0)
+                     >= SAME_LINE * min(box.height, line.height)), None)
         if same is None:
             lines.append(Line([box]))
         else:
@@ -205,10 +229,26 @@ def group_lines(boxes: list[Box]) -> list[Line]:
     return sorted(lines, key=lambda line: line.y0)
 
 
+def table_rows(lines: list[Line]) -> list[bool]:
+    """Which lines are rows of a table: consecutive lines whose words (pieces of two characters or more)
+    stand in the same columns: two or more of one overlap those of the other horizontally. A cell's text
+    sits anywhere in its column, so the gap between cells may be narrow ("序号" then "具体任务"); prose is
+    one piece, and letter-spaced text ("工  会  办公室") is single characters."""
+    words = [[p for p in line.pieces() if len(p[2]) >= 2] for line in lines]
+    rows = [False] * len(lines)
+    for k in range(1, len(lines)):
+        a, b = words[k - 1], words[k]
+        if len(a) >= 2 and len(b) >= 2 and sum(min(s[1], t[1]) > max(s[0], t[0]) for s in a for t in b) >= 2:
+            rows[k - 1] = rows[k] = True
+    return rows
+
+
 def page_text(boxes: list[Box]) -> str:
-    """The page's text: lines in reading order, a paragraph the scan wrapped joined back into one line."""
+    """The page's text: lines in reading order, table rows with " | " between cells, a paragraph the scan
+    wrapped joined back into one line."""
     lines = group_lines(boxes)
-    texts = [line.text() for line in lines]
+    rows = table_rows(lines)
+    texts = [DOC_NUMBER_YEAR.sub(r"〔\1〕", line.text(row)) for line, row in zip(lines, rows, strict=True)]
     full = [line for line, text in zip(lines, texts, strict=True) if len(text) >= FULL_LINE_CHARS]
     if not full:
         return "\n".join(texts)
@@ -218,7 +258,8 @@ def page_text(boxes: list[Box]) -> str:
         before, line, text = lines[k - 1], lines[k], texts[k]
         h = before.height
         wrapped = (len(texts[k - 1]) >= FULL_LINE_CHARS and right - before.x1 <= MARGIN * h
-                   and not ends_sentence(texts[k - 1]) and " | " not in texts[k - 1] + text
+                   and not ends_sentence(texts[k - 1]) and not rows[k - 1] and not rows[k]
+                   and abs(line.em - before.em) <= SAME_SIZE * before.em  # a title's type is larger
                    and line.x0 - left <= INDENT * h and line.y0 - before.y1 <= PARA_GAP * h)
         if wrapped:
             out[-1] = join_words(out[-1], text, 0, h)

@@ -29,7 +29,8 @@ def read(path: Path) -> Read:
     if not any(r.text.strip() for r in results):
         raise ReadError(f"{path}: OCR found no text in the image; check that it shows a document, scanned at "
                         "150 dpi or more.")
-    return Read(PAGE_BREAK.join(r.text for r in results), "ocr", ocr.ocr_info(pages, list(range(pages)), results))
+    info = ocr.ocr_info(pages, list(range(pages)), results)
+    return Read(PAGE_BREAK.join(r.text for r in results), "ocr", info)
 
 
 def frames(path: Path, image, pages: int) -> Iterator:
@@ -40,10 +41,11 @@ def frames(path: Path, image, pages: int) -> Iterator:
     for index in range(pages):
         try:
             image.seek(index)
-            page = ImageOps.exif_transpose(image)  # a decoded copy: the error of a damaged page is raised here
+            page = ImageOps.exif_transpose(image)  # a decoded copy: a damaged page fails here
         except MemoryError:
             raise
         except Exception as exc:  # noqa: BLE001 - a truncated or damaged page: say which
             raise ReadError(f"{path}: page {index + 1} of {pages} is not a readable image "
-                            f"({exc.__class__.__name__}: {exc}); re-save the file from the scanner's software.") from exc
+                            f"({exc.__class__.__name__}: {exc}); re-save the file from the scanner's "
+                            "software.") from exc
         yield page

@@ -1,0 +1,47 @@
+"""An uploaded scan is OCR'd in its job, whose message names the page while it runs (GET /api/jobs/{id})."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from helpers import make_settings
+from uploading import local_client, upload
+
+from benches.scans import ScanWriter, save_pdf
+from policyqa import service
+from policyqa.service import QAService
+from server.app import create_app
+
+
+@pytest.fixture
+def hashing_app(tmp_path, corpus_dir):
+    settings = make_settings(data_dir=tmp_path / "data", corpus_dir=corpus_dir, embedder="hashing")
+    embedder = service.get_embedder(settings)
+    assert service.ingest(settings, [corpus_dir], embedder).report.ok
+    return create_app(QAService(settings, embedder))
+
+
+def test_a_scan_upload_reports_its_pages(hashing_app, tmp_path):
+    w = ScanWriter()
+    for page, text in enumerate(["一、工作目标\n到2025年,全县建成书香校园示范校15所。",
+                                 "二、任务分工\n开展师生共读活动由教研室牵头,基教股协助。",
+                                 "三、经费保障\n每年安排阅读专项经费80万元。"]):
+        if page:
+            w.page_break()
+        w.text(text)
+    scan = save_pdf(w.pages(), tmp_path / "scan.pdf")
+    with local_client(hashing_app) as c:
+        r = upload(c, "青山县书香校园建设方案.pdf", scan.read_bytes())
+        assert r.status_code == 202, r.text
+        job_id, seen, deadline = r.json()["job_id"], set(), time.monotonic() + 180
+        while (job := c.get(f"/api/jobs/{job_id}").json())["status"] not in ("done", "failed"):
+            seen.add(job["message"])
+            assert time.monotonic() < deadline, job
+            time.sleep(0.05)
+        assert job["status"] == "done", job
+        pages = [m for m in seen if re.fullmatch(r"reading 青山县书香校园建设方案\.pdf: OCR page [123] of 3", m)]
+        assert pages, seen  # each page takes a second or more: the poll sees at least one
+        docs = {d["doc_id"]: d for d in c.get("/api/documents").json()}
+        assert docs["青山县书香校园建设方案"]["n_clauses"] >= 3
