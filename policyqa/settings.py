@@ -98,6 +98,12 @@ class Settings(BaseSettings):
     api_key: str = Field("", repr=False, description="Key the write endpoints (upload, delete, reindex) "
                          "require (Authorization: Bearer KEY or X-API-Key: KEY). Without one they are allowed "
                          "from loopback clients only, and the server will not listen on other addresses.")
+    keys_file: Path | None = Field(None, description="Keys scoped to collections (`policyqa keys add`), stored "
+                                   "as SHA-256 hashes; default <data_dir>/keys.json. POLICYQA_API_KEY stays the "
+                                   "admin key (every collection).")
+    require_read_key: bool = Field(False, description="Questions, searches and documents need a key too (the "
+                                   "admin key or a scoped one, which then sees its collections only). Off: they "
+                                   "are open to all and see every collection.")
     cors_origins: str = Field("", description="Comma-separated origins allowed by CORS, e.g. "
                               "https://intranet.example.edu; none by default.")
     max_request_kb: int = Field(64, ge=1, description="Largest JSON request body; larger ones get 413.")
