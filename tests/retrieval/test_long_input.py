@@ -121,3 +121,27 @@ def test_a_query_passed_over_often_enough_goes_first():
     jobs = [(True, 9000), (True, 10), (True, 20), (True, 30), (True, 40)]
     assert grant_order(ModelTurns(aging_turns=2), jobs) == [1, 2, 0, 3, 4]
     assert grant_order(ModelTurns(aging_turns=0), jobs) == [0, 1, 2, 3, 4]  # arrival order
+
+
+def test_with_two_slots_two_turns_run_at_once_and_the_third_waits():
+    turns, inside, peak = ModelTurns(slots=2), [], []
+    release = threading.Event()
+
+    def job():
+        with turns.turn(True, 10):
+            inside.append(1)
+            peak.append(turns.busy)
+            release.wait(10)
+            inside.pop()
+
+    threads = [threading.Thread(target=job) for _ in range(3)]
+    for th in threads:
+        th.start()
+    deadline = time.monotonic() + 10
+    while (len(inside) < 2 or len(turns._waiting) < 1) and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert turns.busy == 2 and len(turns._waiting) == 1  # two running, the third queued
+    release.set()
+    for th in threads:
+        th.join(10)
+    assert max(peak) == 2 and turns.busy == 0

