@@ -247,6 +247,25 @@ def check_archive(path: Path, max_unpacked_mb: float) -> None:
                         "re-save it from the application that made it.") from exc
 
 
+# An OLE compound file (old binary Office formats, and Office's password-protected OOXML) starts so.
+COMPOUND_FILE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
+
+
+def refuse_compound_file(path: Path) -> None:
+    """A zip-based format (.docx, .xlsx) that is not a zip but a compound file: Office encrypts a
+    password-protected package into one (its EncryptedPackage stream); else it is an old binary file
+    saved under the new name. Either way one line saying what to do, not a zip error."""
+    with open(path, "rb") as f:
+        head = f.read(len(COMPOUND_FILE_MAGIC))
+    if head != COMPOUND_FILE_MAGIC:
+        return
+    if "EncryptedPackage".encode("utf-16-le") in path.read_bytes():
+        raise ReadError(f"{path}: the file is password-protected; save a copy without the password and add "
+                        "that instead.")
+    old = {".docx": ".doc", ".xlsx": ".xls", ".pptx": ".ppt"}.get(path.suffix.lower(), "its old binary suffix")
+    raise ReadError(f"{path}: an old binary Office file under a new name; rename it to {old} and add it again.")
+
+
 def read_text(path: Path, max_unpacked_mb: float = 200.0) -> str:
     """The file's text. Run it through `ingest.sandbox` for files from outside: parsing can take
     unbounded memory and time."""
@@ -261,6 +280,7 @@ def read_file(path: Path, max_unpacked_mb: float = 200.0) -> Read:
             f"{path}: unsupported file type {path.suffix or '(none)'}; supported: {', '.join(SUPPORTED_SUFFIXES)}."
         )
     if path.suffix.lower() in ARCHIVE_SUFFIXES:
+        refuse_compound_file(path)
         check_archive(path, max_unpacked_mb)
     got = reader(path)
     got = got if isinstance(got, Read) else Read(got)

@@ -121,6 +121,10 @@ def test_password_protected_workbook(tmp_path):
     with pytest.raises(ReadError, match=r"locked\.xls: the workbook is password-protected; save a copy without "
                                         "the password"):
         read_file(tmp_path / "locked.xls")
+    (tmp_path / "locked.xls").rename(tmp_path / "locked.xlsx")  # as Excel saves it: under .xlsx
+    with pytest.raises(ReadError, match=r"locked\.xlsx: the file is password-protected; save a copy without "
+                                        "the password"):
+        read_file(tmp_path / "locked.xlsx")
 
 
 def test_a_zip_under_a_binary_name_is_refused(tmp_path):
