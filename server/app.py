@@ -27,7 +27,7 @@ from server.deps import get_service, require_writer
 from server.feedback import FeedbackLog, feedback_path
 from server.live import LiveIndex
 from server.replicas import IndexWatcher, ReplicaMiddleware, shares_index
-from server.routes import documents, feedback, jobs, laws, openai_api, qa
+from server.routes import admin, documents, feedback, jobs, laws, openai_api, qa
 from server.schemas import ErrorDetail, OpenAIError
 from server.security import (
     QUESTION_PATHS,
@@ -184,8 +184,9 @@ def create_app(service: QAService | None = None, settings: Settings | None = Non
     app.state.settings = settings
     app.state.live = LiveIndex(app.state, settings)
     app.state.feedback = FeedbackLog(feedback_path(settings))
-    for module in (qa, documents, jobs, laws, feedback, openai_api):
+    for module in (qa, documents, jobs, laws, feedback, admin, openai_api):
         app.include_router(module.router)
+    app.include_router(admin.page)  # the console at /admin
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     build_openapi, finished = app.openapi, [None]

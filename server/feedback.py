@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -38,3 +39,20 @@ class FeedbackLog:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+
+    def read(self) -> list[dict]:
+        """Every record, newest first, each with an `id`: a hash of its line, stable as lines are appended.
+        A torn line (a crash mid-write) is skipped."""
+        if not self.path.exists():
+            return []
+        rows = []
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict):
+                rows.append(record | {"id": hashlib.sha1(line.encode("utf-8")).hexdigest()[:12]})
+        return rows[::-1]

@@ -104,6 +104,9 @@ class SearchRequest(BaseModel):
     query: Question
     top_k: int | None = Field(None, ge=1, le=50)
     filters: Filters | None = None
+    explain: StrictBool = Field(False, description="The hit test: the clauses the answer step reads (those of "
+                                "/api/ask for the same question) with each one's cosine similarity per model, "
+                                "and the refusal model's answerability, threshold and verdict.")
 
 
 class SearchResult(BaseModel):
@@ -112,12 +115,21 @@ class SearchResult(BaseModel):
     doc_title: str
     clause_path: str
     text: str
-    score: float
-    signals: dict[str, int]
+    score: float = Field(..., description="The fused (RRF) score.")
+    signals: dict[str, int] = Field(..., description="The rank of the clause in each ranking that found it "
+                                    "(dense, dense:use, bm25, doc), 1 = first.")
+    similarities: dict[str, float] | None = Field(
+        None, exclude_if=lambda v: v is None, description="With explain: cosine similarity per model.")
 
 
 class SearchResponse(BaseModel):
     results: list[SearchResult]
+    answerability: float | None = Field(None, exclude_if=lambda v: v is None, description="With explain: the "
+                                        "refusal model's probability that the documents answer the query.")
+    threshold: float | None = Field(None, exclude_if=lambda v: v is None,
+                                    description="With explain: refused below this answerability.")
+    refused: bool | None = Field(None, exclude_if=lambda v: v is None,
+                                 description="With explain: whether /api/ask refuses the question.")
 
 
 class DocumentSummary(BaseModel):
@@ -131,6 +143,15 @@ class DocumentSummary(BaseModel):
     n_records: int
     collection: str = Field(..., description="国家法律 (the national law library) or 本地文件 (documents from files).")
     status: str | None = Field(None, description="A law's status (现行有效, 已废止, 历史版本, 已被修改); null for files.")
+    version: str = Field("", description="A law's version date; for a file the first 10 hex digits of its "
+                         "content hash (a new version of the file changes it).")
+    lifecycle: Literal["in force", "abolished", "superseded", "not yet effective"] = Field(
+        "in force", description="From the lifecycle fields (abolished, superseded_by, effective_date).")
+    source: str = Field("", description="The file it was read from (uploads/…, corpus/…); empty for laws.")
+    uploaded: bool = Field(False, description="Uploaded (in uploads/): an upload of the same name replaces it.")
+    removed: dict[str, int] = Field(default_factory=dict, description="Noise lines cleaning removed, by kind.")
+    read_method: str = Field("read", description="How the text was got: read, ocr or converted.")
+    n_warnings: int = 0
 
 
 class ClauseAnchor(BaseModel):
@@ -138,6 +159,15 @@ class ClauseAnchor(BaseModel):
     path: str
     start: int
     end: int
+    level: int = 0
+    number: str = ""
+    heading: str = ""
+    parent_id: str | None = None
+
+
+class RemovedLine(BaseModel):
+    kind: str = Field(..., description="Why it was removed (e.g. page_marker, share_bar).")
+    line: str
 
 
 class RecordOut(BaseModel):
@@ -153,6 +183,8 @@ class DocumentDetail(DocumentSummary):
     text: str
     clauses: list[ClauseAnchor]
     records: list[RecordOut]
+    removed_lines: list[RemovedLine] = Field(default_factory=list, description="The lines cleaning removed.")
+    warnings: list[str] = Field(default_factory=list, description="What the reader warned about.")
 
 
 # -- live index changes ----------------------------------------------------------------------------
@@ -199,11 +231,46 @@ class FeedbackRequest(BaseModel):
     comment: str = Field("", max_length=2000)
     citations: list[FeedbackCitation] = Field(default_factory=list, max_length=50)
     refused: StrictBool | None = None
+    reason: Literal["错误", "不完整", "引用不对", "没回答"] | None = Field(
+        None, description="Why the answer is bad (thumbs down): wrong, incomplete, wrong citation, not answered.")
 
 
 class FeedbackAccepted(BaseModel):
     ok: bool
     at: str
+
+
+class FeedbackOut(BaseModel):
+    model_config = ConfigDict(extra="allow")  # a line as it was stored
+
+    id: str = Field(..., description="Stable id of the line (a hash of it).")
+    at: str = ""
+    question: str = ""
+    answer: str = ""
+    rating: str = ""
+    comment: str = ""
+    reason: str | None = None
+    refused: bool | None = None
+    citations: list[dict] = Field(default_factory=list)
+
+
+class EvalDraftRequest(BaseModel):
+    feedback_id: str = Field(..., min_length=1, max_length=40, description="The feedback (GET /api/feedback) "
+                             "to turn into a draft eval item.")
+
+
+class EvalDraftOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    question: str
+    language: str
+    answerable: bool | None
+    doc_ids: list[str]
+    evidence: list[str]
+    answer_terms: list[str]
+    tags: list[str]
+    review: dict
 
 
 # -- OpenAI-compatible -----------------------------------------------------------------------------

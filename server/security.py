@@ -369,9 +369,9 @@ class LimitsMiddleware:
 # -- response headers -----------------------------------------------------------------------------
 
 BASE_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
-# The chat page and its files: scripts, styles and API calls from this server only (index.html has no
-# inline script or style; app.js sizes the textarea through CSSOM, which style-src does not cover); the
-# favicon is a data: URL.
+# The chat page, the admin console (/admin) and their files: scripts, styles and API calls from this server
+# only (index.html and admin.html have no inline script or style; app.js sizes the textarea through CSSOM,
+# which style-src does not cover); the favicon is a data: URL.
 WIDGET_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
               "connect-src 'self'; base-uri 'none'; form-action 'self'")
 API_CSP = "default-src 'none'; frame-ancestors 'none'"  # JSON: nothing to run, nowhere to be framed
@@ -384,7 +384,7 @@ def security_headers(path: str, docs_paths: frozenset[str]) -> list[tuple[bytes,
         # X-Frame-Options or frame-ancestors; all a framing page could make a visitor do is ask or rate.
         return [*BASE_HEADERS, (b"content-security-policy", WIDGET_CSP.encode())]
     headers = [*BASE_HEADERS, (b"x-frame-options", b"DENY")]
-    if path.startswith("/static/"):
+    if path.startswith("/static/") or path == "/admin":  # the admin console: the widget's rules, never framed
         return [*headers, (b"content-security-policy", f"{WIDGET_CSP}; frame-ancestors 'none'".encode())]
     if path in docs_paths:
         # /docs (Swagger UI) and /redoc load their scripts and CSS from cdn.jsdelivr.net and start from an

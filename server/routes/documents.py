@@ -3,6 +3,7 @@ DELETE /api/documents/{doc_id}, which change the index in the background."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import uuid
 
@@ -14,7 +15,7 @@ from ingest.pipeline import doc_id_for
 from policyqa.models import Document
 from policyqa.service import QAService
 from policyqa.settings import Settings
-from retrieval.filters import LAWS, LOCAL, collection_of
+from retrieval.filters import LAWS, LOCAL, collection_of, version_start
 from server.deps import get_live, get_service, get_settings, require_writer
 from server.live import LiveIndex
 from server.schemas import DocumentDetail, DocumentSummary, JobAccepted
@@ -30,29 +31,49 @@ from server.uploads import (
 router = APIRouter(prefix="/api/documents", tags=["documents"])
 
 
-def summary(doc: Document) -> dict:
+def lifecycle(doc: Document, today: str | None = None) -> str:
+    """in force, abolished, superseded or not yet effective (from the sidecar's lifecycle fields)."""
+    if doc.abolished:
+        return "abolished"
+    if doc.superseded_by:
+        return "superseded"
+    start = version_start(doc)
+    return "not yet effective" if start and start > (today or dt.date.today().isoformat()) else "in force"
+
+
+def summary(doc: Document, live: LiveIndex | None = None) -> dict:
+    law = collection_of(doc) == LAWS
+    source = live.public(doc.source_path) if live is not None and doc.source_path and not law else ""
     return {"doc_id": doc.doc_id, "title": doc.title, "doc_number": doc.doc_number, "issuer": doc.issuer,
             "date": doc.date, "doc_type": doc.doc_type, "n_clauses": len(doc.clauses), "n_records": len(doc.records),
-            "collection": collection_of(doc), "status": doc.extra.get("status")}
+            "collection": collection_of(doc), "status": doc.extra.get("status"),
+            "version": (doc.extra.get("version_date") or doc.date) if law else doc.source_hash[:10],
+            "lifecycle": lifecycle(doc), "source": source,
+            "uploaded": bool(live is not None and doc.source_path and live.is_upload(doc.source_path)),
+            "removed": dict(doc.removed), "read_method": doc.read_method, "n_warnings": len(doc.warnings)}
 
 
 @router.get("", response_model=list[DocumentSummary])
 def list_documents(collection: str | None = Query(None, max_length=50, description=f"Only this collection: "
                                                   f"{LAWS} or {LOCAL}."),
-                   service: QAService = Depends(get_service)) -> list[dict]:
-    return [summary(d) for d in service.index.documents.values() if collection in (None, collection_of(d))]
+                   service: QAService = Depends(get_service), live: LiveIndex = Depends(get_live)) -> list[dict]:
+    return [summary(d, live) for d in service.index.documents.values() if collection in (None, collection_of(d))]
 
 
 @router.get("/{doc_id}", response_model=DocumentDetail)
-def get_document(doc_id: str, service: QAService = Depends(get_service)) -> dict:
-    """The cleaned full text with clause anchors (character offsets) and responsibility records."""
+def get_document(doc_id: str, service: QAService = Depends(get_service), live: LiveIndex = Depends(get_live)) -> dict:
+    """The cleaned full text with the clause tree (character offsets, level, parent), responsibility records,
+    and what ingest did: the noise lines cleaning removed and the reader's warnings."""
     doc = service.index.documents.get(doc_id)
     if doc is None:
         raise HTTPException(404, f"no document '{doc_id}'; GET /api/documents lists them")
-    return summary(doc) | {
+    return summary(doc, live) | {
         "text": doc.text,
-        "clauses": [{"clause_id": c.clause_id, "path": c.path, "start": c.start, "end": c.end} for c in doc.clauses],
+        "clauses": [{"clause_id": c.clause_id, "path": c.path, "start": c.start, "end": c.end, "level": c.level,
+                     "number": c.number, "heading": c.heading, "parent_id": c.parent_id} for c in doc.clauses],
         "records": [r.to_dict() for r in doc.records],
+        "removed_lines": [{"kind": kind, "line": line} for kind, line in doc.removed_lines],
+        "warnings": [live.public(w) for w in doc.warnings],
     }
 
 

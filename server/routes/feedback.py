@@ -1,15 +1,16 @@
-"""POST /api/feedback: a thumbs up or down on an answer, kept for review (`policyqa eval from-feedback`)."""
+"""POST /api/feedback: a thumbs up or down on an answer, kept for review (`policyqa eval from-feedback`);
+GET /api/feedback: the records, for the admin console."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
 from policyqa.settings import Settings
-from server.deps import checked_question, get_feedback_log, get_settings
+from server.deps import checked_question, get_feedback_log, get_settings, require_writer
 from server.feedback import FeedbackLog
 from server.jobs import now_iso
-from server.schemas import FeedbackAccepted, FeedbackRequest
+from server.schemas import FeedbackAccepted, FeedbackOut, FeedbackRequest
 
 router = APIRouter(prefix="/api", tags=["feedback"])
 
@@ -23,3 +24,12 @@ async def feedback(body: FeedbackRequest, log: FeedbackLog = Depends(get_feedbac
     record = body.model_dump(mode="json", exclude_none=False) | {"at": at}
     await run_in_threadpool(log.append, record)
     return {"ok": True, "at": at}
+
+
+@router.get("/feedback", response_model=list[FeedbackOut], dependencies=[Depends(require_writer)])
+async def list_feedback(rating: str | None = Query(None, pattern="^(up|down)$"),
+                        limit: int = Query(500, ge=1, le=10_000),
+                        log: FeedbackLog = Depends(get_feedback_log)) -> list[dict]:
+    """The feedback records, newest first (people's questions: for those who may change the index)."""
+    rows = await run_in_threadpool(log.read)
+    return [r for r in rows if rating in (None, r.get("rating"))][:limit]

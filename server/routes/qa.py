@@ -46,12 +46,22 @@ def ask(body: AskRequest, request: Request, service: QAService = Depends(get_ser
 @router.post("/search", response_model=SearchResponse)
 def search(body: SearchRequest, service: QAService = Depends(get_service),
            settings: Settings = Depends(get_settings)) -> SearchResponse:
-    """Hybrid (dense + BM25) search over the indexed clauses."""
+    """Hybrid (dense + BM25) search over the indexed clauses. With `"explain": true` (the admin console's
+    hit test) the question goes through the answer step too: the hits are the ones the answer reads, with
+    their cosine similarities, and the response has the refusal model's answerability and verdict."""
     query = checked_question(body.query, settings, ("body", "query"))
-    hits = service.search(query, body.top_k, filters=to_filters(body.filters))
+    extra = {}
+    if body.explain:
+        result = service.ask(query, body.top_k, filters=to_filters(body.filters))
+        hits = result.hits
+        extra = {"answerability": round(result.answer.answerability, 4), "refused": result.answer.refused,
+                 "threshold": round(service.composer.model().threshold, 4)}
+    else:
+        hits = service.search(query, body.top_k, filters=to_filters(body.filters))
     docs = service.index.documents
     return SearchResponse(results=[
         SearchResult(chunk_id=h.chunk.chunk_id, doc_id=h.chunk.doc_id, doc_title=docs[h.chunk.doc_id].title,
-                     clause_path=h.chunk.clause_path, text=h.chunk.text, score=round(h.score, 5), signals=h.signals)
+                     clause_path=h.chunk.clause_path, text=h.chunk.text, score=round(h.score, 5), signals=h.signals,
+                     similarities={k: round(v, 4) for k, v in h.similarities.items()} if body.explain else None)
         for h in hits
-    ])
+    ], **extra)

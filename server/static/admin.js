@@ -1,0 +1,1 @@
+/* PolicyQA admin console */
