@@ -32,7 +32,7 @@ class EvalSetError(ValueError):
 class System(Protocol):
     name: str
 
-    def ask(self, question: str) -> dict: ...
+    def ask(self, question: str, history: list[dict] | None = None) -> dict: ...
 
     def search(self, question: str, k: int) -> list[tuple[str, str]]: ...
 
@@ -63,8 +63,8 @@ class LocalSystem:
     mode: str = "hybrid"
     name: str = "hybrid"
 
-    def ask(self, question: str) -> dict:
-        return self.service.ask(question, mode=self.mode).to_dict()
+    def ask(self, question: str, history: list[dict] | None = None) -> dict:
+        return self.service.ask(question, mode=self.mode, history=history).to_dict()
 
     def search(self, question: str, k: int) -> list[tuple[str, str]]:
         return [(h.chunk.doc_id, h.chunk.text) for h in self.service.search(question, k, self.mode)]
@@ -87,8 +87,8 @@ class ServerSystem:
         except urllib.error.URLError as exc:
             raise ConnectionError(f"cannot reach {self.url}{path}: {exc}; is `policyqa serve` running?") from exc
 
-    def ask(self, question: str) -> dict:
-        return self._post("/api/ask", {"question": question})
+    def ask(self, question: str, history: list[dict] | None = None) -> dict:
+        return self._post("/api/ask", {"question": question} | ({"history": history} if history else {}))
 
     def search(self, question: str, k: int) -> list[tuple[str, str]]:
         return [(r["doc_id"], r["text"]) for r in self._post("/api/search", {"query": question, "top_k": k})["results"]]
@@ -98,9 +98,22 @@ def answers(system: System) -> bool:
     return getattr(system, "answers", True)
 
 
+def conversation(system: System, history: list[dict]) -> list[dict]:
+    """An item's earlier turns as messages. Given only the user turns, the system answers them in order (each
+    with the turns before it), as in a real conversation; assistant turns the item gives are sent as they are."""
+    if any(turn["role"] == "assistant" for turn in history):
+        return history
+    messages: list[dict] = []
+    for turn in history:
+        reply = system.ask(turn["content"], messages) if answers(system) else {"answer": ""}
+        messages += [turn, {"role": "assistant", "content": reply["answer"]}]
+    return messages
+
+
 def run_item(system: System, item: dict) -> dict:
+    history = conversation(system, item["history"]) if item.get("history") else None
     if answers(system):
-        result = system.ask(item["question"])
+        result = system.ask(item["question"], history) if history else system.ask(item["question"])
     else:  # placeholders; run_eval reports every figure built on them as n/a
         result = {"refused": False, "answer": NOT_ANSWERED, "latency_ms": 0.0, "citations": []}
     evidence, doc_ids = item.get("evidence", []), item.get("doc_ids", [])
@@ -113,8 +126,11 @@ def run_item(system: System, item: dict) -> dict:
                       for c in result["citations"]],
         "hit": False, "citation_relevant": [], "cited_chars": 0,
     }
+    if history:  # a follow-up: scored on what it was understood as, searched the same way
+        row["history"] = [t["content"] for t in history if t["role"] == "user"]
+        row["resolved_question"] = result.get("resolved_question")
     if item["answerable"]:
-        ranked = system.search(item["question"], DEPTH)
+        ranked = system.search(result.get("resolved_question") or item["question"], DEPTH)
         row["rank"] = evidence_rank(evidence, doc_ids, ranked)
         row["ndcg"] = ndcg([relevant(evidence, doc_ids, d, t) for d, t in ranked], len(evidence))
         if not result["refused"] and answers(system):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from answer.citations import Answer
 from answer.compose import Composer
+from answer.followup import Turn, resolve
 from answer.generate import AnswerGenerator, ExtractiveGenerator, LLMGenerator
 from answer.law_search import article_hits, put_first, search_filters
 from answer.places import document_places, with_document_places
@@ -291,11 +292,13 @@ class AskResult:
     hits: list[SearchHit]
     latency_ms: float
     llm_configured: bool = False  # only then does the result say which generator wrote the answer
+    resolved_question: str | None = None  # a follow-up read against the conversation ("理解为: …"); None: as asked
 
     def to_dict(self) -> dict:
         body = {"answer": self.answer.answer, "refused": self.answer.refused,
                 "citations": [c.to_dict() for c in self.answer.citations],
-                "latency_ms": round(self.latency_ms, 2), "answerability": round(self.answer.answerability, 4)}
+                "latency_ms": round(self.latency_ms, 2), "answerability": round(self.answer.answerability, 4),
+                "resolved_question": self.resolved_question}
         if self.llm_configured:
             body["generator"] = self.answer.generator  # "llm", or "extractive" when it fell back
         return body
@@ -370,12 +373,22 @@ class QAService:
         # "…法第二十七条": that article first, looked up rather than searched for
         return put_first(article_hits(q, self.index.documents, self.index.chunks, filters), hits)
 
+    def resolve(self, question: str, history: list[Turn] | list[dict] | None) -> str:
+        """A follow-up question with the topic of the conversation it leaves out (answer/followup.py);
+        the question as asked without history or when it stands alone."""
+        if not history:
+            return question
+        return resolve(question, history, self.analyse, document_places(self.index.documents).values()).resolved
+
     def ask(self, question: str, top_k: int | None = None, mode: str = "hybrid",
-            filters: SearchFilters | None = None) -> AskResult:
+            filters: SearchFilters | None = None, history: list[Turn] | list[dict] | None = None) -> AskResult:
+        """Answer a question; `history` (earlier {"role", "content"} turns) makes a follow-up read in context."""
         started = time.perf_counter()
-        q = self.analyse(question)  # once: search, composition and refusal all read it
+        resolved = self.resolve(question, history)
+        q = self.analyse(resolved)  # once: search, composition and refusal all read it
         with ACTIVITY():  # one piece of work in flight, from the search to the composed answer
             hits = self._search(q, top_k, mode, filters)
             answer = self.generator.generate(q, hits, self.index.documents, self.composer)
         return AskResult(answer, hits, (time.perf_counter() - started) * 1000,
-                         llm_configured=isinstance(self.generator, LLMGenerator))
+                         llm_configured=isinstance(self.generator, LLMGenerator),
+                         resolved_question=resolved if resolved != question else None)

@@ -1,0 +1,171 @@
+"""Follow-up questions: "那协助的呢?", "什么时候完成?", "what about the deadline?" read against the earlier turns
+of the conversation, without an LLM.
+
+A question is a follow-up when it opens like one (那/还有/what about…), points back (这个/其/it…), asks
+about "X呢" alone, or has at most two topic terms of its own; it then carries the topic of the previous
+user question (resolved the same way, so a third turn sees what the second one meant). A question that names
+a place of its own, or has a topic of its own, starts fresh; one with a topic but no place keeps the
+place the conversation is about. The resolved question is what search, composition and refusal read, and
+what the answer shows as "理解为: …".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import jieba
+
+from answer.question import INTERROGATIVE, LIST_Q, VALUE_QUESTIONS, WHO_EN, WHO_ZH, Question, analyse
+from answer.vocab import rows
+from retrieval.tokenize import STOPWORDS, english_words
+
+MAX_TURNS = 8  # user turns read back: a topic older than that is not what "那…呢" points at
+MIN_OWN_TERMS = 3  # a question with fewer topic terms of its own cannot stand alone
+
+# The asking part of a Chinese question: removed to leave its topic ("哪个股室牵头实施X工程?" -> "实施X工程").
+ASKING_ZH = re.compile(r"(由|是)?(哪[个些几一]?|几|多少|什么时候|什么|啥时候|啥|怎么样|怎么|怎样|如何|何时)"
+                       r"[个所项条天年次位人]?")
+ENDING = re.compile(r"[,,、的由是为在要有吗呢吧啊了\s]*[??!!。]*\s*$")
+ELLIPTICAL = re.compile(r"^(.{1,12}?)(的)?呢[??]?$")  # "特色学校呢?", "市级的呢?"
+
+
+@dataclass(frozen=True)
+class Turn:
+    role: str  # "user" or "assistant" (the OpenAI message roles; others are ignored)
+    content: str
+
+
+@dataclass(frozen=True)
+class Resolved:
+    question: str  # as asked
+    resolved: str  # what is searched and answered: the question with the topic it leaves out
+    carried_from: str | None  # the earlier (resolved) question the topic came from; None: it stands alone
+    how: str  # "alone", "topic" (the previous topic carried), "replaced" ("X呢": X in place of its
+    #           counterpart), or "place" (only the place of the conversation carried)
+
+    @property
+    def changed(self) -> bool:
+        return self.resolved != self.question
+
+
+@lru_cache(maxsize=1)
+def pointers() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(openers, pointers) from answer/data/followup.tsv."""
+    table = rows("followup.tsv")
+    return (tuple(w for kind, w in table if kind == "opener"), tuple(w for kind, w in table if kind == "pointer"))
+
+
+def _has_word(text: str, word: str, at_start: bool) -> bool:
+    if word.isascii():
+        return bool(re.search(rf"{'^' if at_start else ''}\W*\b{re.escape(word)}\b", text, re.I))
+    return text.lstrip().startswith(word) if at_start else word in text
+
+
+def opens_as_followup(text: str) -> str | None:
+    """The opener the question starts with ("那", "what about"), if any."""
+    return next((w for w in sorted(pointers()[0], key=len, reverse=True) if _has_word(text, w, True)), None)
+
+
+def points_back(text: str) -> bool:
+    return any(_has_word(text, w, False) for w in pointers()[1])
+
+
+def asks(text: str, q: Question) -> bool:
+    """Whether the text has an asking part of its own (a question word, who, a kind of value, a list)."""
+    return bool(q.value_kinds or q.asks_who or q.asks_list or q.polar or ASKING_ZH.search(text)
+                or (WHO_EN if q.english else WHO_ZH).search(text) or LIST_Q.search(text)
+                or any(p.search(text) for p in VALUE_QUESTIONS.values()))
+
+
+def topic_of(text: str, q: Question) -> str:
+    """The question without its asking part: its subject, to put before a follow-up."""
+    if q.english:
+        return re.sub(r"[??.。\s]+$", "", text.strip())
+    topic = ASKING_ZH.sub("", WHO_ZH.sub("", re.sub(r"[由是]谁", "", text)))
+    return re.sub(r"^[\s,,、]+|[\s,,、]+$", "", ENDING.sub("", topic))
+
+
+def own_terms(q: Question) -> list[str]:
+    """The question's topic terms: its words (English) or its longest terms (jieba's search mode also cuts
+    "办公室" into "办公" and "公室": those are one term), question words left out."""
+    if q.english:
+        return [w for w in english_words(q.normalised) if w not in STOPWORDS]
+    terms = {alts[0] for _, alts in q.groups if not INTERROGATIVE.match(alts[0]) and not alts[0].isascii()}
+    return [t for t in terms if not any(t != other and t in other for other in terms)]
+
+
+def named_places(text: str, q: Question, places: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys([*q.names, *(p for p in places if p in q.normalised)]))
+
+
+def replace_counterpart(previous: str, x: str) -> str | None:
+    """`previous` with its word(s) standing where X stands: the run of whole words just before a word that
+    ends like X ("优质学校" for "特色学校", "县级" for "市级", "短期目标" for "中期目标"), closest to X in
+    length; None when no word ends like X."""
+    words = jieba.lcut(previous)
+    best: tuple[int, int, int] | None = None  # (length difference, start word, end word)
+    for end, word in enumerate(words):
+        if not word or word[-1] != x[-1] or word == x:
+            continue
+        for start in range(end, max(-1, end - 3), -1):
+            span = "".join(words[start:end + 1])
+            if len(span) > len(x) + 1 or ASKING_ZH.fullmatch(span):
+                break
+            key = (abs(len(span) - len(x)), start, end)
+            if best is None or key[0] < best[0]:
+                best = key
+    if best is None:
+        return None
+    _, start, end = best
+    return "".join(words[:start]) + x + "".join(words[end + 1:])
+
+
+def resolve_one(text: str, previous: str | None, analyse_: Callable[[str], Question],
+                places: Iterable[str]) -> Resolved:
+    """One question against the previous (resolved) user question."""
+    text = text.strip()
+    if not previous:
+        return Resolved(text, text, None, "alone")
+    q, prev = analyse_(text), analyse_(previous)
+    opener = opens_as_followup(text)
+    own = own_terms(q)
+    names = named_places(text, q, places)
+    elliptical = None if q.english else ELLIPTICAL.match(text)
+    followup = bool(opener or elliptical or (points_back(text) and len(own) <= 4) or len(own) < MIN_OWN_TERMS)
+    if names and not (opener or elliptical):  # a question naming its own place is about that place
+        return Resolved(text, text, None, "alone")
+    if not followup:
+        prev_places = named_places(previous, prev, places)
+        if prev_places and not q.english:  # its own topic, but still the place the conversation is about
+            return Resolved(text, f"{'、'.join(prev_places)}:{text}", previous, "place")
+        return Resolved(text, text, None, "alone")
+    # "那协助的呢?" -> "协助的呢?": the opener only says that it goes on (其中, 除了 say more, so they stay)
+    rest = re.sub(r"^[\s,,]+", "", text[len(opener):]) if opener in ("那", "那么") else text
+    if elliptical and not asks(elliptical.group(1), analyse_(elliptical.group(1))):
+        x = elliptical.group(1).removeprefix("那么").removeprefix("那")
+        swapped = replace_counterpart(previous, x)
+        if swapped:  # "中期目标呢?" after "…的短期目标是几年?" -> "…的中期目标是几年?"
+            return Resolved(text, swapped, previous, "replaced")
+        return Resolved(text, f"{previous.rstrip()}{'' if previous.rstrip()[-1:] in '??' else '?'}{rest}",
+                        previous, "topic")
+    if q.english or prev.english:
+        return Resolved(text, f"{topic_of(previous, prev)}: {rest}", previous, "topic")
+    return Resolved(text, f"{topic_of(previous, prev)},{rest}", previous, "topic")
+
+
+def resolve(question: str, history: Sequence[Turn | dict], analyse_: Callable[[str], Question] = analyse,
+            places: Iterable[str] = ()) -> Resolved:
+    """The question read against the conversation's earlier user turns (each resolved in order, so a
+    chain of follow-ups keeps its topic). `places`: the place names of the indexed documents, which
+    jieba does not always know as places."""
+    places = tuple(places)
+    users = [t.content if isinstance(t, Turn) else t.get("content", "") for t in history
+             if (t.role if isinstance(t, Turn) else t.get("role")) == "user"]
+    previous: str | None = None
+    for text in users[-MAX_TURNS:]:
+        if text.strip():
+            previous = resolve_one(text, previous, analyse_, places).resolved
+    return resolve_one(question, previous, analyse_, places)

@@ -1,0 +1,60 @@
+"""Follow-up questions read against the conversation (answer/followup.py), with the real question analysis."""
+
+from __future__ import annotations
+
+from answer.followup import Turn, resolve
+
+LEAD = "哪个股室牵头实施特色创新课程构建工程?"
+PLACES = ("仁怀", "蒲城", "泾源", "北京")  # the places of corpus/'s documents (answer.places finds them)
+
+
+def user(*texts: str) -> list[dict]:
+    return [{"role": "user", "content": t} for t in texts]
+
+
+def test_a_followup_carries_the_topic_of_the_last_question():
+    r = resolve("那协助的呢?", user(LEAD))
+    assert "特色创新课程构建工程" in r.resolved and "协助" in r.resolved
+    assert "牵头" not in r.resolved  # the earlier asking part is replaced, not kept
+    assert r.carried_from == LEAD and r.how == "topic" and r.changed
+
+
+def test_three_turns_keep_the_topic_through_the_second():
+    r = resolve("什么时候完成?", user("哪个股室牵头学校治理现代化工程?", "协助的呢?"))
+    assert "学校治理现代化工程" in r.resolved and "什么时候完成" in r.resolved
+
+
+def test_x_ne_puts_x_in_place_of_its_counterpart():
+    assert resolve("中期目标呢?", user("泾源新优质校的短期目标是几年?")).resolved == "泾源新优质校的中期目标是几年?"
+    r = resolve("市级的呢?", user("泾源五年内要为新优质校培养多少县级骨干教师?"))
+    assert r.resolved == "泾源五年内要为新优质校培养多少市级骨干教师?" and r.how == "replaced"
+
+
+def test_x_ne_without_a_counterpart_keeps_the_whole_earlier_question():
+    r = resolve("那幼儿园呢?", user("仁怀要培育几所品牌中小学?"))
+    assert r.resolved.startswith("仁怀要培育几所品牌中小学?") and "幼儿园" in r.resolved
+
+
+def test_english_followups():
+    r = resolve("What about the assisting offices?", user("Which office leads the education informatization "
+                                                           "upgrade project in Renhuai?"))
+    assert "informatization upgrade project" in r.resolved and "assisting offices" in r.resolved
+    assert resolve("How many of them are high schools?", user("How many brand schools will Renhuai cultivate?")).changed
+
+
+def test_a_question_with_its_own_topic_starts_fresh():
+    assert resolve("平安校园保障工程谁牵头?", user(LEAD)).how == "alone"
+    r = resolve("蒲城每个学科中心组每学年列支多少经费?", user("泾源城关第二小学开展了多少个社团?"), places=PLACES)
+    assert r.resolved == r.question and r.carried_from is None
+
+
+def test_a_topic_without_a_place_keeps_the_conversations_place():
+    r = resolve("培训期间工资怎么算?", user("蒲城对落聘的教师怎么处理?"), places=PLACES)
+    assert r.how == "place" and r.resolved.startswith("蒲城")
+
+
+def test_no_history_and_assistant_turns():
+    assert resolve("那协助的呢?", []).resolved == "那协助的呢?"
+    # only the user's questions carry a topic; the answers between them are not read
+    turns = [Turn("user", LEAD), Turn("assistant", "平安校园保障工程由法规安全股牵头[1]。")]
+    assert "特色创新课程构建工程" in resolve("那协助的呢?", turns).resolved
