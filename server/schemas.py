@@ -41,8 +41,26 @@ class Filters(BaseModel):
         "(the national law library).")
 
 
+MAX_HISTORY_TURNS = 20  # the last ten exchanges: a follow-up's topic is in the last few (answer/followup.py)
+
+
+class Turn(BaseModel):
+    """An earlier message of the conversation, in the OpenAI message shape."""
+
+    role: Literal["user", "assistant"]
+    content: str = Field(..., max_length=8000, description="An answer quoted back may be long; the question "
+                         "it answered is what a follow-up is read against.")
+
+
 class AskRequest(BaseModel):
     question: Question = Field(..., examples=["哪个股室牵头实施特色创新课程构建工程?"])
+    history: list[Turn] = Field(
+        default_factory=list, max_length=MAX_HISTORY_TURNS,
+        description="The conversation so far, oldest first ({role: user|assistant, content}). A follow-up that "
+        "leaves out its topic (\"那协助的呢?\", \"what about the deadline?\") is read against the earlier "
+        "questions; the response's `resolved_question` says how.",
+        examples=[[{"role": "user", "content": "哪个股室牵头实施特色创新课程构建工程?"},
+                   {"role": "assistant", "content": "教研室牵头[1]。"}]])
     top_k: int | None = Field(None, ge=1, le=50)
     filters: Filters | None = None
     stream: StrictBool = Field(False, description="Answer as server-sent events (also with Accept: "
@@ -98,6 +116,8 @@ class AskResponse(BaseModel):
         None, exclude_if=lambda v: v is None,
         description="With LLM generation configured: 'llm' when the model wrote the answer, 'extractive' "
         "when it was refused, the endpoint failed or no sentence of the reply had a supported citation.")
+    resolved_question: str | None = Field(None, description="A follow-up as it was understood from the "
+                                          "history (shown as 理解为: …); null when the question stands alone.")
 
 
 class SearchRequest(BaseModel):

@@ -50,7 +50,8 @@ def ask_events(result: AskResult) -> Iterator[str]:
     yield sse("citations", body["citations"])
     for piece in pieces(body["answer"]):
         yield sse("delta", {"text": piece})
-    yield sse("done", {"refused": body["refused"], "latency_ms": body["latency_ms"]})
+    yield sse("done", {"refused": body["refused"], "latency_ms": body["latency_ms"],
+                       "resolved_question": body["resolved_question"]})
 
 
 # -- OpenAI-compatible ------------------------------------------------------------------------------
@@ -97,6 +98,7 @@ def chat_completion(result: AskResult, question: str) -> dict:
         "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
                   "total_tokens": prompt + completion},
         "citations": body["citations"], "refused": body["refused"], "latency_ms": body["latency_ms"],
+        "resolved_question": body["resolved_question"],
     }
 
 

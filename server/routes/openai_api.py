@@ -38,7 +38,11 @@ def chat_completions(body: ChatCompletionRequest, service: QAService = Depends(g
         raise HTTPException(400, "no user message with text (only whitespace counts as none): the last "
                             "user message is the question")
     question = checked_question(question, settings, ("body", "messages", last, "content"))
-    result = service.ask(question)
+    # the messages before the question are the conversation a follow-up is read against
+    earlier = [{"role": m.role, "content": m.text()} for m in body.messages[:last] if m.role in ("user", "assistant")]
+    resolved = service.resolve(question, earlier)
+    result = service.ask(resolved)
+    result.resolved_question = resolved if resolved != question else None
     if body.stream:
         return StreamingResponse(chat_completion_chunks(result), media_type="text/event-stream",
                                  headers=SSE_HEADERS)

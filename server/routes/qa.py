@@ -37,7 +37,9 @@ def ask(body: AskRequest, request: Request, service: QAService = Depends(get_ser
     `citations` (the list), `delta` ({"text": piece}, in order), then `done` ({refused, latency_ms}).
     """
     question = checked_question(body.question, settings, ("body", "question"))
-    result = service.ask(question, body.top_k, filters=to_filters(body.filters))
+    resolved = service.resolve(question, [t.model_dump() for t in body.history])  # a follow-up in context
+    result = service.ask(resolved, body.top_k, filters=to_filters(body.filters))
+    result.resolved_question = resolved if resolved != question else None
     if wants_stream(request, body.stream):
         return StreamingResponse(ask_events(result), media_type="text/event-stream", headers=SSE_HEADERS)
     return result.to_dict()

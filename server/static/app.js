@@ -1,7 +1,7 @@
 /* PolicyQA chat widget — plain JS, no dependencies, no external assets.
  *
  * API used:
- *   POST /api/ask            {"question": str, "filters"?: {"collections": [str]}}
+ *   POST /api/ask            {"question": str, "history"?: [{role, content}], "filters"?: {"collections": [str]}}
  *     -> {answer, refused, citations: [{n, chunk_id, doc_id, doc_title, doc_number,
  *         issuer, date, clause_path, text, score, start, end, status, version_date,
  *         newer_version: {doc_id, title, version_date} | null,
@@ -202,10 +202,23 @@
     });
   }
 
-  /* The question, and the collection chosen in the selector (none: every collection). */
+  /* The conversation so far ({role, content}, oldest first): sent with each question so a follow-up
+     ("那协助的呢?") is read against it; the server reads at most 20 messages. */
+  var history = [];
+  var HISTORY_MAX = 20;
+
+  /* The question, the conversation before it, and the collection chosen in the selector (none: every
+     collection). */
   function askBody(q) {
     var chosen = collection ? collection.value : "";
-    return chosen ? { question: q, filters: { collections: [chosen] } } : { question: q };
+    var body = chosen ? { question: q, filters: { collections: [chosen] } } : { question: q };
+    if (history.length) body.history = history.slice(-HISTORY_MAX);
+    return body;
+  }
+
+  function remember(q, data) {
+    history.push({ role: "user", content: q }, { role: "assistant", content: str(data.answer).slice(0, 8000) });
+    history = history.slice(-HISTORY_MAX);
   }
 
   function ask(q) {
@@ -221,6 +234,7 @@
       body: JSON.stringify(askBody(q))
     }, ASK_TIMEOUT_MS).then(function (data) {
       pending.remove();
+      remember(q, data || {});
       var msg = renderAnswer(data || {}, q);
       inner.appendChild(msg);
       afterInsertAnswer(msg);
@@ -375,6 +389,8 @@
     var b = el("div", "bubble");
     msg.appendChild(b);
 
+    // a follow-up as the server read it against the conversation
+    if (data.resolved_question) b.appendChild(el("div", "resolved-question", "理解为: " + str(data.resolved_question)));
     if (refused) b.appendChild(el("div", "refused-label", "文件中未找到依据 / not found in the documents"));
 
     var textBox = el("div", "answer-text");
