@@ -29,7 +29,7 @@ MIN_OWN_TERMS = 3  # a question with fewer topic terms of its own cannot stand a
 ASKING_ZH = re.compile(r"(由|是)?(哪[个些几一]?|几|多少|什么时候|什么|啥时候|啥|怎么样|怎么|怎样|如何|何时)"
                        r"[个所项条天年次位人]?")
 ENDING = re.compile(r"[,,、的由是为在要有吗呢吧啊了\s]*[??!!。]*\s*$")
-ELLIPTICAL = re.compile(r"^(.{1,12}?)(的)?呢[??]?$")  # "特色学校呢?", "市级的呢?"
+ELLIPTICAL = re.compile(r"^(.{1,12}?)(的)?呢[??]?$")  # "乙校呢?", "省级的呢?"
 
 
 @dataclass(frozen=True)
@@ -103,8 +103,7 @@ def named_places(text: str, q: Question, places: Iterable[str]) -> list[str]:
 
 def replace_counterpart(previous: str, x: str) -> str | None:
     """`previous` with its word(s) standing where X stands: the run of whole words just before a word that
-    ends like X ("优质学校" for "特色学校", "县级" for "市级", "短期目标" for "中期目标"), closest to X in
-    length; None when no word ends like X."""
+    ends like X ("甲校" for "乙校", "县级" for "省级"), closest to X in length; None when no word ends like X."""
     words = jieba.lcut(previous)
     best: tuple[int, int, int] | None = None  # (length difference, start word, end word)
     for end, word in enumerate(words):
@@ -147,7 +146,7 @@ def resolve_one(text: str, previous: str | None, analyse_: Callable[[str], Quest
     if elliptical and not asks(elliptical.group(1), analyse_(elliptical.group(1))):
         x = elliptical.group(1).removeprefix("那么").removeprefix("那")
         swapped = replace_counterpart(previous, x)
-        if swapped:  # "中期目标呢?" after "…的短期目标是几年?" -> "…的中期目标是几年?"
+        if swapped:  # "乙校呢?" after "甲校的经费是多少?" -> "乙校的经费是多少?"
             return Resolved(text, swapped, previous, "replaced")
         return Resolved(text, f"{previous.rstrip()}{'' if previous.rstrip()[-1:] in '??' else '?'}{rest}",
                         previous, "topic")
