@@ -71,10 +71,12 @@ def best_record(q: Question, hits: list[SearchHit]) -> tuple[SearchHit, Responsi
 
 def responsibility_answer(record: ResponsibilityRecord, n: int, english: bool) -> str:
     lead, assist = "、".join(record.lead), "、".join(record.assisting)
+    deadline = record.deadline  # a task table's 完成时限 column, when it has one
     if english:
-        text = f"The lead office for “{record.task}” is {lead}"
-        return text + (f", assisted by {assist} [{n}]." if assist else f" [{n}].")
-    return f"“{record.task}”由{lead}牵头" + (f",{assist}协助[{n}]。" if assist else f"[{n}]。")
+        text = f"The lead office for “{record.task}” is {lead}" + (f", assisted by {assist}" if assist else "")
+        return text + (f" (deadline: {deadline})" if deadline else "") + f" [{n}]."
+    text = f"“{record.task}”由{lead}牵头" + (f",{assist}协助" if assist else "")
+    return text + (f",{record.deadline_label or '完成时限'}{deadline}" if deadline else "") + f"[{n}]。"
 
 
 def lead_in(s: Sentence, hit: SearchHit, documents: dict[str, Document]) -> tuple[str, SearchHit] | None:

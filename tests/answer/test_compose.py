@@ -129,3 +129,16 @@ def test_list_of_a_sibling_clause_is_answered_from_its_parent(real_index):
     for item in ("加强领导", "狠抓落实", "强化督查", "嘉奖激励"):
         assert item in data["answer"]
     assert data["citations"][0]["clause_path"].startswith("六、工作要求")
+
+
+def test_a_responsibility_answer_gives_the_tasks_deadline_when_the_table_has_one():
+    from answer.compose import responsibility_answer
+    from policyqa.models import ResponsibilityRecord
+
+    record = ResponsibilityRecord("实施教育评价改革工程", ["教研室"], ["督导室"], "doc#8", "8",
+                                  deadline="2018年12月底前")
+    assert responsibility_answer(record, 1, False) == "“实施教育评价改革工程”由教研室牵头,督导室协助,完成时限2018年12月底前[1]。"
+    assert responsibility_answer(record, 1, True) == ("The lead office for “实施教育评价改革工程” is 教研室, assisted by "
+                                                      "督导室 (deadline: 2018年12月底前) [1].")
+    record.deadline = ""
+    assert responsibility_answer(record, 2, False) == "“实施教育评价改革工程”由教研室牵头,督导室协助[2]。"
