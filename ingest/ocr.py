@@ -27,9 +27,10 @@ from ingest.clean import ends_sentence
 # A4 page is ~170 dpi, enough for 10.5 pt text.
 OCR_MAX_SIDE = 2000
 # Address space the OCR engine may take on top of POLICYQA_PARSE_MEMORY_MB: onnxruntime's two models,
-# their buffers and threads reached 1.5-1.6 GB of address space (VmPeak) on an A4 page, and failed under
-# 1024 MB. The sandbox child gets it only once the engine loads; files are parsed under the base limit.
-OCR_MEMORY_MB = 1536
+# their buffers and threads failed under 1024 MB, and the sandbox child reading scanned PDFs reached 2.2-2.3
+# GB of address space (VmPeak; 1.1-1.2 GB resident) in benches/formats_ocr.py on 2 cores (more cores, more
+# threads). The child gets it only once the engine loads: files are parsed under the base limit.
+OCR_MEMORY_MB = 2048
 # A scanned yearbook runs to a few hundred pages; past this a file is more likely hostile than a
 # document, and OCR would take 15-25 minutes or more on 2 cores: split it.
 MAX_OCR_PAGES = 500
@@ -92,6 +93,10 @@ def engine():
 
         _engine = RapidOCR()
     return _engine
+
+
+def engine_loaded() -> bool:
+    return _engine is not None
 
 
 def to_rgb(image):

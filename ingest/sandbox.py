@@ -95,8 +95,8 @@ class Sandbox:
         except (EOFError, BrokenPipeError):
             code = self.close()
             raise ReadError(f"{path}: the parser stopped (exit code {code}), perhaps past its memory limit of "
-                            f"{self.limits.memory_mb} MB (POLICYQA_PARSE_MEMORY_MB); the file may be a zip bomb "
-                            "or damaged: check where it came from.") from None
+                            f"{self._memory(pages > 0)}; the file may be a zip bomb or damaged: check where it "
+                            "came from.") from None
         except BaseException:
             self.close()  # Ctrl-C, or a cancel raised by on_page: the child must not read on for no one
             raise
@@ -104,10 +104,16 @@ class Sandbox:
             return Read(reply["text"], reply.get("method", "read"), reply.get("info", {}))
         if reply.get("memory"):
             self.close()
-            raise ReadError(f"{path}: parsing needed more than {self.limits.memory_mb} MB "
-                            "(POLICYQA_PARSE_MEMORY_MB); the file may be a zip bomb or malformed: check where it "
-                            "came from, or raise the limit.")
+            raise ReadError(f"{path}: parsing needed more than {self._memory(reply.get('ocr', False))}; the file "
+                            "may be a zip bomb or malformed: check where it came from, or raise the limit.")
         raise ReadError(reply["error"])
+
+    def _memory(self, ocr_loaded: bool) -> str:
+        """The child's memory limit, as a person raises it: more once the OCR engine is loaded."""
+        if ocr_loaded:
+            return (f"{self.limits.memory_mb + ocr.OCR_MEMORY_MB} MB (POLICYQA_PARSE_MEMORY_MB, "
+                    f"{self.limits.memory_mb} MB, + {ocr.OCR_MEMORY_MB} MB for OCR)")
+        return f"{self.limits.memory_mb} MB (POLICYQA_PARSE_MEMORY_MB)"
 
     def close(self) -> int | None:
         """End the child, if any; returns its exit code."""
@@ -157,7 +163,7 @@ def read_one(path: Path, max_unpacked_mb: float) -> dict:
     except ReadError as exc:
         return {"error": str(exc)}
     except MemoryError:
-        return {"memory": True}
+        return {"memory": True, "ocr": ocr.engine_loaded()}
     except Exception as exc:  # noqa: BLE001 - a reader's bug or a library's surprise fails this file only
         return {"error": f"{path}: could not be read ({exc.__class__.__name__}: {exc}); check the file."}
     if len(got.text) > max_unpacked_mb * 1e6:
