@@ -423,7 +423,9 @@ def archive_documents(path: Path, known: dict[str, tuple[Document, list[Chunk]]]
 
 
 def merged_sidecar(side: Path, shared: dict, shown: str) -> None:
-    """Write a member's sidecar: the archive's shared fields under the member's own (unpacked to `side`)."""
+    """Write a member's sidecar: the archive's shared fields under the member's own (unpacked to `side`),
+    but for the archive's `collection`, which holds for every member: an archive uploaded into a collection
+    (with a key scoped to it) cannot put a member into another through the member's sidecar."""
     own = {}
     if side.exists():
         try:
@@ -433,4 +435,5 @@ def merged_sidecar(side: Path, shared: dict, shown: str) -> None:
         if not isinstance(own, dict):
             raise IngestError(f"{shown}: must hold a JSON object with keys such as {', '.join(SIDECAR_FIELDS)}.")
     if shared or own:
-        side.write_text(json.dumps(shared | own, ensure_ascii=False), encoding="utf-8")
+        pinned = {"collection": shared["collection"]} if shared.get("collection") else {}
+        side.write_text(json.dumps(shared | own | pinned, ensure_ascii=False), encoding="utf-8")

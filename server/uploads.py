@@ -12,9 +12,10 @@ from ingest.archives import ARCHIVE_SUFFIXES, is_archive
 from ingest.metadata import sidecar_path
 from ingest.pipeline import FOLDER_NOTES, doc_id_for
 from ingest.readers import SUPPORTED_SUFFIXES
+from policyqa.keys import KeyError_, check_collection
 from policyqa.settings import Settings
 
-UPLOAD_METADATA_KEYS = ("title", "doc_number", "issuer", "date", "doc_type", "source")
+UPLOAD_METADATA_KEYS = ("title", "doc_number", "issuer", "date", "doc_type", "source", "collection")
 MAX_NAME_BYTES = 180  # well under the usual 255-byte file name limit, room for the sidecar's .meta.json
 MAX_METADATA_VALUE = 500
 # Letters and digits of any script (Chinese names stay as they are), a few separators and CJK brackets.
@@ -104,6 +105,11 @@ def parse_metadata(raw: str | None) -> dict[str, str]:
         value = str(value).strip()
         if len(value) > MAX_METADATA_VALUE:
             raise UploadError(f"metadata '{key}' is over {MAX_METADATA_VALUE} characters")
+        if key == "collection" and value:
+            try:
+                value = check_collection(value)
+            except KeyError_ as exc:
+                raise UploadError(f"metadata 'collection': {exc}") from exc
         if value:
             out[key] = value
     return out

@@ -6,7 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Response
 from pydantic import BaseModel, Field
 
-from server.deps import get_live, require_writer
+from server.access import Access
+from server.deps import get_live, require_admin, require_writer
 from server.live import LiveIndex
 from server.routes.documents import accepted
 from server.schemas import JobAccepted, JobOut, ReindexRequest
@@ -22,9 +23,11 @@ router = APIRouter(prefix="/api", tags=["jobs"], dependencies=[Depends(require_w
 
 
 @router.get("/jobs", response_model=list[JobOut])
-def list_jobs(live: LiveIndex = Depends(get_live)) -> list[dict]:
-    """The most recent jobs, newest first."""
-    return [j.to_dict() for j in live.jobs.recent()]
+def list_jobs(live: LiveIndex = Depends(get_live), access: Access = Depends(require_writer)) -> list[dict]:
+    """The most recent jobs, newest first; for a key scoped to collections, the jobs on its collections."""
+    return [j.to_dict() for j in live.jobs.recent()
+            if access.admin or j.payload.get("collection", j.payload.get("metadata", {}).get("collection"))
+            in access.write]
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut)
@@ -36,7 +39,7 @@ def get_job(job_id: str, live: LiveIndex = Depends(get_live)) -> dict:
     return job.to_dict()
 
 
-@router.post("/reindex", status_code=202, response_model=JobAccepted)
+@router.post("/reindex", status_code=202, response_model=JobAccepted, dependencies=[Depends(require_admin)])
 def reindex(response: Response, body: ReindexRequest | None = None,
             live: LiveIndex = Depends(get_live)) -> dict:
     """Ingest the corpus folder and uploads/ again in the background (changed files are re-read, documents
@@ -44,7 +47,8 @@ def reindex(response: Response, body: ReindexRequest | None = None,
     return accepted(response, live.submit_reindex(body.rebuild if body else False))
 
 
-@router.get("/quarantine", response_model=list[QuarantinedFile], tags=["documents"])
+@router.get("/quarantine", response_model=list[QuarantinedFile], tags=["documents"],
+            dependencies=[Depends(require_admin)])
 def quarantined(live: LiveIndex = Depends(get_live)) -> list[dict]:
     """Files that could not be read (failed uploads, and corpus files ingest skipped), with the reason. They
     are kept, and not read again until they change; `policyqa documents --failed` lists the same."""

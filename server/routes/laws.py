@@ -11,6 +11,8 @@ from ingest.laws.scope import scope_names
 from ingest.laws.source import STATUSES, LawSourceError, default_source
 from policyqa import service as svc
 from policyqa.settings import Settings
+from retrieval.filters import LAWS
+from server.access import Access
 from server.deps import get_live, get_settings, require_writer
 from server.live import LiveIndex
 from server.routes.documents import accepted
@@ -47,10 +49,13 @@ def list_laws(settings: Settings = Depends(get_settings)) -> list[dict]:
         raise HTTPException(503, str(exc)) from exc
 
 
-@router.post("/import", status_code=202, response_model=JobAccepted, dependencies=[Depends(require_writer)])
+@router.post("/import", status_code=202, response_model=JobAccepted)
 def import_laws(response: Response, body: LawImportRequest | None = None,
-                live: LiveIndex = Depends(get_live)) -> dict:
+                live: LiveIndex = Depends(get_live), access: Access = Depends(require_writer)) -> dict:
     """Import the laws of a scope into the index in the background (in force only, unless include_repealed).
     Laws imported before are updated; the job's message lists the laws and articles that changed."""
+    if not access.can_write(LAWS):
+        raise HTTPException(403, f"{access.who} may not import laws: that changes the collection {LAWS}, which "
+                            "it does not write; use the admin key")
     body = body or LawImportRequest()
     return accepted(response, live.submit_laws_import(body.scope, body.include_repealed))
