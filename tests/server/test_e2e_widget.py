@@ -354,3 +354,23 @@ def test_uploaded_document_with_script_shows_as_text(open_context, live, artifac
     # Nothing from the document became markup: the only <script> and <img> elements are the page's own.
     assert page.evaluate("document.querySelectorAll('#app script, #app img').length") == 0
     page.screenshot(path=artifacts / "script-as-text.png")
+
+
+def test_a_three_turn_conversation_carries_the_topic_and_shows_how_it_was_read(open_context, live, artifacts):
+    """The widget sends the conversation: a follow-up without its own topic is read with the last one's
+    and the answer says how ("理解为: …"); a question with its own topic starts fresh."""
+    page = open_context(viewport={"width": 1280, "height": 800}).new_page()
+    page.goto(live.base + "/")
+    first = ask(page, ZH_QUESTION)
+    assert "教研室" in first.locator(".answer-text").inner_text()
+    assert first.locator(".resolved-question").count() == 0
+
+    second = ask(page, "那协助的呢?", n=2)
+    assert "基教股" in second.locator(".answer-text").inner_text()
+    shown = second.locator(".resolved-question").inner_text()
+    assert shown.startswith("理解为: ") and CLAUSE in shown
+
+    third = ask(page, "仁怀品牌学校创建方案的实施周期是几年?", n=3)
+    assert "3年" in normalize(third.locator(".answer-text").inner_text())
+    assert third.locator(".resolved-question").count() == 0  # its own topic: not rewritten
+    page.screenshot(path=artifacts / "desktop-three-turns.png")
