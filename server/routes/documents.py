@@ -16,7 +16,8 @@ from policyqa.models import Document
 from policyqa.service import QAService
 from policyqa.settings import Settings
 from retrieval.filters import LAWS, LOCAL, collection_of, version_start
-from server.deps import get_live, get_service, get_settings, require_writer
+from server.access import Access, check_write, upload_collection
+from server.deps import get_live, get_service, get_settings, require_reader, require_writer
 from server.live import LiveIndex
 from server.schemas import DocumentDetail, DocumentSummary, JobAccepted
 from server.uploads import (
@@ -55,17 +56,21 @@ def summary(doc: Document, live: LiveIndex | None = None) -> dict:
 
 @router.get("", response_model=list[DocumentSummary])
 def list_documents(collection: str | None = Query(None, max_length=50, description=f"Only this collection: "
-                                                  f"{LAWS} or {LOCAL}."),
-                   service: QAService = Depends(get_service), live: LiveIndex = Depends(get_live)) -> list[dict]:
-    return [summary(d, live) for d in service.index.documents.values() if collection in (None, collection_of(d))]
+                                                  f"{LAWS}, {LOCAL} or one that sidecars and uploads name "
+                                                  "(a key scoped to collections sees its own only)."),
+                   service: QAService = Depends(get_service), live: LiveIndex = Depends(get_live),
+                   access: Access = Depends(require_reader)) -> list[dict]:
+    return [summary(d, live) for d in service.index.documents.values()
+            if collection in (None, collection_of(d)) and access.can_read(d)]
 
 
 @router.get("/{doc_id}", response_model=DocumentDetail)
-def get_document(doc_id: str, service: QAService = Depends(get_service), live: LiveIndex = Depends(get_live)) -> dict:
+def get_document(doc_id: str, service: QAService = Depends(get_service), live: LiveIndex = Depends(get_live),
+                 access: Access = Depends(require_reader)) -> dict:
     """The cleaned full text with the clause tree (character offsets, level, parent), responsibility records,
     and what ingest did: the noise lines cleaning removed and the reader's warnings."""
     doc = service.index.documents.get(doc_id)
-    if doc is None:
+    if doc is None or not access.can_read(doc):  # the same answer for both: a key learns nothing of the others
         raise HTTPException(404, f"no document '{doc_id}'; GET /api/documents lists them")
     return summary(doc, live) | {
         "text": doc.text,
@@ -112,10 +117,20 @@ def save_staged(source, folder, job_name: str, name: str, max_bytes: int):
     return staged
 
 
+def replaced_by(current: QAService | None, target, live: LiveIndex) -> list[Document]:
+    """The indexed documents an upload to `target` replaces: the upload of its document id, or the members of
+    the archive uploaded under its name."""
+    if current is None:
+        return []
+    docs = current.index.documents
+    return [d for d in docs.values() if live.is_upload(d.source_path)
+            and (d.doc_id == doc_id_for(target) or d.extra.get("archive") == target.name)]
+
+
 @router.post("", status_code=202, response_model=JobAccepted, dependencies=[Depends(require_writer)],
              openapi_extra=UPLOAD_BODY)
 async def upload_document(request: Request, response: Response, live: LiveIndex = Depends(get_live),
-                          settings: Settings = Depends(get_settings)) -> dict:
+                          settings: Settings = Depends(get_settings), access: Access = Depends(require_writer)) -> dict:
     """Upload a document (multipart: `file`, optional `metadata` JSON). It is saved in uploads/ and
     indexed in the background; poll the returned job URL. The document is searchable once the job is done."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
@@ -134,6 +149,9 @@ async def upload_document(request: Request, response: Response, live: LiveIndex 
             metadata = parse_metadata(raw_meta if isinstance(raw_meta, str) else None)
         except UploadError as exc:
             raise HTTPException(exc.status, str(exc)) from exc
+        collection = upload_collection(metadata.get("collection"), access)
+        if collection:
+            metadata["collection"] = collection  # into the sidecar, which ingest reads (archive members too)
         target = live.uploads / name
         doc_id = doc_id_for(target)
         current = request.app.state.service
@@ -141,6 +159,8 @@ async def upload_document(request: Request, response: Response, live: LiveIndex 
         if existing is not None and not live.is_upload(existing.source_path):
             raise HTTPException(409, f"'{doc_id}' is already indexed from {existing.source_path}; rename the "
                                 "file to add it as another document")
+        for replaced in replaced_by(current, target, live):
+            check_write(replaced, access, "replace")
         max_bytes = int(settings.max_file_mb * 1e6)
         staged = await run_in_threadpool(save_staged, file.file, live.uploads, uuid.uuid4().hex[:12], name,
                                          max_bytes)
@@ -151,10 +171,12 @@ async def upload_document(request: Request, response: Response, live: LiveIndex 
 @router.delete("/{doc_id}", status_code=202, response_model=JobAccepted,
                dependencies=[Depends(require_writer)])
 def delete_document(doc_id: str, response: Response, live: LiveIndex = Depends(get_live),
-                    service: QAService = Depends(get_service)) -> dict:
+                    service: QAService = Depends(get_service), access: Access = Depends(require_writer)) -> dict:
     """Remove a document from the index in the background (an uploaded one also from uploads/)."""
-    if doc_id not in service.index.documents:
+    doc = service.index.documents.get(doc_id)
+    if doc is None:
         raise HTTPException(404, f"no document '{doc_id}'; GET /api/documents lists them")
+    check_write(doc, access, "delete")
     if len(service.index.documents) == 1:
         raise HTTPException(409, f"'{doc_id}' is the only document; an index cannot be empty")
-    return accepted(response, live.submit_delete(doc_id))
+    return accepted(response, live.submit_delete(doc_id, collection_of(doc)))
