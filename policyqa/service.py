@@ -292,13 +292,14 @@ class AskResult:
     hits: list[SearchHit]
     latency_ms: float
     llm_configured: bool = False  # only then does the result say which generator wrote the answer
+    approved: str | None = None  # the id of the editor's approved answer served instead (server/curated.py)
     resolved_question: str | None = None  # a follow-up read against the conversation ("理解为: …"); None: as asked
 
     def to_dict(self) -> dict:
         body = {"answer": self.answer.answer, "refused": self.answer.refused,
                 "citations": [c.to_dict() for c in self.answer.citations],
                 "latency_ms": round(self.latency_ms, 2), "answerability": round(self.answer.answerability, 4),
-                "resolved_question": self.resolved_question}
+                "approved": self.approved is not None, "resolved_question": self.resolved_question}
         if self.llm_configured:
             body["generator"] = self.answer.generator  # "llm", or "extractive" when it fell back
         return body

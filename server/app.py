@@ -23,11 +23,13 @@ from policyqa import __version__
 from policyqa.service import QAService, warm_up
 from policyqa.settings import Settings, get_settings
 from retrieval.embedders import enable_query_cache
+from server.convlog import ConversationLog
+from server.curated import CuratedStore
 from server.deps import get_service, require_writer
 from server.feedback import FeedbackLog, feedback_path
 from server.live import LiveIndex
 from server.replicas import IndexWatcher, ReplicaMiddleware, shares_index
-from server.routes import admin, documents, feedback, jobs, laws, openai_api, qa
+from server.routes import admin, convlog, curated, documents, feedback, jobs, laws, openai_api, qa
 from server.schemas import ErrorDetail, OpenAIError
 from server.security import (
     QUESTION_PATHS,
@@ -184,8 +186,12 @@ def create_app(service: QAService | None = None, settings: Settings | None = Non
     app.state.settings = settings
     app.state.live = LiveIndex(app.state, settings)
     app.state.feedback = FeedbackLog(feedback_path(settings))
+    app.state.convlog = ConversationLog(settings.data_dir / "log.db", settings.log_retention_days)
+    app.state.curated = CuratedStore(settings.data_dir / "curated.db", settings.curated_threshold)
     for module in (qa, documents, jobs, laws, feedback, admin, openai_api):
         app.include_router(module.router)
+    app.include_router(curated.router)  # approved answers
+    app.include_router(convlog.router)  # the conversation log
     app.include_router(admin.page)  # the console at /admin
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -118,6 +118,10 @@ class AskResponse(BaseModel):
         "when it was refused, the endpoint failed or no sentence of the reply had a supported citation.")
     resolved_question: str | None = Field(None, description="A follow-up as it was understood from the "
                                           "history (shown as 理解为: …); null when the question stands alone.")
+    approved: bool = Field(False, description="Served from an editor's approved answer (/api/curated) to a "
+                           "question that means the same; its citations are the approved clauses, unchanged.")
+    log_id: str | None = Field(None, description="The answer's row in the conversation log; send it with "
+                               "/api/feedback to link the feedback to it. Null when the log is off.")
 
 
 class SearchRequest(BaseModel):
@@ -251,6 +255,8 @@ class FeedbackRequest(BaseModel):
     comment: str = Field("", max_length=2000)
     citations: list[FeedbackCitation] = Field(default_factory=list, max_length=50)
     refused: StrictBool | None = None
+    log_id: str | None = Field(None, max_length=64, description="The `log_id` of the answer (/api/ask): the "
+                               "feedback is then kept with it in the conversation log too.")
     reason: Literal["错误", "不完整", "引用不对", "没回答"] | None = Field(
         None, description="Why the answer is bad (thumbs down): wrong, incomplete, wrong citation, not answered.")
 
@@ -258,6 +264,8 @@ class FeedbackRequest(BaseModel):
 class FeedbackAccepted(BaseModel):
     ok: bool
     at: str
+    linked: bool = Field(False, description="Whether it was linked to its answer in the conversation log "
+                         "(false without a log_id, or when that row is no longer kept).")
 
 
 class FeedbackOut(BaseModel):
@@ -291,6 +299,65 @@ class EvalDraftOut(BaseModel):
     answer_terms: list[str]
     tags: list[str]
     review: dict
+
+
+# -- approved answers and the conversation log ----------------------------------------------------
+
+
+class CuratedRequest(BaseModel):
+    question: Question = Field(..., examples=["哪个股室牵头实施特色创新课程构建工程?"])
+    answer: str = Field(..., min_length=1, max_length=10_000, description="The approved answer; [n] refers to "
+                        "the n-th citation.")
+    citations: list[str] = Field(..., min_length=1, max_length=20, description="The chunk_id of each cited "
+                                 "clause, as /api/ask and /api/search give them.")
+    source: Literal["feedback", "log", "written"] = Field("written", description="Where the editor took it "
+                                                          "from.")
+
+
+class CuratedCreated(BaseModel):
+    id: str
+
+
+class CuratedOut(BaseModel):
+    id: str
+    question: str
+    answer: str
+    citations: list[str]
+    source: str
+    created_at: str
+    stale: bool = Field(..., description="A cited clause was deleted or changed since approval: not served.")
+    reason: str = Field(..., description="Why it is stale; empty when it is not.")
+
+
+class LogCitation(BaseModel):
+    n: int | None = None
+    chunk_id: str | None = None
+    doc_id: str | None = None
+    doc_title: str | None = None
+    clause_path: str | None = None
+
+
+class LogEntry(BaseModel):
+    id: str
+    at: str
+    channel: str = Field(..., description="ask, ask-stream, chat or chat-stream.")
+    question: str = Field(..., description="As asked, phone, ID numbers and e-mail addresses masked.")
+    answer: str
+    citations: list[LogCitation]
+    refused: bool
+    approved: bool
+    latency_ms: float | None
+    answerability: float | None
+    rating: Literal["up", "down"] | None
+    reason: str | None
+    comment: str
+    feedback_at: str | None
+
+
+class LogPage(BaseModel):
+    entries: list[LogEntry]
+    total: int = Field(..., description="Rows matching the filters.")
+    retention_days: int = Field(..., description="POLICYQA_LOG_RETENTION_DAYS: older rows are deleted (0: no log).")
 
 
 # -- OpenAI-compatible -----------------------------------------------------------------------------

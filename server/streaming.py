@@ -44,14 +44,15 @@ def sse(event: str | None, data) -> str:
     return (f"event: {event}\n" if event else "") + f"data: {payload}\n\n"
 
 
-def ask_events(result: AskResult) -> Iterator[str]:
-    """/api/ask as events: citations, then delta pieces of the answer, then done."""
+def ask_events(result: AskResult, log_id: str | None = None) -> Iterator[str]:
+    """/api/ask as events: citations, then delta pieces of the answer, then done (with the log id that
+    feedback links to)."""
     body = result.to_dict()
     yield sse("citations", body["citations"])
     for piece in pieces(body["answer"]):
         yield sse("delta", {"text": piece})
-    yield sse("done", {"refused": body["refused"], "latency_ms": body["latency_ms"],
-                       "resolved_question": body["resolved_question"]})
+    yield sse("done", {"refused": body["refused"], "latency_ms": body["latency_ms"], "approved": body["approved"],
+                       "log_id": log_id, "resolved_question": body["resolved_question"]})
 
 
 # -- OpenAI-compatible ------------------------------------------------------------------------------
@@ -87,7 +88,7 @@ def completion_id() -> str:
     return "chatcmpl-" + uuid.uuid4().hex[:24]
 
 
-def chat_completion(result: AskResult, question: str) -> dict:
+def chat_completion(result: AskResult, question: str, log_id: str | None = None) -> dict:
     body = result.to_dict()
     content = body["answer"] + sources_text(body)
     prompt, completion = rough_tokens(question), rough_tokens(content)
@@ -99,10 +100,11 @@ def chat_completion(result: AskResult, question: str) -> dict:
                   "total_tokens": prompt + completion},
         "citations": body["citations"], "refused": body["refused"], "latency_ms": body["latency_ms"],
         "resolved_question": body["resolved_question"],
+        "approved": body["approved"], "log_id": log_id,
     }
 
 
-def chat_completion_chunks(result: AskResult) -> Iterator[str]:
+def chat_completion_chunks(result: AskResult, log_id: str | None = None) -> Iterator[str]:
     """chat.completion.chunk events: the role (with the citations), content pieces, the sources, a final
     chunk with finish_reason "stop" (with the citations again), then [DONE]."""
     body = result.to_dict()
@@ -120,5 +122,5 @@ def chat_completion_chunks(result: AskResult) -> Iterator[str]:
     if sources:
         yield chunk({"content": sources})
     yield chunk({}, "stop", citations=body["citations"], refused=body["refused"],
-                latency_ms=body["latency_ms"])
+                latency_ms=body["latency_ms"], approved=body["approved"], log_id=log_id)
     yield sse(None, "[DONE]")

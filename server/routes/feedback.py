@@ -3,7 +3,7 @@ GET /api/feedback: the records, for the admin console."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from policyqa.settings import Settings
@@ -16,14 +16,18 @@ router = APIRouter(prefix="/api", tags=["feedback"])
 
 
 @router.post("/feedback", status_code=201, response_model=FeedbackAccepted)
-async def feedback(body: FeedbackRequest, log: FeedbackLog = Depends(get_feedback_log),
+async def feedback(body: FeedbackRequest, request: Request, log: FeedbackLog = Depends(get_feedback_log),
                    settings: Settings = Depends(get_settings)) -> dict:
     """Appended as one JSON line to <data_dir>/feedback.jsonl, on disk before the answer."""
     checked_question(body.question, settings, ("body", "question"))
     at = now_iso()
     record = body.model_dump(mode="json", exclude_none=False) | {"at": at}
     await run_in_threadpool(log.append, record)
-    return {"ok": True, "at": at}
+    linked = False
+    if body.log_id:  # kept with its answer in the conversation log too (comment masked there)
+        linked = await run_in_threadpool(request.app.state.convlog.add_feedback, body.log_id, body.rating,
+                                         body.reason, body.comment)
+    return {"ok": True, "at": at, "linked": linked}
 
 
 @router.get("/feedback", response_model=list[FeedbackOut], dependencies=[Depends(require_writer)])

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import StreamingResponse
 
 from policyqa.service import QAService
 from policyqa.settings import Settings
+from server.curated import ask_with_approved
 from server.deps import checked_question, get_service, get_settings
 from server.schemas import ChatCompletionRequest, ModelList
 from server.streaming import MODEL_ID, SSE_HEADERS, chat_completion, chat_completion_chunks
@@ -29,7 +30,7 @@ def models() -> dict:
 
 
 @router.post("/chat/completions", responses={200: {"content": {"text/event-stream": {}}}})
-def chat_completions(body: ChatCompletionRequest, service: QAService = Depends(get_service),
+def chat_completions(body: ChatCompletionRequest, request: Request, service: QAService = Depends(get_service),
                      settings: Settings = Depends(get_settings)):
     """A chat.completion (or, with `stream: true`, chat.completion.chunk events and `data: [DONE]`)."""
     last = next((i for i in reversed(range(len(body.messages))) if body.messages[i].role == "user"), None)
@@ -41,9 +42,10 @@ def chat_completions(body: ChatCompletionRequest, service: QAService = Depends(g
     # the messages before the question are the conversation a follow-up is read against
     earlier = [{"role": m.role, "content": m.text()} for m in body.messages[:last] if m.role in ("user", "assistant")]
     resolved = service.resolve(question, earlier)
-    result = service.ask(resolved)
+    result = ask_with_approved(request.app.state.curated, service, resolved)
     result.resolved_question = resolved if resolved != question else None
+    log_id = request.app.state.convlog.record("chat-stream" if body.stream else "chat", question, result.to_dict())
     if body.stream:
-        return StreamingResponse(chat_completion_chunks(result), media_type="text/event-stream",
+        return StreamingResponse(chat_completion_chunks(result, log_id), media_type="text/event-stream",
                                  headers=SSE_HEADERS)
-    return chat_completion(result, question)
+    return chat_completion(result, question, log_id)

@@ -8,6 +8,7 @@ from fastapi.responses import StreamingResponse
 from policyqa.service import QAService
 from policyqa.settings import Settings
 from retrieval.filters import SearchFilters
+from server.curated import ask_with_approved
 from server.deps import checked_question, get_service, get_settings
 from server.schemas import AskRequest, AskResponse, Filters, SearchRequest, SearchResponse, SearchResult
 from server.streaming import SSE_HEADERS, ask_events
@@ -34,15 +35,20 @@ def ask(body: AskRequest, request: Request, service: QAService = Depends(get_ser
     """Answer a question with numbered citations, or refuse when the documents do not say.
 
     With `"stream": true` (or `Accept: text/event-stream`) the answer comes as server-sent events:
-    `citations` (the list), `delta` ({"text": piece}, in order), then `done` ({refused, latency_ms}).
+    `citations` (the list), `delta` ({"text": piece}, in order), then `done` ({refused, latency_ms, approved,
+    log_id}). A question that means the same as one with an approved answer (/api/curated) gets that answer,
+    `"approved": true`. Every answer is kept in the conversation log (GET /api/log) under `log_id`.
     """
     question = checked_question(body.question, settings, ("body", "question"))
     resolved = service.resolve(question, [t.model_dump() for t in body.history])  # a follow-up in context
-    result = service.ask(resolved, body.top_k, filters=to_filters(body.filters))
+    result = ask_with_approved(request.app.state.curated, service, resolved, body.top_k, to_filters(body.filters))
     result.resolved_question = resolved if resolved != question else None
-    if wants_stream(request, body.stream):
-        return StreamingResponse(ask_events(result), media_type="text/event-stream", headers=SSE_HEADERS)
-    return result.to_dict()
+    stream = wants_stream(request, body.stream)
+    answer = result.to_dict()
+    log_id = request.app.state.convlog.record("ask-stream" if stream else "ask", question, answer)
+    if stream:
+        return StreamingResponse(ask_events(result, log_id), media_type="text/event-stream", headers=SSE_HEADERS)
+    return answer | {"log_id": log_id}
 
 
 @router.post("/search", response_model=SearchResponse)

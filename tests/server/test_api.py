@@ -26,7 +26,9 @@ def test_ask_shape(client):
     r = client.post("/api/ask", json={"question": QUESTION})
     assert r.status_code == 200
     body = r.json()
-    assert set(body) == {"answer", "refused", "citations", "latency_ms", "answerability"}
+    assert set(body) == {"answer", "refused", "citations", "latency_ms", "answerability", "approved", "log_id",
+                         "resolved_question"}
+    assert body["approved"] is False  # no approved answer (/api/curated) here
     assert 0.0 <= body["answerability"] <= 1.0
     assert isinstance(body["answer"], str) and isinstance(body["refused"], bool)
     assert isinstance(body["latency_ms"], float | int)

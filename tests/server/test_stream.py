@@ -62,7 +62,7 @@ def check_stream(r, expected: dict) -> None:
     answer = "".join(data["text"] for e, data in events if e == "delta")
     assert answer == expected["answer"]
     done = events[-1][1]
-    assert set(done) == {"refused", "latency_ms"}
+    assert set(done) == {"refused", "latency_ms", "approved", "log_id", "resolved_question"}  # log_id: for feedback
     assert done["refused"] is expected["refused"] and done["latency_ms"] >= 0
 
 
