@@ -25,7 +25,7 @@ from policyqa.settings import Settings, get_settings
 from retrieval.embedders import enable_query_cache
 from server.convlog import ConversationLog
 from server.curated import CuratedStore
-from server.deps import get_service, require_writer
+from server.deps import get_service, require_reader, require_writer
 from server.feedback import FeedbackLog, feedback_path
 from server.live import LiveIndex
 from server.replicas import IndexWatcher, ReplicaMiddleware, shares_index
@@ -117,9 +117,16 @@ def route_errors(route: APIRoute, method: str) -> dict[int, str]:
     if route.dependant.path_params:
         errors[404] = "Not found."
     if depends_on(route.dependant, require_writer):
-        errors[401] = "POLICYQA_API_KEY is set and the request does not carry it."
-        errors[403] = ("No API key is set and the request is not from this machine: a non-loopback client or "
-                       "Host, or a web page of another site (Origin, Sec-Fetch-Site).")
+        errors[401] = ("The server has keys (POLICYQA_API_KEY, `policyqa keys`) and the request carries none it "
+                       "knows.")
+        errors[403] = ("No key is set and the request is not from this machine: a non-loopback client or "
+                       "Host, or a web page of another site (Origin, Sec-Fetch-Site). Or the key may not make "
+                       "this change: a read-only key, a document of a collection the key does not write, or "
+                       "an index-wide change (reindex, laws) that needs the admin key.")
+    if depends_on(route.dependant, require_reader):
+        errors[401] = "POLICYQA_REQUIRE_READ_KEY is set and the request carries no key the server knows."
+        if body:  # filters.collections
+            errors[403] = "A key scoped to collections asked only for collections it does not read."
     if route.path.startswith(RATE_LIMITED_PREFIXES):
         errors[429] = "Over this client's rate limit (POLICYQA_RATE_LIMIT_PER_MINUTE); see Retry-After."
         if route.path in QUESTION_PATHS:

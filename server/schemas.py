@@ -36,9 +36,10 @@ class Filters(BaseModel):
         "and repealed versions are searched too (for local documents the same as before: no filter).")
     as_of: dt.date | None = Field(None, description="A day (YYYY-MM-DD): each law in the version in force "
                                "that day, other documents effective by then.", examples=["2016-01-01"])
-    collections: list[Literal["本地文件", "国家法律"]] = Field(
-        default_factory=list, description="Only these collections: 本地文件 (documents from files), 国家法律 "
-        "(the national law library).")
+    collections: list[Annotated[str, Field(min_length=1, max_length=50)]] = Field(
+        default_factory=list, max_length=50, description="Only these collections: 本地文件 (documents from "
+        "files without one), 国家法律 (the national law library), or one a document's sidecar or upload names "
+        "(学校制度, 教育局文件 …). A key scoped to collections searches those of them it reads (403 when none).")
 
 
 MAX_HISTORY_TURNS = 20  # the last ten exchanges: a follow-up's topic is in the last few (answer/followup.py)
@@ -165,7 +166,8 @@ class DocumentSummary(BaseModel):
     doc_type: str
     n_clauses: int
     n_records: int
-    collection: str = Field(..., description="国家法律 (the national law library) or 本地文件 (documents from files).")
+    collection: str = Field(..., description="国家法律 (the national law library), the collection its sidecar or "
+                            "upload names, or 本地文件 (documents from files without one).")
     status: str | None = Field(None, description="A law's status (现行有效, 已废止, 历史版本, 已被修改); null for files.")
     version: str = Field("", description="A law's version date; for a file the first 10 hex digits of its "
                          "content hash (a new version of the file changes it).")

@@ -8,8 +8,9 @@ from fastapi.responses import StreamingResponse
 from policyqa.service import QAService
 from policyqa.settings import Settings
 from retrieval.filters import SearchFilters
+from server.access import Access, read_filters, readable_answer
 from server.curated import ask_with_approved
-from server.deps import checked_question, get_service, get_settings
+from server.deps import checked_question, get_service, get_settings, require_reader
 from server.schemas import AskRequest, AskResponse, Filters, SearchRequest, SearchResponse, SearchResult
 from server.streaming import SSE_HEADERS, ask_events
 
@@ -31,7 +32,7 @@ def wants_stream(request: Request, body_stream: bool) -> bool:
 
 @router.post("/ask", response_model=AskResponse, responses={200: {"content": {"text/event-stream": {}}}})
 def ask(body: AskRequest, request: Request, service: QAService = Depends(get_service),
-        settings: Settings = Depends(get_settings)):
+        settings: Settings = Depends(get_settings), access: Access = Depends(require_reader)):
     """Answer a question with numbered citations, or refuse when the documents do not say.
 
     With `"stream": true` (or `Accept: text/event-stream`) the answer comes as server-sent events:
@@ -40,9 +41,11 @@ def ask(body: AskRequest, request: Request, service: QAService = Depends(get_ser
     `"approved": true`. Every answer is kept in the conversation log (GET /api/log) under `log_id`.
     """
     question = checked_question(body.question, settings, ("body", "question"))
+    filters = read_filters(to_filters(body.filters), access)
     resolved = service.resolve(question, [t.model_dump() for t in body.history])  # a follow-up in context
-    result = ask_with_approved(request.app.state.curated, service, resolved, body.top_k, to_filters(body.filters))
+    result = ask_with_approved(request.app.state.curated, service, resolved, body.top_k, filters)
     result.resolved_question = resolved if resolved != question else None
+    readable_answer(result.answer, access)
     stream = wants_stream(request, body.stream)
     answer = result.to_dict()
     log_id = request.app.state.convlog.record("ask-stream" if stream else "ask", question, answer)
@@ -53,19 +56,19 @@ def ask(body: AskRequest, request: Request, service: QAService = Depends(get_ser
 
 @router.post("/search", response_model=SearchResponse)
 def search(body: SearchRequest, service: QAService = Depends(get_service),
-           settings: Settings = Depends(get_settings)) -> SearchResponse:
+           settings: Settings = Depends(get_settings), access: Access = Depends(require_reader)) -> SearchResponse:
     """Hybrid (dense + BM25) search over the indexed clauses. With `"explain": true` (the admin console's
     hit test) the question goes through the answer step too: the hits are the ones the answer reads, with
     their cosine similarities, and the response has the refusal model's answerability and verdict."""
     query = checked_question(body.query, settings, ("body", "query"))
     extra = {}
     if body.explain:
-        result = service.ask(query, body.top_k, filters=to_filters(body.filters))
+        result = service.ask(query, body.top_k, filters=read_filters(to_filters(body.filters), access))
         hits = result.hits
         extra = {"answerability": round(result.answer.answerability, 4), "refused": result.answer.refused,
                  "threshold": round(service.composer.model().threshold, 4)}
     else:
-        hits = service.search(query, body.top_k, filters=to_filters(body.filters))
+        hits = service.search(query, body.top_k, filters=read_filters(to_filters(body.filters), access))
     docs = service.index.documents
     return SearchResponse(results=[
         SearchResult(chunk_id=h.chunk.chunk_id, doc_id=h.chunk.doc_id, doc_title=docs[h.chunk.doc_id].title,
