@@ -96,7 +96,8 @@ def test_stream_of_a_refusal(client):
 def test_plain_answer_unchanged_by_the_stream_field(client):
     r = client.post("/api/ask", json={"question": QUESTION, "stream": False})
     assert r.headers["content-type"].startswith("application/json")
-    assert set(r.json()) == {"answer", "refused", "citations", "latency_ms", "answerability"}
+    assert set(r.json()) == {"answer", "refused", "citations", "latency_ms", "answerability", "approved", "log_id",
+                             "resolved_question"}
 
 
 def test_stream_without_index_is_a_plain_503():
