@@ -8,7 +8,8 @@
  *         cites: [{doc_id, title, article, clause_id}]}], latency_ms}
  *   GET  /api/documents/{id} -> {doc_id, title, doc_number, issuer, date, text,
  *                               clauses: [{clause_id, path, start, end}]}
- *   POST /api/feedback       {question, answer, rating: "up"|"down", comment, citations, refused}
+ *   POST /api/feedback       {question, answer, rating: "up"|"down", comment, reason, citations, refused,
+ *                             log_id (the answer's row in the conversation log)}
  *
  * All document / answer text is inserted with textContent / text nodes only.
  */
@@ -510,11 +511,21 @@
     comment.id = commentId;
     comment.maxLength = 500;
     comment.placeholder = "哪里不对?(可选) / What was wrong?";
+    // Why it was not helpful (optional): the reasons /api/feedback knows.
+    var reason = el("select", "feedback-reason");
+    reason.setAttribute("aria-label", "原因 (可选) / Reason (optional)");
+    [["", "原因(可选) / Reason"], ["错误", "错误 / Wrong"], ["不完整", "不完整 / Incomplete"],
+     ["引用不对", "引用不对 / Wrong citation"], ["没回答", "没回答 / Not answered"]].forEach(function (o) {
+      var opt = el("option", null, o[1]);
+      opt.value = o[0];
+      reason.appendChild(opt);
+    });
     var send = el("button", "feedback-send", "提交 / Send");
     send.type = "submit";
     var cancel = el("button", "feedback-cancel", "取消 / Cancel");
     cancel.type = "button";
     form.appendChild(label);
+    form.appendChild(reason);
     form.appendChild(comment);
     form.appendChild(send);
     form.appendChild(cancel);
@@ -533,10 +544,10 @@
       status.className = "feedback-status" + (kind ? " " + kind : "");
     }
 
-    function post(rating, text) {
+    function post(rating, text, why) {
       if (sent || sending) return;
       sending = true;
-      up.disabled = down.disabled = send.disabled = cancel.disabled = comment.disabled = true;
+      up.disabled = down.disabled = send.disabled = cancel.disabled = comment.disabled = reason.disabled = true;
       (rating === "up" ? up : down).setAttribute("aria-pressed", "true");
       setStatus("发送中… / sending", "");
       fetchJSON(FEEDBACK_URL, {
@@ -547,8 +558,10 @@
           answer: str(data.answer).slice(0, 10000),
           rating: rating,
           comment: str(text).trim().slice(0, 2000),
+          reason: why || null,
           citations: feedbackCitations(citations),
-          refused: !!data.refused
+          refused: !!data.refused,
+          log_id: typeof data.log_id === "string" ? data.log_id.slice(0, 64) : null
         })
       }, 30000).then(function () {
         sent = true;
@@ -557,7 +570,7 @@
         setStatus("谢谢反馈 / Thanks for the feedback", "ok");
       }).catch(function (err) {
         (rating === "up" ? up : down).setAttribute("aria-pressed", "false");
-        up.disabled = down.disabled = send.disabled = cancel.disabled = comment.disabled = false;
+        up.disabled = down.disabled = send.disabled = cancel.disabled = comment.disabled = reason.disabled = false;
         var line = err && err.status ? "HTTP " + err.status : (err && err.message) || "";
         setStatus("发送失败,请重试 / could not send" + (line ? " (" + line + ")" : ""), "error");
       }).finally(function () {
@@ -581,7 +594,7 @@
     });
     form.addEventListener("submit", function (e) {
       e.preventDefault();
-      post("down", comment.value);
+      post("down", comment.value, reason.value);
     });
     comment.addEventListener("keydown", function (e) {
       e.stopPropagation(); // Enter submits this small form, not the question composer

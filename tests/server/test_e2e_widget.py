@@ -27,6 +27,7 @@ from helpers import RENHUAI, REPO, make_settings
 
 from policyqa.service import QAService
 from server.app import create_app
+from server.convlog import LogQuery
 from server.feedback import feedback_path
 
 pytestmark = pytest.mark.slow
@@ -243,6 +244,7 @@ def test_question_citation_highlight_and_thumbs_down(open_context, live, artifac
     assert answer.locator(".thumb-down").get_attribute("aria-expanded") == "true"
     assert comment.evaluate("el => el === document.activeElement")
     comment.fill("应当同时写出协助股室")
+    answer.locator(".feedback-reason").select_option("不完整")
     answer.locator(".feedback-send").click()
     answer.locator(".feedback-status.ok").wait_for()
     assert answer.locator(".thumb-up").is_disabled() and answer.locator(".thumb-down").is_disabled()
@@ -252,6 +254,10 @@ def test_question_citation_highlight_and_thumbs_down(open_context, live, artifac
     assert len(rows) == before + 1
     row = rows[-1]
     assert row["rating"] == "down" and row["comment"] == "应当同时写出协助股室"
+    # linked to the answer's row in the conversation log, with its reason
+    assert row["reason"] == "不完整" and row["log_id"]
+    logged = live.app.state.convlog.query(LogQuery(rated="down"))[0]
+    assert [(e["id"], e["reason"]) for e in logged] == [(row["log_id"], "不完整")]
     assert row["question"] == ZH_QUESTION and "教研室" in row["answer"] and row["refused"] is False
     assert RENHUAI in {c["doc_id"] for c in row["citations"]}
     page.screenshot(path=artifacts / "desktop-feedback.png")
