@@ -3,7 +3,7 @@ as tests/server/test_e2e_widget.py drives the widget: a real server over a copy 
 
 The tests list the documents per collection, open a document's clause tree, records and removed lines, run a
 hit test (signals and the refusal score), upload a document and then a new version of it and see the answer
-change, turn feedback into a draft eval item and an approved answer that is then served, export the
+change, delete it, turn feedback into a draft eval item and an approved answer that is then served, export the
 conversation log, read the eval report, and ask for the key on a server that has one. Every request the
 browser makes must go to the local server. Screenshots go to test-artifacts/e2e/ (git-ignored).
 """
@@ -178,6 +178,14 @@ def test_upload_then_a_new_version_changes_the_answer(console, live):
     assert "12个" in after["answer"] and "7个" not in after["answer"]
     assert not (live.app.state.settings.data_dir / "uploads" / "劳动教育方案第二版.txt").exists()  # replaced, same name
     page.screenshot(path=ARTIFACTS / "admin-replaced.png")
+
+    delete = row.locator("button.delete")
+    delete.click()
+    assert delete.inner_text() == "确认删除?"  # a second click deletes
+    delete.click()
+    row.wait_for(state="detached")
+    assert LABOUR_ID not in {d["doc_id"] for d in httpx.get(live.base + "/api/documents").json()}
+    assert "删除" in page.locator("#upload-status.ok").inner_text()
 
 
 def test_feedback_to_draft_and_approved_answer_served_and_log_export(console, live):
