@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from evals.feedback import draft_from_feedback, read_feedback
 from policyqa.settings import Settings
-from server.deps import get_feedback_log, get_settings, require_writer
+from server.deps import get_feedback_log, get_settings, require_admin
 from server.feedback import FeedbackLog
 from server.schemas import EvalDraftOut, EvalDraftRequest
 
@@ -22,7 +22,7 @@ STATIC = Path(__file__).resolve().parents[1] / "static"
 DRAFTS_LOCK = threading.Lock()  # the check for an existing draft and the append are one step
 
 page = APIRouter(include_in_schema=False)
-router = APIRouter(prefix="/api/eval", tags=["admin"], dependencies=[Depends(require_writer)])
+router = APIRouter(prefix="/api/eval", tags=["admin"], dependencies=[Depends(require_admin)])
 
 
 @page.get("/admin")

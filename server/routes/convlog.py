@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from server.convlog import ConversationLog, LogQuery, parse_time, to_csv, to_xlsx
-from server.deps import require_writer
+from server.deps import require_admin
 from server.schemas import LogPage
 
-router = APIRouter(prefix="/api", tags=["log"], dependencies=[Depends(require_writer)])
+router = APIRouter(prefix="/api", tags=["log"], dependencies=[Depends(require_admin)])
 EXPORT_LIMIT = 100_000  # rows in one export file
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

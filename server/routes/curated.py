@@ -10,10 +10,10 @@ from starlette.concurrency import run_in_threadpool
 from policyqa.service import QAService
 from policyqa.settings import Settings
 from server.curated import CuratedError, CuratedStore
-from server.deps import checked_question, get_service, get_settings, require_writer
+from server.deps import checked_question, get_service, get_settings, require_admin
 from server.schemas import CuratedCreated, CuratedOut, CuratedRequest
 
-router = APIRouter(prefix="/api", tags=["curated"], dependencies=[Depends(require_writer)])
+router = APIRouter(prefix="/api", tags=["curated"], dependencies=[Depends(require_admin)])
 
 
 def get_curated(request: Request) -> CuratedStore:

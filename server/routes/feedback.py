@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from policyqa.settings import Settings
-from server.deps import checked_question, get_feedback_log, get_settings, require_writer
+from server.deps import checked_question, get_feedback_log, get_settings, require_admin
 from server.feedback import FeedbackLog
 from server.jobs import now_iso
 from server.schemas import FeedbackAccepted, FeedbackOut, FeedbackRequest
@@ -30,7 +30,7 @@ async def feedback(body: FeedbackRequest, request: Request, log: FeedbackLog = D
     return {"ok": True, "at": at, "linked": linked}
 
 
-@router.get("/feedback", response_model=list[FeedbackOut], dependencies=[Depends(require_writer)])
+@router.get("/feedback", response_model=list[FeedbackOut], dependencies=[Depends(require_admin)])
 async def list_feedback(rating: str | None = Query(None, pattern="^(up|down)$"),
                         limit: int = Query(500, ge=1, le=10_000),
                         log: FeedbackLog = Depends(get_feedback_log)) -> list[dict]:

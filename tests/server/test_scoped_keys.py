@@ -254,3 +254,17 @@ def test_cli_adds_lists_and_revokes_keys(run_cli, deployment, tmp_path):
     assert taken.returncode == 1 and "exists" in taken.stderr
     empty = run_cli("keys", "add", "nobody", **env)
     assert empty.returncode == 1 and "--read" in empty.stderr
+
+
+def test_index_wide_records_are_the_admins(deployment):
+    """The conversation log, approved answers, feedback and eval drafts span every collection: a school's
+    writing key must not read them (another school's questions and answers are in them)."""
+    app, keys = deployment()
+    with TestClient(app) as c:
+        c.post("/api/ask", json={"question": RENHUAI_QUESTION}, headers=auth(keys["reader"]))  # logged
+        for path in ("/api/log", "/api/curated", "/api/feedback", "/api/eval/drafts"):
+            r = c.get(path, headers=auth(keys["school"]))
+            assert r.status_code == 403 and "admin key" in r.json()["detail"], (path, r.text)
+            assert c.get(path, headers=auth(keys["admin"])).status_code == 200, path
+        logged = c.get("/api/log", headers=auth(keys["admin"])).json()
+        assert RENHUAI_QUESTION in json.dumps(logged, ensure_ascii=False)
