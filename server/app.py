@@ -92,6 +92,11 @@ def depends_on(dependant, call) -> bool:
     return any(d.call is call or depends_on(d, call) for d in dependant.dependencies)
 
 
+def has_query_params(dependant) -> bool:
+    """Whether the route or one of its dependencies (a filter object built from the query) reads the query."""
+    return bool(dependant.query_params) or any(has_query_params(d) for d in dependant.dependencies)
+
+
 # Errors only the route knows about; everything else in route_errors is derived from what the route is.
 ROUTE_ERRORS = {
     ("POST", "/api/documents"): {409: "A document of that name is already indexed from the corpus folder."},
@@ -112,7 +117,7 @@ def route_errors(route: APIRoute, method: str) -> dict[int, str]:
         errors[413] = "The body is over its limit (POLICYQA_MAX_REQUEST_KB; uploads POLICYQA_MAX_FILE_MB)."
     if multipart:
         errors[415] = "The body is not multipart/form-data."
-    if (body or route.dependant.path_params or route.dependant.query_params) and not openai:
+    if (body or route.dependant.path_params or has_query_params(route.dependant)) and not openai:
         errors[422] = "The request failed validation; `detail` says what failed."
     if route.dependant.path_params:
         errors[404] = "Not found."
