@@ -101,6 +101,7 @@ def has_query_params(dependant) -> bool:
 ROUTE_ERRORS = {
     ("POST", "/api/documents"): {409: "A document of that name is already indexed from the corpus folder."},
     ("DELETE", "/api/documents/{doc_id}"): {409: "It is the only document; an index cannot be empty."},
+    ("POST", "/api/jobs/{job_id}/cancel"): {409: "The job has finished, or is not an upload."},
 }
 
 

@@ -27,6 +27,10 @@ class JobFailed(RuntimeError):
     """A job that could not do its work; str(error) is the message the job reports."""
 
 
+class JobCancelled(JobFailed):
+    """A job stopped on request (POST /api/jobs/{id}/cancel); its work left things as they were before it."""
+
+
 def now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
@@ -36,7 +40,7 @@ class Job:
     id: str
     kind: str  # upload | delete | reindex | laws
     doc_id: str | None = None
-    status: str = "queued"  # queued | running | done | failed
+    status: str = "queued"  # queued | running | done | failed | cancelled
     message: str = "waiting for the jobs before it"
     warnings: list[str] = field(default_factory=list)
     created_at: str = field(default_factory=now_iso)
@@ -44,6 +48,13 @@ class Job:
     finished_at: str | None = None
     payload: dict = field(default_factory=dict, repr=False)  # what the job needs to run again after a restart
     finished: threading.Event = field(default_factory=threading.Event, repr=False)
+    # Set by a cancel request; the work checks it where it can stop cleanly (each OCR page of a scan).
+    cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def check_cancelled(self) -> None:
+        """Raise JobCancelled if a cancel was requested: called by long work between its steps."""
+        if self.cancel.is_set():
+            raise JobCancelled("cancelled on request")
 
     def to_dict(self) -> dict:
         return {"job_id": self.id, "kind": self.kind, "doc_id": self.doc_id, "status": self.status,
@@ -174,6 +185,16 @@ class JobRunner:
         with self._lock:
             return list(self._jobs.values())[-n:][::-1]
 
+    def cancel(self, job_id: str) -> Job | None:
+        """Ask a queued or running job to stop (None: no such job in this process). A queued job is
+        cancelled when its turn comes; a running one at its next stopping point (a scan's next page)."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+        if job is not None and not job.finished.is_set():
+            job.cancel.set()
+            job.message = "cancel requested; the job stops at its next page or before it starts"
+        return job
+
     def wait(self, job_id: str, timeout: float | None = None) -> Job | None:
         job = self.get(job_id)
         if job is not None:
@@ -207,6 +228,8 @@ class JobRunner:
             self._save(job)
             try:
                 message, status = work(job), "done"
+            except JobCancelled as exc:
+                message, status = str(exc), "cancelled"
             except JobFailed as exc:
                 message, status = str(exc), "failed"
             except Exception as exc:  # noqa: BLE001 - a job must never take the worker down

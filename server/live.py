@@ -30,7 +30,7 @@ from policyqa.service import QAService
 from policyqa.settings import Settings
 from retrieval.embedders import Embedder
 from retrieval.index import IndexError_
-from server.jobs import Job, JobFailed, JobJournal, JobRunner
+from server.jobs import Job, JobCancelled, JobFailed, JobJournal, JobRunner
 from server.uploads import (
     SET_ASIDE,
     drop_set_aside,
@@ -51,6 +51,7 @@ def page_note(job: Job) -> PageProgress:
     """A job's message while a scan is OCR'd names the page (GET /api/jobs/{id}): minutes go by otherwise
     with "working" and nothing else."""
     def note(path: Path, done: int, total: int) -> None:
+        job.check_cancelled()  # raising here stops the OCR and its child process
         job.message = f"reading {path.name}: OCR page {done} of {total}"
     return note
 
@@ -105,6 +106,9 @@ class LiveIndex:
         """Index an upload. Safe to run again after a kill at any point: each step checks what is done."""
         staged, target = self.uploads / job.payload["staged"], self.uploads / job.payload["target"]
         doc_id = doc_id_for(target)
+        if job.cancel.is_set() and staged.exists():  # cancelled while queued: nothing placed yet
+            staged.unlink()
+            raise JobCancelled(f"cancelled on request before it started: {target.name} is discarded")
         if staged.exists():  # not placed yet (a rerun may find part of the set-aside done: it finishes it)
             set_aside(target, job.id)
             place_upload(staged, target, job.payload["metadata"])
@@ -119,6 +123,16 @@ class LiveIndex:
             if archive and (outcome.report.documents or outcome.skipped):
                 # An archive fails only when none of its members goes in: the others' reasons become warnings.
                 left_out, errors = [f"skipped: {e}" for e in errors], []
+        except JobCancelled:
+            # nothing to keep: the upload is dropped and the version it would have replaced comes back
+            target.unlink(missing_ok=True)
+            remove_upload(target)
+            restored = restore_set_aside(self.uploads, job.id)
+            if restored:
+                self.reindex_restored(self.uploads / restored[0])
+            still = f"; the earlier version ({', '.join(restored)}) is still indexed" if restored else ""
+            raise JobCancelled(f"cancelled on request: {target.name} was not indexed and is discarded"
+                               f"{still}") from None
         except Exception as exc:  # noqa: BLE001 - whatever failed, the replaced version must come back
             log.exception("upload job %s failed", job.id)
             errors = [f"{target.name}: {exc.__class__.__name__}: {exc}"]

@@ -220,7 +220,7 @@ class JobOut(BaseModel):
     job_id: str
     kind: Literal["upload", "delete", "reindex", "laws"]  # laws: an import of national laws
     doc_id: str | None
-    status: Literal["queued", "running", "done", "failed"]
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
     message: str
     warnings: list[str]
     created_at: str
