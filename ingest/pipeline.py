@@ -209,6 +209,11 @@ def split_cover_notice(doc: Document) -> None:
     doc.clauses.insert(0, notice)
 
 
+# A page of a clean scan reads at 0.98 or more (benches/formats_ocr.py); under 0.9 about one character in
+# ten is a guess: a person should look at the page.
+OCR_DOUBTFUL = 0.9
+
+
 def document_warnings(doc: Document, sidecar: dict) -> list[str]:
     """What a person should check: structure or metadata that could not be found."""
     warnings = []
@@ -219,6 +224,12 @@ def document_warnings(doc: Document, sidecar: dict) -> list[str]:
             warnings.append(f"no {label} found; add it to {doc.doc_id}.meta.json")
     if not sidecar.get("title"):
         warnings.append(f"title inferred from the text: {doc.title}")
+    if doc.read_method == "ocr":
+        pages, scores = doc.read_info.get("ocr_pages", []), doc.read_info.get("confidence", [])
+        doubtful = [str(page) for page, score in zip(pages, scores, strict=False) if score < OCR_DOUBTFUL]
+        if doubtful:
+            warnings.append(f"OCR was unsure of pages {', '.join(doubtful)} (mean confidence under "
+                            f"{OCR_DOUBTFUL:g}): check their text against the scan")
     return warnings
 
 

@@ -381,3 +381,15 @@ def test_png_plan_answers(scanned):
     assert not result.answer.refused and "教研室" in result.answer.answer, result.answer.answer
     assert result.answer.citations[0].document.doc_id == "qingshan-plan"
     assert result.answer.citations[0].document.doc_number == PLAN_NUMBER
+
+
+def test_pages_ocr_was_unsure_of_are_a_document_warning():
+    from ingest.pipeline import document_warnings
+    from policyqa.models import Document
+
+    doc = Document("scan", "青山县方案", "正文", read_method="ocr",
+                   read_info={"pages": 3, "ocr_pages": [1, 2, 3], "confidence": [0.99, 0.72, 0.95]})
+    warnings = document_warnings(doc, {"title": "青山县方案"})
+    assert "OCR was unsure of pages 2 (mean confidence under 0.9): check their text against the scan" in warnings
+    doc.read_info["confidence"] = [0.99, 0.98, 0.95]
+    assert not any("OCR" in w for w in document_warnings(doc, {"title": "青山县方案"}))
