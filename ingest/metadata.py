@@ -34,14 +34,17 @@ def sidecar_path(path: Path) -> Path:
 def read_sidecar(path: Path) -> dict[str, Any]:
     """The sidecar next to a document (`name.meta.json`), or {} when there is none."""
     side = sidecar_path(path)
-    if not side.exists():
-        return {}
+    return load_sidecar(side, str(side), "fix it or delete it") if side.exists() else {}
+
+
+def load_sidecar(side: Path, shown: str, fix: str) -> dict[str, Any]:
+    """A sidecar file's JSON object; SidecarError naming it as `shown`, saying what to do (`fix`)."""
     try:
         data = json.loads(side.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SidecarError(f"{side}: not valid UTF-8 JSON ({exc}); fix it or delete it.") from exc
+        raise SidecarError(f"{shown}: not valid UTF-8 JSON ({exc}); {fix}.") from exc
     if not isinstance(data, dict):
-        raise SidecarError(f"{side}: must hold a JSON object with keys such as {', '.join(SIDECAR_FIELDS)}.")
+        raise SidecarError(f"{shown}: must hold a JSON object with keys such as {', '.join(SIDECAR_FIELDS)}.")
     return data
 
 

@@ -20,6 +20,7 @@ from ingest.metadata import (
     cover_notice_parts,
     infer_metadata,
     infer_title,
+    load_sidecar,
     read_sidecar,
     sidecar_path,
 )
@@ -437,14 +438,10 @@ def merged_sidecar(side: Path, shared: dict, shown: str) -> None:
     """Write a member's sidecar: the archive's shared fields under the member's own (unpacked to `side`),
     but for the archive's `collection`, which holds for every member: an archive uploaded into a collection
     (with a key scoped to it) cannot put a member into another through the member's sidecar."""
-    own = {}
-    if side.exists():
-        try:
-            own = json.loads(side.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise IngestError(f"{shown}: not valid UTF-8 JSON ({exc}); fix it in the archive or leave it out.") from exc
-        if not isinstance(own, dict):
-            raise IngestError(f"{shown}: must hold a JSON object with keys such as {', '.join(SIDECAR_FIELDS)}.")
+    try:
+        own = load_sidecar(side, shown, "fix it in the archive or leave it out") if side.exists() else {}
+    except SidecarError as exc:
+        raise IngestError(str(exc)) from exc
     if shared or own:
         pinned = {"collection": shared["collection"]} if shared.get("collection") else {}
         side.write_text(json.dumps(shared | own | pinned, ensure_ascii=False), encoding="utf-8")
