@@ -23,11 +23,11 @@ from retrieval.search import SearchHit
 
 def search_filters(q: Question, documents: dict[str, Document], filters: SearchFilters | None) -> SearchFilters:
     """The filters to search the question with. When the caller chose documents (ids, issuers, types,
-    years, collections) they are kept as given; otherwise the question may name one, within the versions
-    the caller's `in_force`/`as_of` allow, or by default within the laws in force (all versions when the
-    question asks for history)."""
+    years) they are kept as given; otherwise the question may name one, within the collections and the
+    versions the caller's filters allow (a key scoped to collections searches those: the one named must be
+    among them), or by default within the laws in force (all versions when the question asks for history)."""
     filters = filters or SearchFilters()
-    if filters.doc_ids or filters.issuers or filters.doc_types or filters.years or filters.collections:
+    if filters.doc_ids or filters.issuers or filters.doc_types or filters.years:
         return filters
     if q.history and filters.in_force is None and not filters.as_of:
         filters = replace(filters, in_force=False)

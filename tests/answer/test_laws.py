@@ -285,3 +285,12 @@ def test_an_imported_earlier_version_is_found_by_its_year_and_points_to_the_curr
     # without the year, the version in force
     q = analyse("仲裁法第二条")
     assert article_hits(q, documents, chunks, search_filters(q, documents, None))[0].chunk.doc_id == ARBITRATION
+
+
+def test_a_question_names_a_law_within_the_collections_it_may_search():
+    """A key scoped to collections searches those: a law it names is looked up among them, not beside them."""
+    laws_only = SearchFilters(collections=[LAWS])
+    assert search_filters(analyse("义务教育法对学生违纪怎么规定?"), DOCS, laws_only) == SearchFilters(
+        doc_ids=[CEL], collections=[LAWS])
+    local_only = SearchFilters(collections=["本地文件"])
+    assert search_filters(analyse("义务教育法对学生违纪怎么规定?"), DOCS, local_only) is local_only
