@@ -8,29 +8,12 @@ from fastapi.testclient import TestClient
 from helpers import RENHUAI, make_settings
 from uploading import LABOUR_DOC, LABOUR_ID, LABOUR_META, LABOUR_NAME, local_client, poll, upload
 
-from policyqa import service
-from policyqa.service import QAService
 from server.app import create_app
 
 QUESTION = "哪个股室牵头实施特色创新课程构建工程?"
 APPROVED = "特色创新课程构建工程由教研室牵头,基教股配合[1]。"
 LABOUR_CLAUSE = "全县建成县级劳动教育实践基地7个"
 LABOUR_ASK = "青溪县要建成几个县级劳动教育实践基地?"
-
-
-@pytest.fixture
-def hashing_app(tmp_path, corpus_dir):
-    """A live app over the corpus indexed with the hashing embedder (about a second to build)."""
-    settings = make_settings(data_dir=tmp_path / "data", corpus_dir=corpus_dir, embedder="hashing")
-    embedder = service.get_embedder(settings)
-    assert service.ingest(settings, [corpus_dir], embedder).report.ok
-    return create_app(QAService(settings, embedder))
-
-
-@pytest.fixture
-def local(hashing_app):
-    with local_client(hashing_app) as c:
-        yield c
 
 
 def chunk_holding(client, query: str, text: str) -> str:

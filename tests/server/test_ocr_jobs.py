@@ -5,22 +5,9 @@ from __future__ import annotations
 import re
 import time
 
-import pytest
-from helpers import make_settings
 from uploading import local_client, upload
 
 from benches.scans import ScanWriter, save_pdf
-from policyqa import service
-from policyqa.service import QAService
-from server.app import create_app
-
-
-@pytest.fixture
-def hashing_app(tmp_path, corpus_dir):
-    settings = make_settings(data_dir=tmp_path / "data", corpus_dir=corpus_dir, embedder="hashing")
-    embedder = service.get_embedder(settings)
-    assert service.ingest(settings, [corpus_dir], embedder).report.ok
-    return create_app(QAService(settings, embedder))
 
 
 def test_a_scan_upload_reports_its_pages(hashing_app, tmp_path):

@@ -30,21 +30,6 @@ from server.app import create_app
 from server.uploads import UploadError, inside, safe_upload_name
 
 
-@pytest.fixture
-def hashing_app(tmp_path, corpus_dir):
-    """A live app over the corpus indexed with the hashing embedder (about a second to build)."""
-    settings = make_settings(data_dir=tmp_path / "data", corpus_dir=corpus_dir, embedder="hashing")
-    embedder = service.get_embedder(settings)
-    assert service.ingest(settings, [corpus_dir], embedder).report.ok
-    return create_app(QAService(settings, embedder))
-
-
-@pytest.fixture
-def local(hashing_app):
-    with local_client(hashing_app) as c:
-        yield c
-
-
 def uploads_of(app) -> Path:
     return app.state.settings.data_dir / "uploads"
 
