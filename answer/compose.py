@@ -57,15 +57,18 @@ def term_overlap(terms: list[str], text: str) -> float:
 
 
 def best_record(q: Question, hits: list[SearchHit]) -> tuple[SearchHit, ResponsibilityRecord] | None:
+    """The record whose task the question names best (search rank breaks ties); None when even the best
+    one's task matches too little. The threshold is on the match alone: a record search ranked fifth is
+    as much about the question's task as one ranked first."""
     scored = []
     for rank, hit in enumerate(hits):
         for record in hit.chunk.records:
             overlap = term_overlap(q.terms, record.task)
             chars = len(set(norm(q.normalised)) & set(record.task)) / max(len(set(record.task)), 1)
-            scored.append((overlap + 0.5 * chars - 0.02 * rank, hit, record))
+            scored.append((overlap + 0.5 * chars, -rank, hit, record))
     if not scored:
         return None
-    score, hit, record = max(scored, key=lambda s: s[0])
+    score, _, hit, record = max(scored, key=lambda s: s[:2])
     return (hit, record) if score > RECORD_MIN_SCORE else None
 
 
