@@ -59,6 +59,7 @@ GRID = {
     "bm25": (0.0, 1.0),
     "k": (5, 10, 30, 60),
     "doc": (0.0, 0.5, 1.0, 2.0, 3.0, 4.0),  # a document ranking (its chunks' best ranks fused) shared by its chunks
+    "sentences": (0.0, 0.5, 1.0, 2.0, 3.0),  # the candidates ranked by their best sentence (retrieval/sentences.py)
 }
 
 
@@ -73,6 +74,7 @@ class Family:
     lexical: tuple[str, ...]
     use_weights: tuple[float, ...] = (0.0,)
     doc_weights: tuple[float, ...] = (0.0,)
+    sentence_weights: tuple[float, ...] = (0.0,)
     per_style: bool = False
     note: str = ""
 
@@ -98,6 +100,12 @@ FAMILIES = [
     Family("+style", ("clauses", "whole", "whole+parent", "whole+window"), ("raw", "normalised", "focus"),
            ("synonyms", "cilin", "plain"), GRID["dense:use"], doc_weights=GRID["doc"], per_style=True,
            note="weights chosen per question style"),
+    Family("kept", ("whole+parent",), ("normalised",), ("synonyms",), GRID["dense:use"], doc_weights=GRID["doc"],
+           note="the variants +doc chose (whole clauses with their parent's lead-in, normalised question, "
+                "synonyms), weights free"),
+    Family("+sentences", ("whole+parent",), ("normalised",), ("synonyms",), GRID["dense:use"],
+           doc_weights=GRID["doc"], sentence_weights=GRID["sentences"],
+           note="and the candidates ranked by their best sentence fused in"),
 ]
 
 
@@ -160,10 +168,15 @@ def collect(set_paths: list[Path], root: Path, log) -> tuple[list[Question], dic
                 for qv in QUERY_VARIANTS:
                     text = {"raw": q.item["question"], "normalised": normalise_question(q.item["question"]),
                             "focus": focus_of(normalise_question(q.item["question"]))}[qv]
-                    lists = dict(retriever.rankings(text, "dense").lists)
+                    ranked = retriever.rankings(text, "dense")
+                    lists = {name: found for name, found in ranked.lists.items() if name.startswith("dense")}
                     for lv in LEXICAL_VARIANTS:
                         tokens = expanded_tokens(text, lv)
                         lists[f"bm25:{lv}"] = retriever.index.lexical.search(tokens, retriever.candidates)
+                    # Sentences rank the candidates the service's rankings found (its BM25 uses synonyms.json).
+                    candidates = {row for name in ("dense", "dense:use", "bm25:synonyms") for row, _ in lists[name]}
+                    lists["sentences"] = (retriever.sentence_ranking(ranked.query_vec, candidates)
+                                          if retriever.index.sentences is not None else [])
                     q.lists[(vname, qv)] = lists
                 q.doc_of[vname] = doc_of
         questions += set_questions
@@ -171,9 +184,9 @@ def collect(set_paths: list[Path], root: Path, log) -> tuple[list[Question], dic
     return questions, retrievers
 
 
-WEIGHTS = np.array([w for w in itertools.product(GRID["dense"], GRID["dense:use"], GRID["bm25"], GRID["doc"],
-                                                 GRID["k"])
-                    if w[0] or w[1] or w[2]], dtype=np.float64)  # rows: dense, dense:use, bm25, doc, k
+WEIGHTS = np.array([w for w in itertools.product(GRID["dense"], GRID["dense:use"], GRID["bm25"], GRID["sentences"],
+                                                 GRID["doc"], GRID["k"])
+                    if w[0] or w[1] or w[2]], dtype=np.float64)  # rows: dense, dense:use, bm25, sentences, doc, k
 
 
 def fused_ranks(q: Question, index: str, query: str, lexical: str) -> np.ndarray:
@@ -184,12 +197,12 @@ def fused_ranks(q: Question, index: str, query: str, lexical: str) -> np.ndarray
     go to the lower row id, as in retrieval.fusion). Pieces of one clause are not merged here, so a piece
     holding half of the evidence does not count (the service merges touching pieces)."""
     lists = q.lists[(index, query)]
-    chosen = (lists["dense"], lists["dense:use"], lists[f"bm25:{lexical}"])
+    chosen = (lists["dense"], lists["dense:use"], lists[f"bm25:{lexical}"], lists.get("sentences", []))
     rows = sorted({row for found in chosen for row, _ in found})
     if not rows:
         return np.zeros(len(WEIGHTS), np.int64)
     position = {row: i for i, row in enumerate(rows)}
-    ranks = np.full((4, len(rows)), np.inf)
+    ranks = np.full((5, len(rows)), np.inf)
     for s, found in enumerate(chosen):
         for rank, (row, _) in enumerate(found, start=1):
             ranks[s, position[row]] = rank
@@ -198,12 +211,12 @@ def fused_ranks(q: Question, index: str, query: str, lexical: str) -> np.ndarray
     for rank, doc_id in enumerate(document_ranking(named, doc_of), start=1):
         for row in rows:
             if doc_of[row] == doc_id:
-                ranks[3, position[row]] = rank
+                ranks[4, position[row]] = rank
     relevant = np.array([q.relevant_rows.get(index, set()).__contains__(row) for row in rows])
     if not relevant.any():
         return np.zeros(len(WEIGHTS), np.int64)
-    k = WEIGHTS[:, 4][:, None, None]
-    contrib = WEIGHTS[:, :4][:, :, None] / (k + ranks[None, :, :])  # (configs, lists, rows)
+    k = WEIGHTS[:, 5][:, None, None]
+    contrib = WEIGHTS[:, :5][:, :, None] / (k + ranks[None, :, :])  # (configs, lists, rows)
     scores = contrib.sum(axis=1)
     best = np.where(relevant[None, :], scores, -1.0).max(axis=1)
     order_ids = np.array(rows)
@@ -226,7 +239,8 @@ def combos(family: Family):
 
 
 def allowed_weights(family: Family) -> np.ndarray:
-    return np.isin(WEIGHTS[:, 1], family.use_weights) & np.isin(WEIGHTS[:, 3], family.doc_weights)
+    return (np.isin(WEIGHTS[:, 1], family.use_weights) & np.isin(WEIGHTS[:, 3], family.sentence_weights)
+            & np.isin(WEIGHTS[:, 4], family.doc_weights))
 
 
 def reciprocal(q: Question, combo, cache: dict) -> np.ndarray:
@@ -290,9 +304,9 @@ def leave_one_set_out(questions: list[Question], families: list[Family], log) ->
 
 def describe(config) -> dict:
     (index, query, lexical), i = config
-    w_dense, w_use, w_bm25, w_doc, k = WEIGHTS[i]
+    w_dense, w_use, w_bm25, w_sentences, w_doc, k = WEIGHTS[i]
     return {"index": index, "query": query, "lexical": lexical, "dense": w_dense, "dense:use": w_use,
-            "bm25": w_bm25, "doc": w_doc, "k": int(k)}
+            "bm25": w_bm25, "sentences": w_sentences, "doc": w_doc, "k": int(k)}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -303,6 +317,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--families", nargs="*", help="only these families (default: all)")
     parser.add_argument("--indexes", nargs="*", help="only these index variants (default: all)")
     args = parser.parse_args(argv)
+    if any("holdout" in s.name and s.name.startswith("realq") for s in args.sets):
+        raise SystemExit("realq-holdout is the held-out set: it is run once per release, never chosen on.")
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)

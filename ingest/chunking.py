@@ -29,6 +29,9 @@ class ChunkSettings:
     # lead-in of the clause a sub-clause belongs to) or "window" (that, and the ends of the chunks before
     # and after it: what a clause means often depends on its neighbours).
     context: str = "parent"
+    # Each chunk's sentences are embedded too, so a chunk can be found by its best sentence
+    # (retrieval/sentences.py); here because it changes what an index holds, like the fields above.
+    sentence_vectors: bool = True
 
 
 def _first_piece(text: str, size: int) -> str:

@@ -86,7 +86,8 @@ def run_ingest(paths: list[Path], rebuild: bool, prune: bool = False) -> bool:
     removed = ", ".join(f"{k} {v}" for k, v in sorted(report.removed.items())) or "none"
     typer.echo(f"ingested {len(report.documents)} documents ({len(report.parsed)} read anew, "
                f"{len(report.unchanged)} unchanged): {n_clauses} clauses, {len(report.chunks)} chunks, "
-               f"{n_records} responsibility records; embedded {outcome.manifest['embedded_now']} new chunks.")
+               f"{n_records} responsibility records; embedded {outcome.manifest['embedded_now']} new chunks"
+               f" and {outcome.manifest.get('sentences_embedded_now', 0)} new sentences.")
     for line in report.warnings:
         typer.secho(f"warning: {line}", fg=typer.colors.YELLOW, err=True)
     if outcome.deleted:

@@ -63,7 +63,8 @@ def index_dir(settings: Settings) -> Path:
 
 def chunk_settings(settings: Settings) -> ChunkSettings:
     return ChunkSettings(max_chars=settings.chunk_max_chars, min_chars=settings.chunk_min_chars,
-                         whole_clauses=settings.chunk_whole_clauses, context=settings.chunk_context)
+                         whole_clauses=settings.chunk_whole_clauses, context=settings.chunk_context,
+                         sentence_vectors=settings.chunk_sentence_vectors)
 
 
 def store_config(settings: Settings) -> StoreConfig:
@@ -158,7 +159,8 @@ def _ingest(settings: Settings, paths: list[Path], embedder: Embedder, rebuild: 
     # index is updated in place (retrieval/index.py).
     manifest = build_index(index_dir(settings), documents, chunks, embedder, vars(chunk_settings(settings)),
                            settings.data_dir / "embed_cache", embed_progress,
-                           store=store_config(settings), incremental=not rebuild)
+                           store=store_config(settings), incremental=not rebuild,
+                           sentence_vectors=settings.chunk_sentence_vectors)
     return IngestOutcome(report, manifest, False, deleted)
 
 
@@ -184,7 +186,8 @@ def delete_documents(settings: Settings, doc_ids: list[str], embedder: Embedder)
     documents = [d for d in documents if d.doc_id not in gone]
     chunks = [c for c in chunks if c.doc_id not in gone]
     return build_index(index_dir(settings), documents, chunks, embedder, vars(chunk_settings(settings)),
-                       settings.data_dir / "embed_cache", store=store_config(settings))
+                       settings.data_dir / "embed_cache", store=store_config(settings),
+                       sentence_vectors=settings.chunk_sentence_vectors)
 
 
 @dataclass
@@ -266,7 +269,7 @@ def _import_laws(settings: Settings, source: LawSource, scope: Scope, include_re
     pairs += replaced.values()  # the laws new to the index, after the documents it had
     manifest = build_index(folder, [d for d, _ in pairs], [c for _, cs in pairs for c in cs], embedder,
                            vars(chunk_settings(settings)), settings.data_dir / "embed_cache", embed_progress,
-                           store=store_config(settings))
+                           store=store_config(settings), sentence_vectors=settings.chunk_sentence_vectors)
     return LawImport(report, manifest, True, time.perf_counter() - started)
 
 

