@@ -41,7 +41,7 @@ from server.curated import matching_text
 
 EVALS = Path(__file__).parent
 CHOOSE = ["seed.jsonl", "holdout-seed.jsonl", "extcorpus.jsonl", "holdout-ext.jsonl"]
-REPORT = ["realq-dev.jsonl", "realq-holdout.jsonl"]
+REPORT = ["realq-dev.jsonl", "realq-dev2.jsonl"]
 MARGIN = 0.01  # above the highest false pair: a new question is not one of these
 GRID = 0.005
 CLAUSE_CHARS = 150  # evidence this close in one document is taken as the same clause
