@@ -1,12 +1,17 @@
 """Follow-up questions: "那协助的呢?", "什么时候完成?", "what about the deadline?" read against the earlier turns
 of the conversation, without an LLM.
 
-A question is a follow-up when it opens like one (那/还有/what about…), points back (这个/其/it…), asks
-about "X呢" alone, or has at most two topic terms of its own; it then carries the topic of the previous
+A question is a follow-up when it opens like one (那/还有/what about…), points back (这个/其/it…), counts
+into a list ("第三步", "the last stage"), asks about "X呢" alone, or has at most two topic terms of its own
+(unless it announces a new topic: "换个问题", "by the way"); it then carries the topic of the previous
 user question (resolved the same way, so a third turn sees what the second one meant). A question that names
 a place of its own, or has a topic of its own, starts fresh; one with a topic but no place keeps the
 place the conversation is about. The resolved question is what search, composition and refusal read, and
 what the answer shows as "理解为: …".
+
+The topic also comes from the previous answer's cited clause: a follow-up that carries the topic and names no
+place of its own ("这部法律什么时候施行?", "违反了怎么处罚?") is searched in the document that answer quoted
+(found by its verbatim quote, so any client's history works, not only ours).
 """
 
 from __future__ import annotations
@@ -14,13 +19,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from functools import lru_cache
 
 import jieba
 
 from answer.question import INTERROGATIVE, LIST_Q, VALUE_QUESTIONS, WHO_EN, WHO_ZH, Question, analyse
 from answer.vocab import rows
-from retrieval.tokenize import STOPWORDS, english_words
+from retrieval.tokenize import STOPWORDS, english_words, query_tokens
 
 MAX_TURNS = 8  # user turns read back: a topic older than that is not what "那…呢" points at
 MIN_OWN_TERMS = 3  # a question with fewer topic terms of its own cannot stand alone
@@ -30,6 +36,15 @@ ASKING_ZH = re.compile(r"(由|是)?(哪[个些几一]?|几|多少|什么时候|�
                        r"[个所项条天年次位人]?")
 ENDING = re.compile(r"[,,、的由是为在要有吗呢吧啊了\s]*[??!!。]*\s*$")
 ELLIPTICAL = re.compile(r"^(.{1,12}?)(的)?呢[??]?$")  # "乙校呢?", "省级的呢?"
+# Ordinal reference to the items of a list just talked about: the ordinal (or last/next) and a measure word.
+ORDINAL_ZH = re.compile(r"^\W*(那么?)?(第[一二三四五六七八九十\d]+|最后一?|下一|上一)[个批步项条阶段期类轮]")
+ORDINALS_EN = "first|second|third|fourth|fifth|last|final|next|previous"
+ORDINAL_EN = re.compile(rf"\bthe\s+({ORDINALS_EN})\s+(one|ones|stage|phase|step|batch|round|item|part|group)\b", re.I)
+# Characters an answer and a clause must share in one run for the answer to quote that clause: longer than
+# the phrases documents share ("县级以上人民政府教育行政部门"), shorter than the shortest quoted sentence.
+QUOTED_RUN = 16
+# What an answer puts in quotation marks (a task it names: "“实施…工程”由…牵头") is the clause's own words.
+QUOTED = re.compile(r"[“\"]([^”\"]{6,})[”\"]")
 
 
 @dataclass(frozen=True)
@@ -45,6 +60,8 @@ class Resolved:
     carried_from: str | None  # the earlier (resolved) question the topic came from; None: it stands alone
     how: str  # "alone", "topic" (the previous topic carried), "replaced" ("X呢": X in place of its
     #           counterpart), or "place" (only the place of the conversation carried)
+    # The topic carried and no place of its own: the follow-up is about what the previous answer quoted.
+    same_document: bool = False
 
     @property
     def changed(self) -> bool:
@@ -56,6 +73,22 @@ def pointers() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(openers, pointers) from answer/data/followup.tsv."""
     table = rows("followup.tsv")
     return (tuple(w for kind, w in table if kind == "opener"), tuple(w for kind, w in table if kind == "pointer"))
+
+
+@lru_cache(maxsize=1)
+def topic_shifts() -> tuple[str, ...]:
+    """The markers that announce a new topic ("换个问题", "by the way"), from answer/data/followup.tsv."""
+    return tuple(w for kind, w in rows("followup.tsv") if kind == "fresh")
+
+
+def shifts_topic(text: str) -> bool:
+    return any(_has_word(text, w, True) for w in topic_shifts())
+
+
+def refers_by_ordinal(text: str) -> bool:
+    """An ordinal or "the last/next" with a measure word and no noun of its own ("最后一批…", "第三步呢",
+    "the last stage"): it counts the items of a list the conversation is about."""
+    return bool(ORDINAL_ZH.match(text) or ORDINAL_EN.search(text))
 
 
 def _has_word(text: str, word: str, at_start: bool) -> bool:
@@ -128,12 +161,15 @@ def resolve_one(text: str, previous: str | None, analyse_: Callable[[str], Quest
     text = text.strip()
     if not previous:
         return Resolved(text, text, None, "alone")
+    if shifts_topic(text):  # "换个问题:…": whatever follows is a question of its own
+        return Resolved(text, text, None, "alone")
     q, prev = analyse_(text), analyse_(previous)
     opener = opens_as_followup(text)
     own = own_terms(q)
     names = named_places(text, q, places)
     elliptical = None if q.english else ELLIPTICAL.match(text)
-    followup = bool(opener or elliptical or (points_back(text) and len(own) <= 4) or len(own) < MIN_OWN_TERMS)
+    followup = bool(opener or elliptical or refers_by_ordinal(text) or (points_back(text) and len(own) <= 4)
+                    or len(own) < MIN_OWN_TERMS)
     if names and not (opener or elliptical):  # a question naming its own place is about that place
         return Resolved(text, text, None, "alone")
     if not followup:
@@ -151,8 +187,11 @@ def resolve_one(text: str, previous: str | None, analyse_: Callable[[str], Quest
         return Resolved(text, f"{previous.rstrip()}{'' if previous.rstrip()[-1:] in '??' else '?'}{rest}",
                         previous, "topic")
     if q.english or prev.english:
-        return Resolved(text, f"{topic_of(previous, prev)}: {rest}", previous, "topic")
-    return Resolved(text, f"{topic_of(previous, prev)},{rest}", previous, "topic")
+        topic = topic_of(previous, prev)
+        if m := ORDINAL_EN.search(text):  # "the third phase" after "...the first phase...": that one instead
+            topic = re.sub(rf"\b({ORDINALS_EN})\s+{m.group(2)}\b", f"{m.group(1)} {m.group(2)}", topic, flags=re.I)
+        return Resolved(text, f"{topic}: {rest}", previous, "topic", not names)
+    return Resolved(text, f"{topic_of(previous, prev)},{rest}", previous, "topic", not names)
 
 
 def resolve(question: str, history: Sequence[Turn | dict], analyse_: Callable[[str], Question] = analyse,
@@ -168,3 +207,30 @@ def resolve(question: str, history: Sequence[Turn | dict], analyse_: Callable[[s
         if text.strip():
             previous = resolve_one(text, previous, analyse_, places).resolved
     return resolve_one(question, previous, analyse_, places)
+
+
+def last_answer(history: Sequence[Turn | dict]) -> str:
+    """The assistant turn that ends the history (the answer the follow-up reacts to); "" when the history
+    ends with a user turn or has none."""
+    if not history:
+        return ""
+    turn = history[-1]
+    role, content = (turn.role, turn.content) if isinstance(turn, Turn) else (turn.get("role"), turn.get("content"))
+    return content or "" if role == "assistant" else ""
+
+
+def quoted_document(answer: str, index) -> str | None:
+    """The document whose clause the answer quotes: BM25 finds the clauses sharing its words, and one of
+    them must share a run of QUOTED_RUN characters with it, or hold what it puts in quotation marks (a
+    refusal or a paraphrase quotes none)."""
+    quoted = [m.group(1) for m in QUOTED.finditer(answer)]
+    if len(answer) < QUOTED_RUN and not quoted:
+        return None
+    found = index.lexical.search(query_tokens(answer), 5, None)
+    for row, _ in found:
+        chunk = index.chunks[row]
+        match = SequenceMatcher(None, chunk.text, answer, autojunk=False).find_longest_match(
+            0, len(chunk.text), 0, len(answer))
+        if match.size >= QUOTED_RUN or any(q in chunk.text for q in quoted):
+            return chunk.doc_id
+    return None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from answer.citations import Answer
 from answer.compose import Composer
-from answer.followup import Turn, resolve
+from answer.followup import Turn, last_answer, quoted_document, resolve
 from answer.generate import AnswerGenerator, ExtractiveGenerator, LLMGenerator
 from answer.law_search import article_hits, put_first, search_filters
 from answer.places import document_places, with_document_places
@@ -380,16 +380,25 @@ class QAService:
     def resolve(self, question: str, history: list[Turn] | list[dict] | None) -> str:
         """A follow-up question with the topic of the conversation it leaves out (answer/followup.py);
         the question as asked without history or when it stands alone."""
+        return self.resolution(question, history)[0]
+
+    def resolution(self, question: str, history: list[Turn] | list[dict] | None) -> tuple[str, str | None]:
+        """The resolved question, and the document the previous answer quoted when the follow-up keeps to it."""
         if not history:
-            return question
-        return resolve(question, history, self.analyse, document_places(self.index.documents).values()).resolved
+            return question, None
+        resolved = resolve(question, history, self.analyse, document_places(self.index.documents).values())
+        answer = last_answer(history) if resolved.same_document else ""
+        return resolved.resolved, quoted_document(answer, self.index) if answer else None
 
     def ask(self, question: str, top_k: int | None = None, mode: str = "hybrid",
             filters: SearchFilters | None = None, history: list[Turn] | list[dict] | None = None) -> AskResult:
         """Answer a question; `history` (earlier {"role", "content"} turns) makes a follow-up read in context."""
         started = time.perf_counter()
-        resolved = self.resolve(question, history)
+        resolved, quoted = self.resolution(question, history)
         q = self.analyse(resolved)  # once: search, composition and refusal all read it
+        if quoted and not search_filters(q, self.index.documents, filters).doc_ids:
+            # a follow-up on the document just quoted (unless it, or the caller, names documents of its own)
+            filters = replace(filters or SearchFilters(), doc_ids=[quoted])
         with ACTIVITY():  # one piece of work in flight, from the search to the composed answer
             hits = self._search(q, top_k, mode, filters)
             answer = self.generator.generate(q, hits, self.index.documents, self.composer)

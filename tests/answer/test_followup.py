@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from answer.followup import Turn, resolve
+import pytest
+
+from answer.followup import Turn, last_answer, quoted_document, resolve
 
 LEAD = "哪个股室牵头实施特色创新课程构建工程?"
 PLACES = ("仁怀", "蒲城", "泾源", "北京")  # the places of corpus/'s documents (answer.places finds them)
@@ -58,3 +60,54 @@ def test_no_history_and_assistant_turns():
     # only the user's questions carry a topic; the answers between them are not read
     turns = [Turn("user", LEAD), Turn("assistant", "平安校园保障工程由法规安全股牵头[1]。")]
     assert "特色创新课程构建工程" in resolve("那协助的呢?", turns).resolved
+
+
+def test_only_a_carried_topic_without_a_place_keeps_to_the_quoted_document():
+    assert resolve("那协助的呢?", user(LEAD), places=PLACES).same_document
+    assert not resolve("那蒲城的呢?", user(LEAD), places=PLACES).same_document  # "X呢": X may be elsewhere
+    assert not resolve("蒲城县的教育质量提升专项奖励资金有多少?", user(LEAD), places=PLACES).same_document
+
+
+def test_last_answer_is_the_turn_that_ends_the_history():
+    assert last_answer([*user(LEAD), {"role": "assistant", "content": "由教研室牵头"}]) == "由教研室牵头"
+    assert last_answer([{"role": "assistant", "content": "由教研室牵头"}, *user(LEAD)]) == ""
+    assert last_answer([Turn("assistant", "由教研室牵头")]) == "由教研室牵头"
+    assert last_answer([]) == ""
+
+
+PUCHENG = "pucheng-quality-plan-2021-2023"
+# A quote of the Pucheng plan, as an answer gives it (verbatim, with its citation mark).
+PUCHENG_QUOTE = "设立深化教育体制机制改革专项资金和教育质量提升专项奖励资金各1000万/年[1]。"
+
+
+@pytest.mark.slow
+def test_quoted_document_finds_the_clause_an_answer_quotes(real_index):
+    index = real_index.index
+    assert quoted_document(PUCHENG_QUOTE, index) == PUCHENG
+    answer = real_index.ask(LEAD).answer.answer  # "“实施特色创新课程构建工程”由教研室牵头…": the task in quotes
+    assert quoted_document(answer, index) == "renhuai-brand-schools-2017"
+    assert quoted_document("文件中没有找到能回答这个问题的依据。", index) is None
+    assert quoted_document("学校要加强管理,落实责任。", index) is None  # common words quote no clause
+
+
+@pytest.mark.slow
+def test_a_followup_is_searched_in_the_document_the_previous_answer_quoted(real_index):
+    history = [*user("教育经费有什么保障措施?"), {"role": "assistant", "content": PUCHENG_QUOTE}]
+    result = real_index.ask("那奖励怎么落实?", history=history)
+    assert result.resolved_question and result.resolved_question.endswith("奖励怎么落实?")
+    assert result.answer.citations and {c.chunk.doc_id for c in result.answer.citations} == {PUCHENG}
+    assert {h.chunk.doc_id for h in result.hits} == {PUCHENG}
+
+
+def test_a_topic_shift_marker_starts_fresh():
+    assert resolve("换个问题:蒲城县打算取消什么?", user(LEAD), places=PLACES).how == "alone"
+    assert resolve("By the way, who leads the informatization project?",
+                   user("What is the deadline of the curriculum project?")).how == "alone"
+    assert resolve("另外,协助的呢?", user(LEAD), places=PLACES).how == "topic"  # 另外 alone still goes on
+
+
+def test_an_ordinal_counts_into_the_list_talked_about():
+    resolved = resolve("最后一批在什么时间段认定,占多少?", user("北京分几批验收达标学校?"), places=PLACES)
+    assert resolved.how == "topic" and resolved.resolved.startswith("北京分批验收达标学校")
+    english = resolve("And when is the third phase?", user("What do schools do in the first phase?"))
+    assert english.resolved == "What do schools do in the third phase: And when is the third phase?"
