@@ -277,6 +277,8 @@ def analyse(text: str) -> Question:
     quoted = tuple(norm(x) for x in re.findall(r"[“\"'‘「《]([^”\"'’」》]{2,20})[”\"'’」》]", q)
                    if re.search(r"[\u4e00-\u9fff]", x))
     kinds = tuple(name for name, pattern in VALUE_QUESTIONS.items() if pattern.search(q))
+    if "email" in kinds:  # 邮箱地址, "email address": the address asked for is the email's
+        kinds = tuple(k for k in kinds if k != "address")
     who = (WHO_EN if english else WHO_ZH).search(q)
     polar = bool((POLAR_EN if english else POLAR_ZH).search(q) or RULE_Q.search(q))
     cjk = sum("\u4e00" <= ch <= "\u9fff" for ch in q)

@@ -66,6 +66,16 @@ def test_a_count_must_come_in_the_asked_unit():
     assert analyse("How many points is the arts assessment worth?").units == ("分",)
 
 
+def test_ge_asks_a_count_in_any_unit():
+    q = analyse("每年要评几个示范项目?")  # 个, the general measure word: 5项 answers it
+    assert q.units == () and q.holds("count", "每年评选示范项目5项")
+
+
+def test_an_email_address_is_not_a_postal_address():
+    assert analyse("意见能直接发邮箱吗?地址是什么?").value_kinds == ("email",)
+    assert "address" in analyse("教育局的办公地址在哪?").value_kinds
+
+
 def test_english_place_names_and_units():
     assert analyse("When does the spring semester start for primary schools in Ningxia this year?").names == ("宁夏",)
     assert analyse("What is the maximum class size allowed in Beijing?").units == ("人", "名")
