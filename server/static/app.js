@@ -6,10 +6,15 @@
  *         issuer, date, clause_path, text, score, start, end, status, version_date,
  *         newer_version: {doc_id, title, version_date} | null,
  *         cites: [{doc_id, title, article, clause_id}]}], latency_ms}
+ *   GET  /api/documents      -> [{doc_id, title, collection, ...}]   (the collections offered in the selector)
  *   GET  /api/documents/{id} -> {doc_id, title, doc_number, issuer, date, text,
  *                               clauses: [{clause_id, path, start, end}]}
  *   POST /api/feedback       {question, answer, rating: "up"|"down", comment, reason, citations, refused,
  *                             log_id (the answer's row in the conversation log)}
+ *
+ * A server that requires a read key (POLICYQA_REQUIRE_READ_KEY, or a key scoped to collections) gets it as
+ * "Authorization: Bearer KEY": open the widget as /#key=KEY once (the key is kept for the tab in
+ * sessionStorage, shared with the /admin console, and removed from the address bar).
  *
  * All document / answer text is inserted with textContent / text nodes only.
  */
@@ -19,7 +24,9 @@
   var ASK_URL = "/api/ask";
   var DOC_URL = "/api/documents/";
   var FEEDBACK_URL = "/api/feedback";
+  var DOCS_URL = "/api/documents";
   var ASK_TIMEOUT_MS = 120000;
+  var KEY_STORE = "policyqa.adminKey";  // the console's store: a key given to either serves both
 
   var params = new URLSearchParams(window.location.search);
   var EMBED = params.get("embed") === "1";
@@ -181,7 +188,21 @@
     });
   }
 
+  /* The API key for this tab: from #key=… once (then out of the address bar), else what the tab kept. */
+  function storedKey() { try { return sessionStorage.getItem(KEY_STORE) || ""; } catch (e) { return ""; } }
+  (function takeKeyFromFragment() {
+    var m = /(?:^#|&)key=([^&]+)/.exec(window.location.hash);
+    if (!m) return;
+    try { sessionStorage.setItem(KEY_STORE, decodeURIComponent(m[1])); } catch (e) { /* private mode */ }
+    window.history.replaceState(null, "", window.location.pathname + window.location.search);
+  })();
+
   function fetchJSON(url, options, timeoutMs) {
+    var key = storedKey();
+    if (key) {
+      options = Object.assign({}, options);
+      options.headers = Object.assign({}, options.headers || {}, { Authorization: "Bearer " + key });
+    }
     var ctrl = typeof AbortController !== "undefined" ? new AbortController() : null;
     var timer = null;
     if (ctrl) {
@@ -266,6 +287,11 @@
       line = "网络错误 / network error" + (err && err.message ? ": " + err.message : "");
     }
     b.appendChild(el("div", "error-detail", line));
+    if (err && (err.status === 401 || err.status === 403)) {
+      b.appendChild(el("div", "error-detail", "此服务需要访问密钥:请用 " + window.location.pathname +
+        "#key=您的密钥 打开本页 / This service needs a key: open this page as " + window.location.pathname +
+        "#key=YOUR_KEY"));
+    }
     msg.appendChild(b);
     return msg;
   }
@@ -861,6 +887,27 @@
   document.addEventListener("keydown", function (e) {
     if (e.key === "Escape" && !viewer.hidden) closeViewer();
   });
+
+  /* The selector offers the collections the index holds (学校制度, 国家法律, …), each with its document
+     count; the built-in options stay when the list cannot be read (e.g. a key is needed). */
+  function loadCollections() {
+    if (!collection) return;
+    fetchJSON(DOCS_URL, { headers: { Accept: "application/json" } }, 15000).then(function (docs) {
+      var counts = {};
+      (docs || []).forEach(function (d) { if (d.collection) counts[d.collection] = (counts[d.collection] || 0) + 1; });
+      var names = Object.keys(counts).sort();
+      if (!names.length) return;
+      var chosen = collection.value;
+      while (collection.options.length > 1) collection.remove(1);  // keep "全部文件"
+      names.forEach(function (name) {
+        var option = el("option", "", name + " (" + counts[name] + ")");
+        option.value = name;
+        collection.appendChild(option);
+      });
+      if (names.indexOf(chosen) >= 0) collection.value = chosen;
+    }).catch(function () { /* keep the built-in options */ });
+  }
+  loadCollections();
 
   // Short placeholder where the long bilingual hint would wrap.
   if (matchMedia("(max-width: 560px)").matches) input.placeholder = "输入问题… (Enter 发送)";

