@@ -165,7 +165,8 @@ def resolve_one(text: str, previous: str | None, analyse_: Callable[[str], Quest
         return Resolved(text, text, None, "alone")
     q, prev = analyse_(text), analyse_(previous)
     opener = opens_as_followup(text)
-    own = own_terms(q)
+    asking = " ".join(m.group(0) for m in ASKING_ZH.finditer(text))
+    own = [t for t in own_terms(q) if t not in asking]  # "时候" of "什么时候" asks, it is no topic
     names = named_places(text, q, places)
     elliptical = None if q.english else ELLIPTICAL.match(text)
     followup = bool(opener or elliptical or refers_by_ordinal(text) or (points_back(text) and len(own) <= 4)

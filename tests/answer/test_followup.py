@@ -111,3 +111,8 @@ def test_an_ordinal_counts_into_the_list_talked_about():
     assert resolved.how == "topic" and resolved.resolved.startswith("北京分批验收达标学校")
     english = resolve("And when is the third phase?", user("What do schools do in the first phase?"))
     assert english.resolved == "What do schools do in the third phase: And when is the third phase?"
+
+
+def test_the_pieces_of_a_question_word_are_no_topic_of_its_own():
+    resolved = resolve("什么时候开始实施?", user(LEAD), places=PLACES)  # 什么时候 -> 什么 + 时候
+    assert resolved.how == "topic" and resolved.resolved.startswith("实施特色创新课程构建工程")
