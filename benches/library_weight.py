@@ -29,7 +29,7 @@ from benches.common import ROOT, log, machine_info, shown
 from benches.laws import SETS, build, share_cache
 
 LAW_FILES = ("10_jiaoyufa_2021.txt", "11_yiwu_jiaoyufa_2018.txt")  # extcorpus's national laws, as files
-SOURCED_SETS = ("extcorpus.jsonl", "holdout-ext.jsonl", "realq-dev.jsonl")
+SOURCED_SETS = ("extcorpus.jsonl", "holdout-ext.jsonl", "realq-dev.jsonl", "realq-dev2.jsonl")
 METRICS = ("recall@1", "answer_hit", "false_refusal_rate", "refusal_recall")
 
 
