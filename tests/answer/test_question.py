@@ -72,7 +72,7 @@ def test_ge_asks_a_count_in_any_unit():
 
 
 def test_an_email_address_is_not_a_postal_address():
-    assert analyse("意见能直接发邮箱吗?地址是什么?").value_kinds == ("email",)
+    assert analyse("报名表能发到邮箱吗?地址是什么?").value_kinds == ("email",)
     assert "address" in analyse("教育局的办公地址在哪?").value_kinds
 
 
