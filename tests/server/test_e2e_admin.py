@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
@@ -25,9 +24,6 @@ from server.app import create_app
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 WAIT_MS = 60_000
 ARTIFACTS = REPO / "test-artifacts" / "e2e"
 QUESTION = "哪个股室牵头实施特色创新课程构建工程?"
@@ -52,20 +48,6 @@ def live(real_index, tmp_path_factory):
     app = create_app(QAService(settings, real_index.embedder), settings)
     with serve_in_thread(app, name="uvicorn-admin") as base:
         yield SimpleNamespace(app=app, base=base)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (apt-get install -y chromium)", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture

@@ -33,9 +33,6 @@ from server.feedback import feedback_path
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 ARTIFACTS = REPO / "test-artifacts" / "e2e"
 WAIT_MS = 60_000
 
@@ -118,24 +115,6 @@ def live(real_index, tmp_path_factory):
     """The real index copied into this module's own data dir."""
     with serving(real_index, tmp_path_factory.mktemp("e2e") / "data") as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: the end-to-end widget test needs Debian's chromium "
-                    "(`make test` installs it; by hand: apt-get install -y chromium)", pytrace=False)
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("Playwright's Python package is missing: pip install -e '.[test]' (or run `make test`)",
-                    pytrace=False)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture(scope="module")
