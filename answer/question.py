@@ -189,6 +189,16 @@ def asked_units(question: str) -> tuple[str, ...]:
     return ()
 
 
+NAME_FILLERS = {"the", "of", "on", "a", "an", "for"}  # "law on the protection of minors" = "law protecting minors"
+
+
+def word_stems(text: str) -> list[str]:
+    """English words cut to their first five letters, so that the forms people write of one law's name
+    meet ("patriotism"/"patriotic", "teachers'"/"teacher", "minors"/"minor")."""
+    words = re.findall(r"[a-z]+", text.lower().replace("'s", "").replace("-", ""))
+    return [w[:5] for w in words if w not in NAME_FILLERS]
+
+
 def named_entities(question: str) -> tuple[str, ...]:
     """Places (provinces and cities by their Chinese or English names, and places jieba tags) and law
     names in the question."""
@@ -200,10 +210,13 @@ def named_entities(question: str) -> tuple[str, ...]:
         if zh in question or any(re.search(rf"\b{re.escape(n)}\b", lowered) for n in names):
             places.append(zh)
     laws = [re.split(r"[按依据照和与及的]", name)[-1] for name in LAW_NAME.findall(question)]
+    words = word_stems(lowered)
     for en, zh in english_laws():  # longest first; a name inside a longer one found is not another law
-        if re.search(rf"\b{re.escape(en)}\b", lowered):
+        name = word_stems(en)
+        at = next((i for i in range(len(words) - len(name) + 1) if words[i:i + len(name)] == name), None)
+        if at is not None:
             laws.append(zh)
-            lowered = re.sub(rf"\b{re.escape(en)}\b", " ", lowered)
+            words[at:at + len(name)] = ["|"]
     laws = [law for law in laws if len(law) >= 3 and not NOT_LAW.search(law)]
     return tuple(dict.fromkeys(places + laws))
 

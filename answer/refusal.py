@@ -23,7 +23,7 @@ from retrieval.search import SearchHit
 MODEL_FILE = Path(__file__).with_name("data") / "refusal_model.json"
 FEATURES = ("dense_top", "use_top", "semantic_best", "lexical_best", "clause_coverage", "bm25_agrees",
             "unknown_terms", "value_missing", "english", "long", "polar", "dense_margin", "use_margin",
-            "doc_share", "focus_coverage")
+            "doc_share", "focus_coverage", "focus_unknown")
 # A value counts only in a sentence that is about the question ("参加人数为30-40人" does not say how many
 # pupils a guard is for): one that covers at least this share of the question's terms.
 VALUE_SENTENCE_COVERAGE = 0.2
@@ -50,6 +50,9 @@ def features(q: Question, hits: list[SearchHit], ranked: list[Sentence], corpus_
         "use_margin": margin(hits, "dense:use"),
         "doc_share": sum(1 for h in hits if h.chunk.doc_id == hits[0].chunk.doc_id) / len(hits) if hits else 0.0,
         "focus_coverage": max((coverage(focus_groups(q), h.chunk.index_text) for h in top), default=0.0),
+        # the words of the asking sentence only: a long story's own words ("前夫", "外号") are found nowhere
+        # without making the question one the documents cannot answer
+        "focus_unknown": unknown_share(q, corpus_text, focus_groups(q)),
     }
 
 
@@ -65,13 +68,14 @@ def focus_groups(q: Question):
     return [(w, alts) for w, alts in q.groups if any(a in focus for a in alts)] or q.groups
 
 
-def unknown_share(q: Question, corpus_text: str) -> float:
-    """Weighted share of the question's terms (with their synonyms) that no indexed document contains:
-    a question about 公祭日 over documents that never mention it."""
-    total = sum(w for w, _ in q.groups)
+def unknown_share(q: Question, corpus_text: str, groups=None) -> float:
+    """Weighted share of the question's terms (with their synonyms; or of the given groups) that no indexed
+    document contains: a question about 公祭日 over documents that never mention it."""
+    groups = q.groups if groups is None else groups
+    total = sum(w for w, _ in groups)
     if not total:
         return 0.0
-    return sum(w for w, alts in q.groups if not any(a in corpus_text for a in alts)) / total
+    return sum(w for w, alts in groups if not any(a in corpus_text for a in alts)) / total
 
 
 def missing_values(q: Question, ranked: list[Sentence]) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from answer.question import analyse, focus_of, holds_value, name_found
+from answer.question import analyse, focus_of, holds_value, name_found, word_stems
 
 
 @pytest.mark.parametrize(("question", "slots"), [
@@ -55,6 +55,16 @@ def test_named_places_and_laws():
     assert "教育法" in analyse("办一所学校按教育法得具备啥基本条件?").names
     assert name_found("仁怀", "仁怀市教育局") and name_found("仁怀市", "仁怀教育")
     assert not name_found("宁波", "浙江省中小学校安全管理条例")
+
+
+def test_english_law_names_in_the_forms_people_write_them():
+    # The data file lists one form of each name; plural, adjective and possessive forms meet it by stem.
+    assert analyse("When did the patriotism education law take effect?").names == ("爱国主义教育法",)
+    assert analyse("What does the law on protecting minors say about school bullying?").names == ("未成年人保护法",)
+    assert analyse("Does the Teacher's Law set a salary floor?").names == ("教师法",)
+    # the longer name wins: the compulsory education law is not also the education law
+    assert analyse("What does the compulsory education law say about fees?").names == ("义务教育法",)
+    assert word_stems("Teachers' law, pre-school") == ["teach", "law", "presc"]
 
 
 def test_a_count_must_come_in_the_asked_unit():

@@ -56,6 +56,14 @@ def test_words_found_in_no_document():
     assert unknown_share(analyse("国家公祭日是哪天"), corpus_text(DOCS)) > 0.5
 
 
+def test_a_long_storys_own_words_count_apart_from_the_asking_sentence():
+    story = ("我前夫上个月带着孩子搬去了外地,电话也不接,微信也拉黑了,我找了他老家的亲戚,大家都说不知道,"
+             "我已经好几个星期联系不上他们了。另外想问一下,教师的工资由谁保障?")
+    values = feature_values(story, [hit(DOC, 2)])
+    assert values["unknown_terms"] > 0.2  # 前夫, 外地, 电话… are in no document
+    assert values["focus_unknown"] < values["unknown_terms"]  # the question asked is about what they hold
+
+
 def test_an_asked_value_must_be_in_a_sentence_about_the_question():
     q = analyse("教师试用期是多久?")
     ranked = score_sentences(q, [hit(DOC, 3), hit(DOC, 1)], DOCS, None, WEIGHTS)
