@@ -222,8 +222,12 @@ def named_entities(question: str) -> tuple[str, ...]:
 
 
 def name_found(name: str, text: str) -> bool:
-    """Whether a named place/law occurs in normalised text ("宁波市" also matches "宁波")."""
-    return name in text or (len(name) > 2 and name[-1] in "省市县区" and name[:-1] in text)
+    """Whether a named place/law occurs in normalised text ("宁波市" also matches "宁波"). A law name read
+    from a question may carry the words before it ("我想知道民法典"): an ending of three or more characters
+    that names a law counts."""
+    if name in text or (len(name) > 2 and name[-1] in "省市县区" and name[:-1] in text):
+        return True
+    return name.endswith(("法", "法典")) and any(name[i:] in text for i in range(1, len(name) - 2))
 
 
 def coverage(groups: Groups, text: str) -> float:

@@ -55,6 +55,8 @@ def test_named_places_and_laws():
     assert "教育法" in analyse("办一所学校按教育法得具备啥基本条件?").names
     assert name_found("仁怀", "仁怀市教育局") and name_found("仁怀市", "仁怀教育")
     assert not name_found("宁波", "浙江省中小学校安全管理条例")
+    # the words before a law's name are not part of it
+    assert name_found("我想知道民法典", "中华人民共和国民法典") and not name_found("我想知道民法典", "教育法")
 
 
 def test_english_law_names_in_the_forms_people_write_them():
