@@ -1,5 +1,6 @@
 """Questions as typed into one form before anything reads them: traditional characters to simplified
-(OpenCC's own t2s dictionaries, inside the `opencc` wheel), full-width letters, digits and punctuation to
+(OpenCC's own dictionaries, inside the `opencc` wheel; a question in traditional script also has Taiwan's
+words put in mainland ones, 軟體 → 软件, 網路 → 网络, with OpenCC's tw2sp), full-width letters, digits and punctuation to
 half-width (NFKC), and greetings or thanks around the question dropped ("律师您好,…谢谢"). Citations are
 never touched: only the question is normalised.
 """
@@ -15,13 +16,13 @@ PREAMBLES_FILE = Path(__file__).with_name("data") / "preambles.txt"
 EDGE_PUNCT = " \t\r\n,.!?;:、,。!?;:~…-—"
 
 
-@lru_cache(maxsize=1)
-def _converter():
+@lru_cache(maxsize=2)
+def _converter(config: str = "t2s"):
     try:
         import opencc
     except ImportError:  # a missing optional dependency must not take questions down: no conversion
         return None
-    return opencc.OpenCC("t2s")
+    return opencc.OpenCC(config)
 
 
 @lru_cache(maxsize=1)
@@ -39,8 +40,16 @@ def preambles() -> tuple[tuple[str, bool], ...]:
 
 
 def to_simplified(text: str) -> str:
+    """Simplified script; text written in traditional script also gets mainland words for Taiwan's (its
+    writers are mostly from Taiwan or Hong Kong). Simplified text is left as it is: Taiwan's phrase table
+    is not applied to words that only look like its entries."""
     converter = _converter()
-    return converter.convert(text) if converter else text
+    if converter is None:
+        return text
+    simplified = converter.convert(text)
+    if simplified == text:
+        return text
+    return _converter("tw2sp").convert(text)
 
 
 def strip_preambles(text: str) -> str:

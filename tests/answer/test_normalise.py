@@ -13,6 +13,13 @@ def test_traditional_script_becomes_simplified():
     assert to_simplified("老师可以体罚学生吗") == "老师可以体罚学生吗"  # simplified text is left as it is
 
 
+def test_taiwans_words_in_traditional_script_become_the_mainlands():
+    assert to_simplified("孩子在網路上玩遊戲儲值") == "孩子在网络上玩游戏储值"
+    assert to_simplified("學校電腦的軟體") == "学校电脑的软件"
+    # in a question already simplified, a word that only looks like a Taiwan entry is kept
+    assert to_simplified("学校软体操训练") == "学校软体操训练"
+
+
 def test_full_width_letters_digits_and_punctuation_become_half_width():
     assert normalise_question("ＡＢＣ学校１２３？") == "ABC学校123?"
 
