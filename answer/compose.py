@@ -26,7 +26,7 @@ from answer.laws import article_number, is_law, version_info
 from answer.lists import best_list
 from answer.mentions import is_law_titled
 from answer.question import Question, coverage, name_found, norm
-from answer.refusal import RefusalModel, corpus_text, corpus_texts, default_model, features
+from answer.refusal import RefusalModel, corpus_text, corpus_texts, default_model, features, value_sentences
 from answer.sentences import AnswerWeights, Sentence, SentenceEncoder, default_weights, score_sentences
 from policyqa.models import Document, ResponsibilityRecord
 from retrieval.search import SearchHit
@@ -139,8 +139,8 @@ def quote(sentences: list[Sentence], hits: list[SearchHit], cite, q: Question,
         return f"“{text}” [{n}]"
     text = re.sub(r"[。;;]+$", "", text)
     if label:  # "《…法》第二十七条规定:…", the article's own label moved into the lead
-        article = ARTICLE.search(label.split("》")[-1]).group(0)
-        text = re.sub(rf"^{article}\s*", "", text)
+        article = re.sub(r"^\(.*?\)", "", label.split("》")[-1])  # the number, after any edition "(…版,…)"
+        text = re.sub(rf"^{re.escape(article)}\s*", "", text)
         return f"{label}规定:{text}[{n}]。"
     return f"{text}[{n}]。"
 
@@ -165,6 +165,16 @@ def pick(q: Question, ranked: list[Sentence], hits: list[SearchHit], weights: An
             groups.append([s])
         break
     return groups
+
+
+def value_first(q: Question, ranked: list[Sentence]) -> list[Sentence]:
+    """A question wanting a value (a phone number, a date, a sum) is answered by a sentence that holds it:
+    when the best sentence does not, the best one that does (among those the refusal model looked at) leads."""
+    if not q.value_kinds or not ranked or all(q.holds(kind, ranked[0].text) for kind in q.value_kinds):
+        return ranked
+    holding = [s for s in value_sentences(q, ranked, q.value_kinds[0])
+               if all(q.holds(kind, s.text) for kind in q.value_kinds)]
+    return [holding[0]] + [s for s in ranked if s is not holding[0]] if holding else ranked
 
 
 def refusal(q: Question, hits: list[SearchHit], documents: dict[str, Document], score: float) -> Answer:
@@ -221,6 +231,7 @@ def compose_answer(q: Question, hits: list[SearchHit], documents: dict[str, Docu
     score = model.probability(features(q, hits, ranked, corpus_text(documents)))
     if score < model.threshold:
         return refusal(q, hits, documents, score)
+    ranked = value_first(q, ranked)
 
     cited: list[SearchHit] = []
 

@@ -78,14 +78,19 @@ def unknown_share(q: Question, corpus_text: str, groups=None) -> float:
     return sum(w for w, alts in groups if not any(a in corpus_text for a in alts)) / total
 
 
+def value_sentences(q: Question, ranked: list[Sentence], kind: str) -> list[Sentence]:
+    """The sentences that may answer a question wanting a kind of value: those near the best one and about
+    the question (a contact line need not share its words), best first."""
+    near = [s for s in ranked if s.score >= ranked[0].score * 0.5][:6]
+    about = near if kind in CONTACT_KINDS else [s for s in near if coverage(q.groups, s.text) >= VALUE_SENTENCE_COVERAGE]
+    return [s for s in about if q.holds(kind, s.text)]
+
+
 def missing_values(q: Question, ranked: list[Sentence]) -> list[str]:
     """Kinds of value the question wants that no sentence about the question holds."""
     if not q.value_kinds or not ranked:
         return list(q.value_kinds)
-    near = [s for s in ranked if s.score >= ranked[0].score * 0.5][:6]
-    about = [s for s in near if coverage(q.groups, s.text) >= VALUE_SENTENCE_COVERAGE]
-    return [kind for kind in q.value_kinds
-            if not any(q.holds(kind, s.text) for s in (near if kind in CONTACT_KINDS else about))]
+    return [kind for kind in q.value_kinds if not value_sentences(q, ranked, kind)]
 
 
 @dataclass(frozen=True)

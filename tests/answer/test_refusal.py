@@ -96,3 +96,19 @@ def test_the_shipped_model_counts_a_missing_value_against_answering():
     assert values["value_missing"] == 1.0
     model = default_model()
     assert model.probability(values) < model.probability(values | {"value_missing": 0.0})
+
+
+def test_a_question_wanting_a_value_is_answered_by_the_sentence_that_holds_it():
+    from answer.compose import value_first
+
+    notice = law("n", "关于征求意见的通知", [
+        "请各学校认真研究征求意见稿并于12月20日前将书面修改意见反馈给教育局办公室。联系人:张老师。电话:0913-7221932。",
+    ])
+    q = analyse("征求意见稿的书面修改意见反馈给教育局,有联系方式吗?")
+    ranked = score_sentences(q, [hit(notice, 1)], {"n": notice}, None, WEIGHTS)
+    assert "0913" not in ranked[0].text  # the request shares the question's words; the phone line does not
+    assert value_first(q, ranked)[0].text == "电话:0913-7221932。"
+    # a question wanting no value keeps the order
+    plain = analyse("征求意见稿的书面修改意见反馈给谁?")
+    ranked = score_sentences(plain, [hit(notice, 1)], {"n": notice}, None, WEIGHTS)
+    assert value_first(plain, ranked) == ranked
