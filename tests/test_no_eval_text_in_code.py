@@ -1,7 +1,9 @@
 """No eval question is written into the answer step or retrieval: a rule that exists because one eval
 question failed is a defect. Fails when a piece of an eval question appears in a source or data file under
 answer/ or retrieval/: 8 consecutive Chinese characters (after NFKC, whitespace and punctuation removed),
-or, in English, 4 consecutive words (a window of 8 letters would be one common word such as "students")."""
+or, in English, 4 consecutive words (a window of 8 letters would be one common word such as "students"). Words
+inside a law's official English title (answer/data/laws_en.tsv) do not count: a question naming the law by its
+title quotes the law, not the code."""
 
 from __future__ import annotations
 
@@ -24,6 +26,13 @@ def cjk_only(text: str) -> str:
 def words_only(text: str) -> str:
     """The Latin words of a text, lower-cased, one space apart."""
     return " ".join(re.findall(r"[a-z0-9']+", unicodedata.normalize("NFKC", text).lower()))
+
+
+def law_titles() -> str:
+    """The official English titles of laws (answer/data/laws_en.tsv, from the NPC's translations), one space
+    apart: a question naming a law by (part of) its title quotes the law's name, not the code."""
+    rows = (REPO / "answer/data/laws_en.tsv").read_text(encoding="utf-8").splitlines()
+    return " | ".join(words_only(r.split("\t")[0]) for r in rows if r.strip() and not r.startswith("#"))
 
 
 def windows(question: str) -> list[str]:
@@ -50,7 +59,9 @@ def code_files() -> list[Path]:
 def shared_windows(question: str, code: tuple[str, str]) -> list[str]:
     """The question's windows found in code given as (its Chinese characters, its words)."""
     chars, words = code
-    return [w for w in windows(question) if w in (words if " " in w else chars)]
+    titles = f" {law_titles()} "
+    return [w for w in windows(question)
+            if w in (words if " " in w else chars) and not (" " in w and f" {w} " in titles)]
 
 
 def as_code(text: str) -> tuple[str, str]:
@@ -66,6 +77,10 @@ def test_the_check_finds_a_copied_question():
     assert shared_windows("Which office leads the curriculum project?", as_code("# which office leads the x"))
     assert not shared_windows("学校能开除初中生吗?", as_code("学校 开除 初中生"))
     assert not shared_windows("Which office leads the curriculum project?", as_code("office leads curriculum"))
+    # a law's official English title is the law's name, not eval text; the words around it still count
+    title = "What does the Family Education Promotion Law say about parents and children?"
+    assert not shared_windows(title, as_code("family education promotion law\t家庭教育促进法"))
+    assert shared_windows(title, as_code("# say about parents and children"))
 
 
 def test_no_eval_question_appears_in_answer_or_retrieval_code():
