@@ -50,7 +50,7 @@ def features(q: Question, hits: list[SearchHit], ranked: list[Sentence], corpus_
         "use_margin": margin(hits, "dense:use"),
         "doc_share": sum(1 for h in hits if h.chunk.doc_id == hits[0].chunk.doc_id) / len(hits) if hits else 0.0,
         "focus_coverage": max((coverage(focus_groups(q), h.chunk.index_text) for h in top), default=0.0),
-        # the words of the asking sentence only: a long story's own words ("前夫", "外号") are found nowhere
+        # the words of the asking sentence only: a long story's own words ("前夫", "外地") are found nowhere
         # without making the question one the documents cannot answer
         "focus_unknown": unknown_share(q, corpus_text, focus_groups(q)),
     }
