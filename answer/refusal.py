@@ -33,6 +33,8 @@ def features(q: Question, hits: list[SearchHit], ranked: list[Sentence], corpus_
     """The refusal model's inputs for one question and its search results."""
     top = hits[:3]
     best = ranked[0] if ranked else None
+    # each term group looked up in the corpus once: both unknown-word features read it
+    known = {tuple(alts): any(a in corpus_text for a in alts) for _, alts in q.groups}
     return {
         "dense_top": max((h.similarities.get("dense", h.dense_score) for h in top), default=0.0),
         "use_top": max((h.similarities.get("dense:use", 0.0) for h in top), default=0.0),
@@ -40,7 +42,7 @@ def features(q: Question, hits: list[SearchHit], ranked: list[Sentence], corpus_
         "lexical_best": coverage(q.groups, best.text) if best else 0.0,
         "clause_coverage": max((coverage(q.groups, h.chunk.index_text) for h in top), default=0.0),
         "bm25_agrees": max((1 / h.signals["bm25"] for h in top[:1] if "bm25" in h.signals), default=0.0),
-        "unknown_terms": unknown_share(q, corpus_text),
+        "unknown_terms": unknown_weight(q.groups, known),
         "value_missing": 1.0 if missing_values(q, ranked) else 0.0,
         "english": 1.0 if q.english else 0.0,
         "long": 1.0 if q.style == "long" else 0.0,
@@ -52,7 +54,7 @@ def features(q: Question, hits: list[SearchHit], ranked: list[Sentence], corpus_
         "focus_coverage": max((coverage(focus_groups(q), h.chunk.index_text) for h in top), default=0.0),
         # the words of the asking sentence only: a long story's own words ("前夫", "外地") are found nowhere
         # without making the question one the documents cannot answer
-        "focus_unknown": unknown_share(q, corpus_text, focus_groups(q)),
+        "focus_unknown": unknown_weight(focus_groups(q), known),
     }
 
 
@@ -68,14 +70,18 @@ def focus_groups(q: Question):
     return [(w, alts) for w, alts in q.groups if any(a in focus for a in alts)] or q.groups
 
 
-def unknown_share(q: Question, corpus_text: str, groups=None) -> float:
-    """Weighted share of the question's terms (with their synonyms; or of the given groups) that no indexed
-    document contains: a question about 公祭日 over documents that never mention it."""
-    groups = q.groups if groups is None else groups
+def unknown_share(q: Question, corpus_text: str) -> float:
+    """Weighted share of the question's terms (with their synonyms) that no indexed document contains:
+    a question about 公祭日 over documents that never mention it."""
+    return unknown_weight(q.groups, {tuple(alts): any(a in corpus_text for a in alts) for _, alts in q.groups})
+
+
+def unknown_weight(groups, known: dict[tuple[str, ...], bool]) -> float:
+    """Weighted share of the groups whose terms are not known (found in a document)."""
     total = sum(w for w, _ in groups)
     if not total:
         return 0.0
-    return sum(w for w, alts in groups if not any(a in corpus_text for a in alts)) / total
+    return sum(w for w, alts in groups if not known[tuple(alts)]) / total
 
 
 def value_sentences(q: Question, ranked: list[Sentence], kind: str) -> list[Sentence]:
