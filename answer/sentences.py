@@ -47,6 +47,9 @@ class Sentence:
     value: float = 0.0
     furniture: bool = False
     score: float = 0.0
+    # The clause path of its chunk ("五、实施步骤 › (三)…"): what a dated item of a list is about is often said
+    # only by the headings above it.
+    context: str = ""
 
 
 @dataclass(frozen=True)
@@ -111,10 +114,13 @@ def split_sentences(chunk: Chunk) -> list[tuple[int, str]]:
 
 
 def heading_of(chunk: Chunk, documents: dict[str, Document]) -> str:
-    """The clause's own number + heading ("(三)完善工作机制"), normalised; '' when unknown."""
+    """The clause's own number + heading ("(三)完善工作机制"), normalised; '' when unknown or an article
+    (whose "heading" is its first sentence: a rule, not a title)."""
     doc = documents.get(chunk.doc_id)
     clause = next((c for c in doc.clauses if c.clause_id == chunk.clause_id), None) if doc else None
-    return norm(doc.text[clause.start:clause.start + len(clause.number) + len(clause.heading) + 3]) if clause else ""
+    if clause is None or clause.is_article:
+        return ""
+    return norm(doc.text[clause.start:clause.start + len(clause.number) + len(clause.heading) + 3])
 
 
 def issuing_sentence(doc: Document, offset: int, text: str) -> bool:
@@ -140,8 +146,8 @@ def score_sentences(q: Question, hits: list[SearchHit], documents: dict[str, Doc
                     encoder: SentenceEncoder | None, weights: AnswerWeights = AnswerWeights(),
                     depth: int = 5) -> list[Sentence]:
     """The sentences of the top `depth` clauses, scored, best first."""
-    sentences = [Sentence(i, text, start) for i, hit in enumerate(hits[:depth])
-                 for start, text in split_sentences(hit.chunk)]
+    sentences = [Sentence(i, text, start, context=norm(hit.chunk.clause_path).lower())
+                 for i, hit in enumerate(hits[:depth]) for start, text in split_sentences(hit.chunk)]
     if not sentences:
         return []
     normed = [norm(s.text).lower() for s in sentences]

@@ -82,8 +82,10 @@ def headings_only(headings: list[str]):
 
 
 def heading_only(clause: Clause, body: str) -> bool:
-    """True when a clause's own text is nothing but its number and heading words."""
-    if not clause.heading:
+    """True when a clause's own text is nothing but its number and heading words. An article's first
+    sentence is taken as its heading words, but a one-sentence article ("第四条 民事主体在民事活动中的法律地位
+    一律平等。") is a rule, not a title."""
+    if not clause.heading or clause.is_article:
         return False
     at = body.find(clause.heading)
     return at != -1 and at <= 8 and not re.sub(r"[\s。,,;;::]", "", body[at + len(clause.heading):])
@@ -91,7 +93,8 @@ def heading_only(clause: Clause, body: str) -> bool:
 
 def own_spans(clauses: list[Clause], text_len: int, whole_under: int = 0) -> list[tuple[Clause, int, int]]:
     """Each clause with the part of its span that is not inside a child clause. With `whole_under`, a
-    clause whose whole span is shorter keeps its children inside it (they get no span of their own)."""
+    clause whose whole span is shorter keeps its children inside it (they get no span of their own),
+    unless they are articles: a chapter of short articles stays one chunk per article, each citable."""
     children: dict[str, list[Clause]] = {}
     for c in clauses:
         if c.parent_id:
@@ -103,7 +106,7 @@ def own_spans(clauses: list[Clause], text_len: int, whole_under: int = 0) -> lis
             whole.add(c.clause_id)  # inside a clause kept whole
             continue
         kids = children.get(c.clause_id)
-        if kids and whole_under and c.end - c.start <= whole_under:
+        if kids and whole_under and c.end - c.start <= whole_under and not any(k.is_article for k in kids):
             whole.add(c.clause_id)
             kids = None
         end = min(k.start for k in kids) if kids else c.end
@@ -144,7 +147,9 @@ def chunk_document(doc: Document, settings: ChunkSettings = ChunkSettings()) -> 
         body = text[start:end].strip()
         if carry is not None:
             start = carry[0]
-        tiny = len(body) < settings.min_chars or heading_only(clause, body)
+        # An article is cited by its number, so even a short one ("第十条 本法自公布之日起施行。") stands alone.
+        short_text = len(body) < (len(clause.number) + 4 if clause.is_article else settings.min_chars)
+        tiny = short_text or heading_only(clause, body)
         if tiny and clause.clause_id not in records_by_clause:
             # Too small to stand alone (usually a bare heading): it travels with what follows.
             carry = (start, clause) if carry is None else carry

@@ -28,6 +28,12 @@ class Clause:
     to_dict = asdict
     from_dict = classmethod(_from_dict)
 
+    @property
+    def is_article(self) -> bool:
+        """A 第X条 clause: the unit a law or regulation is cited by. Its `heading` is only its first
+        words (for the path); its text is a rule, never a bare title."""
+        return self.number.startswith("第") and self.number.endswith("条")
+
 
 @dataclass
 class ResponsibilityRecord:

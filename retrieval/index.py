@@ -45,7 +45,7 @@ from retrieval.tokenize import STOPWORDS, add_user_words, tokenize
 
 FORMAT_VERSION = 1
 # Bump when ingest output changes for the same input, so stale indexes are rebuilt.
-PIPELINE_VERSION = "ingest-8"  # 8: articles numbered in the thousands (第一千二百六十条)
+PIPELINE_VERSION = "ingest-9"  # 8: articles numbered in the thousands (第一千二百六十条); 9: one chunk per article
 
 
 class IndexError_(RuntimeError):

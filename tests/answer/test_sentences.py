@@ -58,3 +58,17 @@ def test_the_title_line_and_bare_heading_count_little():
                              LEXICAL_ONLY)
     title = next(s for s in ranked if s.text.startswith("关于加强"))
     assert title.furniture and ranked[0].text.startswith("学校美育课程")
+
+
+def test_a_one_sentence_article_is_a_rule_not_a_bare_heading():
+    """The parser takes an article's first sentence as its heading words (for the clause path); a
+    one-sentence article is still the statement that answers, not furniture."""
+    from ingest.structure import parse_clauses
+    from policyqa.models import Document
+
+    text = "第一条 为了保障教师的合法权益,制定本法。\n第二条 每年九月十日为教师节。\n"
+    doc = Document("d", "某某法", text, clauses=parse_clauses("d", text))
+    article = doc.clauses[1]
+    assert article.heading == "每年九月十日为教师节"  # what makes it look like a bare heading
+    ranked = score_sentences(analyse("教师节是哪天"), [hit(doc, 2)], {"d": doc}, None, LEXICAL_ONLY)
+    assert ranked[0].text.startswith("第二条 每年九月十日") and not ranked[0].furniture

@@ -167,3 +167,20 @@ def test_tiny_clauses_merge_forward(corpus_dir):
     assert f"{RENHUAI}#四" not in ids
     first = next(c for c in chunks if c.chunk_id == f"{RENHUAI}#四.(一)")
     assert first.text.startswith("四、工作内容\n(一)实施学校治理现代化工程。")
+
+
+def test_every_article_is_its_own_chunk():
+    """An article is what a law is cited by: a one-sentence article is not merged into the next one (its
+    sentence looks like a heading), and a chapter of short articles is not kept whole as one chunk."""
+    from helpers import EXTCORPUS, LAWCORPUS
+
+    from ingest.pipeline import load_document
+
+    law = load_document(LAWCORPUS / "08_national_defense_education_law.txt")
+    chunks = chunk_document(law, ChunkSettings())
+    day = next(c for c in chunks if "全民国防教育日。" in c.text and c.text.startswith("第十二条"))
+    assert day.text == "第十二条 每年九月的第三个星期六为全民国防教育日。"
+    assert day.clause_id.endswith("第十二条")
+    measures = load_document(EXTCORPUS / "03_moe_tiyu_meiyu_jianzhi_jiaoshi_banfa_2017.txt")
+    for c in chunk_document(measures, ChunkSettings()):
+        assert len(re.findall(r"(?:^|\n)第[一二三四五六七八九十]+条", c.text)) <= 1, c.text[:80]
