@@ -52,6 +52,9 @@ INDEX_VARIANTS = {
 # The question as typed, through answer.normalise, or only its asking sentences (a long story's question)
 QUERY_VARIANTS = ("raw", "normalised", "focus")
 LEXICAL_VARIANTS = ("synonyms", "cilin", "plain")  # BM25 query: + synonyms.json, + cilin "=" groups, neither
+# The sentence ranking's score: the models' cosines summed as they are, or as z-scores over the candidates
+# (retrieval/sentences.py).
+SENTENCE_VARIANTS = ("sum", "standardised")
 
 GRID = {
     "dense": (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0),
@@ -75,6 +78,7 @@ class Family:
     use_weights: tuple[float, ...] = (0.0,)
     doc_weights: tuple[float, ...] = (0.0,)
     sentence_weights: tuple[float, ...] = (0.0,)
+    sentences: tuple[str, ...] = ("sum",)  # how the sentence ranking adds up its models (SENTENCE_VARIANTS)
     per_style: bool = False
     note: str = ""
 
@@ -106,6 +110,9 @@ FAMILIES = [
     Family("+sentences", ("whole+parent",), ("normalised",), ("synonyms",), GRID["dense:use"],
            doc_weights=GRID["doc"], sentence_weights=GRID["sentences"],
            note="and the candidates ranked by their best sentence fused in"),
+    Family("+standardised", ("whole+parent",), ("normalised",), ("synonyms",), GRID["dense:use"],
+           doc_weights=GRID["doc"], sentence_weights=GRID["sentences"], sentences=SENTENCE_VARIANTS,
+           note="the sentence ranking may add its models' scores as z-scores over the candidates"),
 ]
 
 
@@ -175,8 +182,10 @@ def collect(set_paths: list[Path], root: Path, log) -> tuple[list[Question], dic
                         lists[f"bm25:{lv}"] = retriever.index.lexical.search(tokens, retriever.candidates)
                     # Sentences rank the candidates the service's rankings found (its BM25 uses synonyms.json).
                     candidates = {row for name in ("dense", "dense:use", "bm25:synonyms") for row, _ in lists[name]}
-                    lists["sentences"] = (retriever.sentence_ranking(ranked.query_vec, candidates)
-                                          if retriever.index.sentences is not None else [])
+                    for sv in SENTENCE_VARIANTS:
+                        lists[f"sentences:{sv}"] = (
+                            retriever.sentence_ranking(ranked.query_vec, candidates, sv == "standardised")
+                            if retriever.index.sentences is not None else [])
                     q.lists[(vname, qv)] = lists
                 q.doc_of[vname] = doc_of
         questions += set_questions
@@ -189,7 +198,7 @@ WEIGHTS = np.array([w for w in itertools.product(GRID["dense"], GRID["dense:use"
                     if w[0] or w[1] or w[2]], dtype=np.float64)  # rows: dense, dense:use, bm25, sentences, doc, k
 
 
-def fused_ranks(q: Question, index: str, query: str, lexical: str) -> np.ndarray:
+def fused_ranks(q: Question, index: str, query: str, lexical: str, sentences: str = "sum") -> np.ndarray:
     """The evidence's rank (1-based; 0 when not in the top DEPTH) under every row of WEIGHTS at once.
 
     Reciprocal-rank fusion of the three lists over their union of rows: a row's fused score is
@@ -197,7 +206,7 @@ def fused_ranks(q: Question, index: str, query: str, lexical: str) -> np.ndarray
     go to the lower row id, as in retrieval.fusion). Pieces of one clause are not merged here, so a piece
     holding half of the evidence does not count (the service merges touching pieces)."""
     lists = q.lists[(index, query)]
-    chosen = (lists["dense"], lists["dense:use"], lists[f"bm25:{lexical}"], lists.get("sentences", []))
+    chosen = (lists["dense"], lists["dense:use"], lists[f"bm25:{lexical}"], lists.get(f"sentences:{sentences}", []))
     rows = sorted({row for found in chosen for row, _ in found})
     if not rows:
         return np.zeros(len(WEIGHTS), np.int64)
@@ -235,7 +244,7 @@ def figures(ranks: list[int]) -> dict:
 
 
 def combos(family: Family):
-    return list(itertools.product(family.index, family.query, family.lexical))
+    return list(itertools.product(family.index, family.query, family.lexical, family.sentences))
 
 
 def allowed_weights(family: Family) -> np.ndarray:
@@ -303,9 +312,10 @@ def leave_one_set_out(questions: list[Question], families: list[Family], log) ->
 
 
 def describe(config) -> dict:
-    (index, query, lexical), i = config
+    (index, query, lexical, sentences), i = config
     w_dense, w_use, w_bm25, w_sentences, w_doc, k = WEIGHTS[i]
-    return {"index": index, "query": query, "lexical": lexical, "dense": w_dense, "dense:use": w_use,
+    return {"index": index, "query": query, "lexical": lexical, "sentence_scores": sentences,
+            "dense": w_dense, "dense:use": w_use,
             "bm25": w_bm25, "sentences": w_sentences, "doc": w_doc, "k": int(k)}
 
 

@@ -356,7 +356,8 @@ class QAService:
                                          settings.milvus_token, ef_search=settings.hnsw_ef_search)
         self.retriever = Retriever(self.index, self.embedder, dense_weight=settings.dense_weight,
                                    rrf_k=settings.rrf_k, weights=settings.fusion_weights(),
-                                   collection_weights={LAWS: settings.library_weight})
+                                   collection_weights={LAWS: settings.library_weight},
+                                   standardised_sentences=settings.sentence_scores == "standardised")
         self.generator = answer_generator(settings)
         self.composer = Composer(encoder=sentence_encoder(self.embedder), refusal=refusal_model(settings))
 

