@@ -86,9 +86,11 @@ def unknown_weight(groups, known: dict[tuple[str, ...], bool]) -> float:
 
 def value_sentences(q: Question, ranked: list[Sentence], kind: str) -> list[Sentence]:
     """The sentences that may answer a question wanting a kind of value: those near the best one and about
-    the question (a contact line need not share its words), best first."""
+    the question, by their own words or their clause's headings (a contact line need not share its
+    words), best first."""
     near = [s for s in ranked if s.score >= ranked[0].score * 0.5][:6]
-    about = near if kind in CONTACT_KINDS else [s for s in near if coverage(q.groups, s.text) >= VALUE_SENTENCE_COVERAGE]
+    about = near if kind in CONTACT_KINDS else [
+        s for s in near if coverage(q.groups, f"{s.context} {s.text}") >= VALUE_SENTENCE_COVERAGE]
     return [s for s in about if q.holds(kind, s.text)]
 
 

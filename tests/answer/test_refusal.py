@@ -73,6 +73,19 @@ def test_an_asked_value_must_be_in_a_sentence_about_the_question():
     assert missing_values(q, q_ranked) == []
 
 
+def test_an_item_is_about_the_question_by_its_headings_too():
+    """A dated item of a list ("2022年1月-6月,…") often shares no word with the question; the headings
+    above it (its clause path) say what it is about."""
+    from dataclasses import replace
+
+    plan = law("p", "实施方案", ["2022年1月-2022年6月,各校要发挥项目的辐射带动作用。"])
+    found = hit(plan, 1)
+    q = analyse("特色学校创建的实施步骤第三步是什么时间段?")
+    assert missing_values(q, score_sentences(q, [found], {"p": plan}, None, WEIGHTS)) == ["date"]
+    found.chunk = replace(found.chunk, clause_path="五、实施步骤 › (三)特色学校创建阶段")
+    assert missing_values(q, score_sentences(q, [found], {"p": plan}, None, WEIGHTS)) == []
+
+
 def test_the_model_is_a_calibrated_logistic_over_standardised_features():
     model = RefusalModel({"value_missing": -2.0}, 1.0, {"value_missing": 0.5}, {"value_missing": 0.5}, 0.5)
     assert math.isclose(model.probability({"value_missing": 0.0}), 1 / (1 + math.exp(-3.0)))
