@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from answer.normalise import normalise_question
-from answer.vocab import english_laws, english_places, history_words, unit_words
+from answer.vocab import (
+    english_laws,
+    english_places,
+    history_words,
+    ordinal_measures,
+    ordinal_nouns,
+    unit_words,
+)
 from retrieval.tokenize import STOPWORDS, content_terms, english_words, glossary, synonyms
 
 CN_NUM = "一二三四五六七八九十百千万两零〇"
@@ -92,6 +99,18 @@ WHICH_LAW = re.compile(r"(哪(一)?(部|个|条|项)(法律|法规|法)|什么�
                        r"\b(which|what) (law|article|statute|legal provision)s?\b|\bunder which\b)", re.I)
 # The article a question names: "第二十七条", "第27条", "Article 27".
 ARTICLE_NO = re.compile(rf"第\s*([{CN_NUM}]+|\d+)\s*条|\barticle\s+(\d+)\b|\bart\.\s*(\d+)\b", re.I)
+# A place in a list: "第三步", "最后一批", "the last stage" (not 第X条/章/款: those name a law's parts). The
+# measure word says what is counted; the English ones map to the Chinese a document heads its list with.
+# Measure words and English nouns: answer/data/ordinals.tsv.
+ORDINAL_WORDS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "last": -1, "final": -1}
+
+
+@lru_cache(maxsize=1)
+def ordinal_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    measures = "|".join(sorted(ordinal_measures(), key=len, reverse=True))
+    nouns = "|".join(ordinal_nouns())
+    return (re.compile(rf"(?:第([{CN_NUM}]{{1,3}}|\d{{1,2}})|最后一?)({measures})"),
+            re.compile(rf"\b({'|'.join(ORDINAL_WORDS)})\s+({nouns})s?\b", re.I))
 # A version named by its year: "2018年版", "2015年修正的", "2006修订", "the 2015 version", "as amended in 2018".
 VERSION_YEAR = re.compile(r"((?:19|20)\d\d)\s*年?\s*(?:版|修订|修正|修改)|"
                           r"\b((?:19|20)\d\d) (?:version|edition|revision|amendment)\b|"
@@ -135,6 +154,9 @@ class Question:
     version_year: int | None = None  # the year of the version it names ("2018年版")
     article: int | None = None  # the article it names ("第二十七条", "Article 27")
     asks_law: bool = False  # "哪部法律规定…": which law and article say so
+    # The place in a list it asks about and what is counted: (3, "步") for "第三步", (-1, "批") for
+    # "最后一批" (-1: the last); the last one named counts (a follow-up's comes after its carried topic).
+    ordinal: tuple[int, str] | None = None
 
     @property
     def terms(self) -> list[str]:
@@ -259,6 +281,17 @@ def cn_number(text: str) -> int | None:
     return total + (digit or 0)
 
 
+def asked_ordinal(question: str) -> tuple[int, str] | None:
+    """The last place-in-a-list the question names, as (position, measure word); -1 is the last."""
+    chinese, english = ordinal_patterns()
+    found = [(m.start(), -1 if m.group(1) is None else cn_number(m.group(1)), m.group(2))
+             for m in chinese.finditer(question)]
+    found += [(m.start(), ORDINAL_WORDS[m.group(1).lower()], ordinal_nouns()[m.group(2).lower()])
+              for m in english.finditer(question)]
+    found = [f for f in found if f[1]]
+    return max(found)[1:] if found else None
+
+
 def asked_article(question: str) -> int | None:
     m = ARTICLE_NO.search(question)
     return cn_number(next(g for g in m.groups() if g)) if m else None
@@ -308,4 +341,4 @@ def analyse(text: str) -> Question:
     which_law = bool(WHICH_LAW.search(q))
     return Question(text, q, english, style, focus, question_groups(q), quoted, kinds, asked_units(q),
                     bool(who), bool(LIST_Q.search(q)) and not which_law, bool(DOC_NUMBER.search(q)), polar, names,
-                    bool(SEVERAL.search(q)), history, year, asked_article(q), which_law)
+                    bool(SEVERAL.search(q)), history, year, asked_article(q), which_law, asked_ordinal(q))

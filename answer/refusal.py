@@ -91,7 +91,8 @@ def value_sentences(q: Question, ranked: list[Sentence], kind: str) -> list[Sent
     near = [s for s in ranked if s.score >= ranked[0].score * 0.5][:6]
     about = near if kind in CONTACT_KINDS else [
         s for s in near if coverage(q.groups, f"{s.context} {s.text}") >= VALUE_SENTENCE_COVERAGE]
-    return [s for s in about if q.holds(kind, s.text)]
+    item = [s for s in ranked if s.asked_item and s not in about]  # the list item the question counts to
+    return [s for s in item + about if q.holds(kind, s.text)]
 
 
 def missing_values(q: Question, ranked: list[Sentence]) -> list[str]:

@@ -50,6 +50,9 @@ class Sentence:
     # The clause path of its chunk ("五、实施步骤 › (三)…"): what a dated item of a list is about is often said
     # only by the headings above it.
     context: str = ""
+    # In the item of a list the question counts to ("最后一批"; answer/ordinals.py): about the question
+    # whatever words it shares with it.
+    asked_item: bool = False
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,8 @@ def score_sentences(q: Question, hits: list[SearchHit], documents: dict[str, Doc
                     encoder: SentenceEncoder | None, weights: AnswerWeights = AnswerWeights(),
                     depth: int = 5) -> list[Sentence]:
     """The sentences of the top `depth` clauses, scored, best first."""
-    sentences = [Sentence(i, text, start, context=norm(hit.chunk.clause_path).lower())
+    sentences = [Sentence(i, text, start, context=norm(hit.chunk.clause_path).lower(),
+                          asked_item="ordinal" in hit.signals)
                  for i, hit in enumerate(hits[:depth]) for start, text in split_sentences(hit.chunk)]
     if not sentences:
         return []

@@ -43,3 +43,15 @@ def unit_words() -> dict[str, tuple[str, ...]]:
 def history_words() -> tuple[str, ...]:
     """Words by which a question asks for an earlier version of a law (修订前, 旧版, "old version")."""
     return tuple(r[0].lower() for r in rows("history.txt"))
+
+
+@lru_cache(maxsize=1)
+def ordinal_measures() -> dict[str, tuple[str, ...]]:
+    """Measure word of a place in a list -> the heading words of the lists it counts ("步" -> 步骤)."""
+    return {r[1]: tuple(r[2:]) or (r[1],) for r in rows("ordinals.tsv") if r[0] == "measure"}
+
+
+@lru_cache(maxsize=1)
+def ordinal_nouns() -> dict[str, str]:
+    """English noun of a place in a list -> the Chinese measure word ("stage" -> 阶段)."""
+    return {r[1]: r[2] for r in rows("ordinals.tsv") if r[0] == "english"}

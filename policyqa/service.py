@@ -11,6 +11,7 @@ from answer.compose import Composer
 from answer.followup import Turn, last_answer, quoted_document, resolve
 from answer.generate import AnswerGenerator, ExtractiveGenerator, LLMGenerator
 from answer.law_search import article_hits, put_first, search_filters
+from answer.ordinals import by_ordinal
 from answer.places import document_places, with_document_places
 from answer.question import Question, analyse
 from answer.refusal import RefusalModel, default_model
@@ -378,6 +379,10 @@ class QAService:
         # "…法第二十七条": that article first, looked up rather than searched for
         return put_first(article_hits(q, self.index.documents, self.index.chunks, filters), hits)
 
+    def chunks_of(self, doc_id: str) -> list[Chunk]:
+        """A document's chunks, in order (a scan: only a question counting into a list needs it)."""
+        return [c for c in self.index.chunks if c.doc_id == doc_id]
+
     def resolve(self, question: str, history: list[Turn] | list[dict] | None) -> str:
         """A follow-up question with the topic of the conversation it leaves out (answer/followup.py);
         the question as asked without history or when it stands alone."""
@@ -401,7 +406,7 @@ class QAService:
             # a follow-up on the document just quoted (unless it, or the caller, names documents of its own)
             filters = replace(filters or SearchFilters(), doc_ids=[quoted])
         with ACTIVITY():  # one piece of work in flight, from the search to the composed answer
-            hits = self._search(q, top_k, mode, filters)
+            hits = by_ordinal(q, self._search(q, top_k, mode, filters), self.index.documents, self.chunks_of)
             answer = self.generator.generate(q, hits, self.index.documents, self.composer)
         return AskResult(answer, hits, (time.perf_counter() - started) * 1000,
                          llm_configured=isinstance(self.generator, LLMGenerator),
