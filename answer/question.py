@@ -51,8 +51,8 @@ INTERROGATIVE = re.compile(r"^(哪|几|多少|多远|多久|多长|多大|咋|�
 
 # A question wanting one of these kinds of value is answered only by a sentence that holds one.
 VALUE_QUESTIONS = {
-    "amount": re.compile(r"(多少(万|钱|元|亿)|(经费|资金|奖金|补助|补贴|工资|费用|拨款).{0,8}多少|"
-                         r"多少.{0,4}(经费|资金|钱|补助|补贴|费用|奖金)|"
+    "amount": re.compile(r"(多少(万|钱|元|亿)|(经费|资金|预算|奖金|补助|补贴|工资|费用|拨款).{0,8}多少|"
+                         r"多少.{0,4}(经费|资金|预算|钱|补助|补贴|费用|奖金)|"
                          r"\bhow much\b.{0,40}\b(fund|funding|money|budget|grant|subsid\w*|pay|salary|cost|fee)|"
                          r"\bpay rate\b|\bhourly pay\b|\bprize money\b|\bbudget of\b)", re.I),
     "date": re.compile(r"(哪天|哪一天|哪年|哪一年|几号|几月|什么时候|啥时候|何时|什么时间|截止|最晚|多会儿|"
@@ -65,7 +65,8 @@ VALUE_QUESTIONS = {
     "email": re.compile(r"(邮箱|电子邮件|e-?mail)", re.I),
     "phone": re.compile(r"(电话|联系方式|手机号|\bphone\b|telephone)", re.I),
     "hours": re.compile(r"(办公时间|几点|上班时间|office hours|opening hours|what time)", re.I),
-    "names": re.compile(rf"(名单[里上中都]|哪些(学校|高校|大学|院校)|哪几所|哪[\d{CN_NUM}]+所|跟哪些大学|"
+    "names": re.compile(rf"(名单[里上中都]|哪些(学校|高校|大学|院校)|哪几所|哪[\d{CN_NUM}]+所|哪所(学校|高校|大学|院校)|"
+                        r"跟哪些大学|"
                         r"which (schools|universities|colleges))", re.I),
 }
 _NUMBER = rf"(\d|[{CN_NUM}]+[{UNITS}])"

@@ -176,3 +176,8 @@ def test_which_law():
     assert analyse("Which law says schools may not expel students?").asks_law
     assert not analyse("学校能开除学生吗?").asks_law
     assert not analyse("哪一部分内容是重点?").asks_law and analyse("哪一部分内容是重点?").asks_list
+
+
+def test_a_budget_and_a_named_university_are_values_to_be_found():
+    assert "amount" in analyse("这个平台的预算是多少?").value_kinds  # a budget is a sum, not any number
+    assert analyse("跟哪所大学合作?").value_kinds == ("names",)  # a name, not a kind of school
