@@ -327,19 +327,22 @@ def analyse(text: str) -> Question:
     # English law names stay whole ("Compulsory Education Law" is not also "education law").
     quoted = tuple(norm(x) for x in re.findall(r"[“\"'‘「《]([^”\"'’」》]{2,20})[”\"'’」》]", q)
                    if re.search(r"[\u4e00-\u9fff]", x))
-    kinds = tuple(name for name, pattern in VALUE_QUESTIONS.items() if pattern.search(q))
+    cjk = sum("\u4e00" <= ch <= "\u9fff" for ch in q)
+    style = "english" if english else ("long" if cjk > LONG_QUESTION else "short")
+    focus = focus_of(q)
+    # A story's numbers and phone calls are the asker's circumstances ("他在电话中说…", "13岁"); the values
+    # it asks for are in its asking sentence(s).
+    asking = focus if style == "long" else q
+    kinds = tuple(name for name, pattern in VALUE_QUESTIONS.items() if pattern.search(asking))
     if "email" in kinds:  # 邮箱地址, "email address": the address asked for is the email's
         kinds = tuple(k for k in kinds if k != "address")
     who = (WHO_EN if english else WHO_ZH).search(q)
     polar = bool((POLAR_EN if english else POLAR_ZH).search(q) or RULE_Q.search(q))
-    cjk = sum("\u4e00" <= ch <= "\u9fff" for ch in q)
-    style = "english" if english else ("long" if cjk > LONG_QUESTION else "short")
-    focus = focus_of(q)
     # A story's places are where the asker lives ("我家是…农村的"); the places its question names count.
     # the year of a version ("2006年版义务教育法") is not part of the law's name
-    names = named_entities(VERSION_YEAR.sub(" ", focus if style == "long" else q))
+    names = named_entities(VERSION_YEAR.sub(" ", asking))
     history, year = asks_history(q)
     which_law = bool(WHICH_LAW.search(q))
-    return Question(text, q, english, style, focus, question_groups(q), quoted, kinds, asked_units(q),
+    return Question(text, q, english, style, focus, question_groups(q), quoted, kinds, asked_units(asking),
                     bool(who), bool(LIST_Q.search(q)) and not which_law, bool(DOC_NUMBER.search(q)), polar, names,
                     bool(SEVERAL.search(q)), history, year, asked_article(q), which_law, asked_ordinal(q))

@@ -181,3 +181,11 @@ def test_which_law():
 def test_a_budget_and_a_named_university_are_values_to_be_found():
     assert "amount" in analyse("这个平台的预算是多少?").value_kinds  # a budget is a sum, not any number
     assert analyse("跟哪所大学合作?").value_kinds == ("names",)  # a name, not a kind of school
+
+
+def test_a_storys_numbers_and_calls_are_circumstances_not_asked_values():
+    story = ("孩子的爸爸昨天在电话中说,儿子今年十三岁,在县城一所中学读初二,上周在学校的走廊上和同学推搡时摔倒受伤,"
+             "学校一直不肯处理。请问这种情况下学校应当承担什么责任?")
+    q = analyse(story)
+    assert q.style == "long" and q.value_kinds == ()  # not 'phone' for 电话, not a count for 十三岁
+    assert "phone" in analyse("学校的联系电话是多少?").value_kinds
