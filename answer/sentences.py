@@ -149,8 +149,8 @@ def score_sentences(q: Question, hits: list[SearchHit], documents: dict[str, Doc
                     encoder: SentenceEncoder | None, weights: AnswerWeights = AnswerWeights(),
                     depth: int = 5) -> list[Sentence]:
     """The sentences of the top `depth` clauses, scored, best first."""
-    sentences = [Sentence(i, text, start, context=norm(hit.chunk.clause_path).lower(),
-                          asked_item="ordinal" in hit.signals)
+    paths = [norm(hit.chunk.clause_path).lower() for hit in hits[:depth]]  # once per clause, not per sentence
+    sentences = [Sentence(i, text, start, context=paths[i], asked_item="ordinal" in hit.signals)
                  for i, hit in enumerate(hits[:depth]) for start, text in split_sentences(hit.chunk)]
     if not sentences:
         return []
