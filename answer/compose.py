@@ -24,9 +24,9 @@ from answer.doc_facts import (
 )
 from answer.laws import article_number, is_law, version_info
 from answer.lists import best_list
-from answer.mentions import is_law_titled
-from answer.question import Question, coverage, name_found, norm
-from answer.refusal import RefusalModel, corpus_text, corpus_texts, default_model, features, value_sentences
+from answer.mentions import documents_naming, is_law_titled
+from answer.question import Question, coverage, norm
+from answer.refusal import RefusalModel, corpus_text, default_model, features, value_sentences
 from answer.sentences import AnswerWeights, Sentence, SentenceEncoder, default_weights, score_sentences
 from policyqa.models import Document, ResponsibilityRecord
 from retrieval.search import SearchHit
@@ -185,10 +185,10 @@ def refusal(q: Question, hits: list[SearchHit], documents: dict[str, Document], 
 def about_names(q: Question, hits: list[SearchHit], documents: dict[str, Document]) -> list[SearchHit] | None:
     """The hits from documents that mention a place or law the question names; None when some name is in
     no document at all."""
-    texts = corpus_texts(documents)
-    if any(not any(name_found(name, text) for text in texts.values()) for name in q.names):
+    naming = documents_naming(q.names, documents)
+    if naming is None:
         return None
-    named = [h for h in hits if any(name_found(name, texts[h.chunk.doc_id]) for name in q.names)]
+    named = [h for h in hits if h.chunk.doc_id in naming]
     # A question naming a law is answered by the law itself, when it is among the hits.
     laws = [h for h in named if any(is_law_titled(name, documents[h.chunk.doc_id].title) for name in q.names)]
     return laws or named

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from answer.doc_facts import clause_as_hit
 from answer.laws import article_number
-from answer.mentions import by_law_name, law_version, named_document
+from answer.mentions import by_law_name, law_version, named_document, place_documents
 from answer.question import Question
 from policyqa.models import Chunk, Document
 from retrieval.filters import SearchFilters, allowed_documents, law_name
@@ -31,8 +31,16 @@ def search_filters(q: Question, documents: dict[str, Document], filters: SearchF
         return filters
     if q.history and filters.in_force is None and not filters.as_of:
         filters = replace(filters, in_force=False)
-    named = named_document(q, documents, allowed_documents(documents, filters))
-    return replace(filters, doc_ids=[named]) if named else filters
+    allowed = allowed_documents(documents, filters)
+    if named := named_document(q, documents, allowed):
+        return replace(filters, doc_ids=[named])
+    places = place_documents(q, documents)
+    if places and allowed is not None:
+        places &= allowed
+    # every document (or none) naming the places: nothing to narrow, or nothing the caller may search
+    if not places or len(places) == len(documents):
+        return filters
+    return replace(filters, doc_ids=sorted(places))
 
 
 def article_hits(q: Question, documents: dict[str, Document], chunks: list[Chunk],

@@ -72,6 +72,32 @@ def law_version(q: Question, versions: list[Document], documents: dict[str, Docu
     return (current or by_start)[-1]
 
 
+def is_law_name(name: str) -> bool:
+    return name.endswith(("法", "法典"))
+
+
+def documents_naming(names: tuple[str, ...], documents: dict[str, Document]) -> set[str] | None:
+    """The ids of the documents that mention any of the names (places and laws a question names); None when
+    some name is in no document at all (then nothing indexed is about it)."""
+    texts = corpus_texts(documents)
+    found = [{doc_id for doc_id, text in texts.items() if name_found(name, text)} for name in names]
+    return None if any(not ids for ids in found) else set().union(*found)
+
+
+def place_documents(q: Question, documents: dict[str, Document]) -> set[str] | None:
+    """The documents a question naming places can be answered from: those that mention one of them, as
+    composition answers only from them (answer.compose.about_names). Searched alone, so that in a large index
+    (the law library beside a county's plans) the articles that share the question's other words do not push
+    the named places' clauses out of the hits. A comparison ("分别") is narrowed only when it names two places
+    or more: a document named by its place may be compared with one named by its title, which need not
+    mention that place. None when the question names no place or a place no document mentions (composition
+    refuses that one)."""
+    places = tuple(name for name in q.names if not is_law_name(name))
+    if not places or (q.several and len(places) < 2):
+        return None
+    return documents_naming(places, documents)
+
+
 def named_document(q: Question, documents: dict[str, Document], allowed: set[str] | None = None) -> str | None:
     """The id of the one document the question names, or None (none named, several, or a question about
     several documents, or one naming a place the named document does not mention). Only documents in

@@ -1,5 +1,5 @@
-"""Place names from the indexed documents, so an English question can name a county the documents cover
-("the Renhuai plan" -> 仁怀): each place that opens a document's issuer or title ("仁怀市教育局",
+"""Place names from the indexed documents, so a question can name a county the documents cover ("仁怀这个
+方案", "the Renhuai plan" -> 仁怀): each place that opens a document's issuer or title ("仁怀市教育局",
 "泾源县新优质学校…") is known by its Hanyu Pinyin too (pypinyin, its dictionary inside the wheel)."""
 
 from __future__ import annotations
@@ -40,11 +40,16 @@ def document_places(documents: dict[str, Document]) -> dict[str, str]:
 
 
 def with_document_places(q: Question, documents: dict[str, Document]) -> Question:
-    """The question with the indexed documents' places its English words name added to `names`."""
-    if not q.english:
-        return q
-    words = re.findall(r"[a-z]+", q.normalised.lower())
-    found = [zh for key, zh in document_places(documents).items()
-             if any(w == key or (w.startswith(key) and len(w) <= len(key) + 1) for w in words)]
+    """The question with the indexed documents' places it names added to `names`: by their Chinese names
+    (jieba does not know a county such as 仁怀 as a place) or, in English, their Pinyin. A long question's
+    places count in its asking sentence(s) only, as for `names` (a story's places are the asker's)."""
+    places = document_places(documents)
+    if q.english:
+        words = re.findall(r"[a-z]+", q.normalised.lower())
+        found = [zh for key, zh in places.items()
+                 if any(w == key or (w.startswith(key) and len(w) <= len(key) + 1) for w in words)]
+    else:
+        asking = q.focus if q.style == "long" else q.normalised
+        found = [zh for zh in places.values() if zh in asking]
     new = [zh for zh in found if zh not in q.names]
     return replace(q, names=q.names + tuple(new)) if new else q

@@ -50,6 +50,14 @@ def test_a_question_with_its_own_topic_starts_fresh():
     assert r.resolved == r.question and r.carried_from is None
 
 
+def test_an_opener_before_a_question_about_another_place_starts_fresh():
+    r = resolve("另外,北京市要求全市学校在哪一年全面达到管理标准?", user("泾源县第二中学的德育工作室有什么目标?"),
+                places=PLACES)
+    assert r.how == "alone"
+    # with few topic words of its own the opener still carries the topic, the place swapped in
+    assert resolve("那北京呢?", user("泾源五年内要培养多少县级骨干教师?"), places=PLACES).changed
+
+
 def test_a_topic_without_a_place_keeps_the_conversations_place():
     r = resolve("培训期间工资怎么算?", user("蒲城对落聘的教师怎么处理?"), places=PLACES)
     assert r.how == "place" and r.resolved.startswith("蒲城")

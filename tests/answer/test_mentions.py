@@ -1,4 +1,5 @@
-"""A question that names one document (by 文号, or by issuer and year) is searched in that document only."""
+"""A question that names one document (by 文号, or by issuer and year) is searched in that document only; one
+that names places, in the documents that mention them."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ from functools import cache
 import pytest
 from helpers import EXTCORPUS
 
-from answer.mentions import named_document
+from answer.law_search import search_filters
+from answer.mentions import named_document, place_documents
+from answer.places import with_document_places
 from answer.question import analyse
 from ingest.chunking import ChunkSettings
 from ingest.pipeline import prepare_documents
 from retrieval.filters import SearchFilters
 
+QUANZHOU = "06_quanzhou_meiyu_shishi_fangan_2017"
+NANTONG = "05_nantong_meiyu_tiyu_shishi_yijian_2018"
 GUOBAN_71 = "02_meiyu_yijian_guobanfa_2015_71"
 MOE_2017 = "03_moe_tiyu_meiyu_jianzhi_jiaoshi_banfa_2017"
 
@@ -23,7 +28,7 @@ def documents() -> dict:
 
 
 def test_ids_used_here_exist():
-    assert {GUOBAN_71, MOE_2017} <= set(documents())
+    assert {GUOBAN_71, MOE_2017, QUANZHOU, NANTONG} <= set(documents())
 
 
 @pytest.mark.parametrize("question, doc_id", [
@@ -54,3 +59,33 @@ def test_search_stays_in_the_named_document_unless_filters_say_otherwise(ext_ind
     chosen = SearchFilters(doc_ids=[MOE_2017])
     assert {h.chunk.doc_id for h in ext_index.search(question, filters=chosen)} == {MOE_2017}
     assert {c["doc_id"] for c in ext_index.ask(question).to_dict()["citations"]} == {GUOBAN_71}
+
+
+def analysed(question: str):
+    return with_document_places(analyse(question), documents())
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("泉州的方案对学校美育自评有什么要求?", {QUANZHOU}),
+    ("南通和泉州分别怎么要求美育课时?", {NANTONG, QUANZHOU}),  # a comparison of two places: both
+    ("国办71号文和泉州方案分别对自评怎么要求?", None),  # the other side is named by 文号, not by place
+    ("拉萨的方案对美育课时有什么要求?", None),  # no document mentions it: composition refuses
+    ("美育课时有什么要求?", None),  # names no place
+])
+def test_documents_of_the_places_a_question_names(question, expected):
+    assert place_documents(analysed(question), documents()) == expected
+
+
+def test_search_filters_keep_to_the_named_places_within_the_callers_filters():
+    docs = documents()
+    assert search_filters(analysed("泉州的方案对学校美育自评有什么要求?"), docs, None).doc_ids == [QUANZHOU]
+    chosen = SearchFilters(doc_ids=[GUOBAN_71])  # the caller's choice of documents is kept as given
+    assert search_filters(analysed("泉州的方案对学校美育自评有什么要求?"), docs, chosen).doc_ids == [GUOBAN_71]
+    assert search_filters(analysed("美育课时有什么要求?"), docs, None).doc_ids == []
+
+
+@pytest.mark.slow
+def test_search_stays_in_the_documents_of_the_named_place(ext_index):
+    mentioning = {doc_id for doc_id, d in ext_index.index.documents.items() if "泉州" in d.title + d.text}
+    hits = ext_index.search("泉州那边学校美育工作自评是怎么要求的?")
+    assert hits and {h.chunk.doc_id for h in hits} <= mentioning
