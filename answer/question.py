@@ -57,6 +57,10 @@ VALUE_QUESTIONS = {
                          r"\bpay rate\b|\bhourly pay\b|\bprize money\b|\bbudget of\b)", re.I),
     "date": re.compile(r"(哪天|哪一天|哪年|哪一年|几号|几月|什么时候|啥时候|何时|什么时间|截止|最晚|多会儿|"
                        r"\bwhen\b|what date|which date|deadline|by when|what year)", re.I),
+    # a span with its start and its end ("起止时间", "从什么时候到什么时候"): a single date does not answer it
+    "period": re.compile(r"(起止|起讫|从(什么时候|何时|哪年|哪一年|几月|哪天)(开始)?到(什么时候|何时|哪年|哪一年|几月|哪天)|"
+                         r"什么时间段|哪个时间段|\bfrom when\b|\bstart and end\b|\bbegin and end\b|"
+                         r"\bstart and finish\b|\b(what|which) period\b)", re.I),
     "percent": re.compile(r"(比例|百分之|占.{0,6}多少|percentage|\bratio\b|\bshare of\b)", re.I),
     "count": re.compile(r"((?<![这那哪])几[个人名岁所次天分年项倍级档批轮届]|配比|多少|多远|多大|多久|多长|"
                         r"how many|how old|how long|how far|maximum|minimum|\bratio\b|\bsize\b|\bcap\b|\blimit\b|"
@@ -75,6 +79,11 @@ VALUE_PATTERNS = {
     "date": re.compile(rf"(\d{{1,4}}\s*[年月日号时点:]|[{CN_NUM}]+[年月日号]|学年|年底|年初|年前|月底|春季|秋季|"
                        r"之日起|起施行|前完成|前上报|前报|\d{4}\.\d|\d{4}\s*[-—–~至到]\s*\d{4})"),
     "count": re.compile(_NUMBER + "|%|以上|以下|不超过|不少于|不低于|每[年月周天学季]|年度|学期"),
+    # two dates joined by 至/到/a dash: "2016年9月至2019年8月", "2019年7月—8月", "2019.1-2020.3", "2021—2023年"
+    # (not "2016-2017学年度": one school year)
+    "period": re.compile(r"(\d{4}\s*年\s*\d{1,2}\s*月[^,,。;;]{0,3}?[至到—–~-]\s*(\d{4}\s*年\s*)?\d{1,2}\s*月|"
+                         r"\d{4}\.\d{1,2}\s*[至到—–~-]\s*\d{4}\.\d{1,2}|\d{1,2}\s*月\s*[至到—–~-]\s*\d{1,2}\s*月|"
+                         r"\d{4}\s*[至到—–~-]\s*\d{4}\s*年(?!度))"),
     "percent": re.compile(r"\d\s*%|百分之|\d+成|\d+分之"),
     # a street and number ("人民路12号"), a building, or a line that says it is an address ("街道" alone is a
     # subdistrict, not an address)

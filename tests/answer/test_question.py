@@ -18,6 +18,9 @@ from answer.question import analyse, focus_of, holds_value, name_found, word_ste
     ("哪个股室牵头实施特色创新课程构建工程?", set()),
     ("重庆这几项展评活动由谁承办?", set()),  # 这几项 points back, it does not ask for a count
     ("泾源说的五育并举要深化哪几个育人?", set()),  # a list, not a number
+    ("试点工作从什么时候开始到什么时候?", {"date", "period"}),
+    ("验收阶段的起止时间?", {"period"}),
+    ("When does the pilot start and end?", {"date", "period"}),
 ])
 def test_value_kinds(question, slots):
     assert set(analyse(question).value_kinds) == slots
@@ -32,6 +35,11 @@ def test_value_patterns():
     assert holds_value("percent", "比例为全市义务教育学校的30%")
     assert not holds_value("percent", "第一批达标学校")
     assert holds_value("email", "发送至pcjjyg@163.com")
+    # a period is two dates joined: a single date, or one school year, does not give a start and an end
+    for span in ("2016年9月至2019年8月", "2019年7月—8月举行", "阶段(2019.1-2020.3)", "三年行动计划(2021—2023年)"):
+        assert holds_value("period", span)
+    for single in ("到2020年全面达到", "从2016-2017学年度起实施", "2019年8月底前完成"):
+        assert not holds_value("period", single)
 
 
 def test_question_words_are_not_terms_and_colloquial_words_get_policy_synonyms():
