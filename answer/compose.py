@@ -177,6 +177,18 @@ def value_first(q: Question, ranked: list[Sentence]) -> list[Sentence]:
     return [holding[0]] + [s for s in ranked if s is not holding[0]] if holding else ranked
 
 
+def item_first(q: Question, ranked: list[Sentence]) -> list[Sentence]:
+    """A question counting into a list ("第三项是什么") is answered by the item it counts to (answer/ordinals.py
+    marks its sentences), not by the list's lead-in that shares more of its words; of the item's sentences,
+    one holding the value asked for leads."""
+    items = [s for s in ranked if s.asked_item]
+    if not items:
+        return ranked
+    holding = [s for s in items if all(q.holds(kind, s.text) for kind in q.value_kinds)] if q.value_kinds else []
+    lead = (holding or items)[0]
+    return [lead] + [s for s in ranked if s is not lead]
+
+
 def refusal(q: Question, hits: list[SearchHit], documents: dict[str, Document], score: float) -> Answer:
     see_also = [Citation.of(i + 1, h.chunk, documents, h.score) for i, h in enumerate(hits[:3])]
     return Answer(REFUSAL_EN if q.english else REFUSAL_ZH, True, see_also, score, question=q.normalised)
@@ -231,7 +243,7 @@ def compose_answer(q: Question, hits: list[SearchHit], documents: dict[str, Docu
     score = model.probability(features(q, hits, ranked, corpus_text(documents)))
     if score < model.threshold:
         return refusal(q, hits, documents, score)
-    ranked = value_first(q, ranked)
+    ranked = item_first(q, value_first(q, ranked))
 
     cited: list[SearchHit] = []
 

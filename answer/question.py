@@ -231,12 +231,32 @@ def word_stems(text: str) -> list[str]:
     return [w[:5] for w in words if w not in NAME_FILLERS]
 
 
+# Administrative levels a place name ends with, or that jieba's dictionary knows it by ("宁波" as 宁波市).
+PLACE_LEVELS = ("省", "市", "县", "区", "州", "盟", "旗", "镇", "乡", "自治区", "自治州", "自治县", "特别行政区")
+
+
+def is_place(word: str) -> bool:
+    """Whether a word jieba tags as a place (ns) is one: it carries an administrative level ("海淀区"), or
+    jieba's dictionary holds it with one ("泉州" -> 泉州市). jieba's dictionary also tags common words and
+    phrases ns ("城市", "福利", "中考", "遵循原则"): taken as places, they would confine an answer to the
+    documents that mention them. A two-character word ending in a level ("城市", "上市") must pass the
+    dictionary test too."""
+    import jieba.posseg
+
+    if len(word) < 2:
+        return False
+    if len(word) >= 3 and word.endswith(PLACE_LEVELS):
+        return True
+    tags = jieba.posseg.dt.word_tag_tab
+    return any(tags.get(word + level) == "ns" for level in PLACE_LEVELS)
+
+
 def named_entities(question: str) -> tuple[str, ...]:
     """Places (provinces and cities by their Chinese or English names, and places jieba tags) and law
     names in the question."""
     import jieba.posseg  # loads its model on first use only
 
-    places = [w.word for w in jieba.posseg.cut(question) if w.flag == "ns" and len(w.word) >= 2]
+    places = [w.word for w in jieba.posseg.cut(question) if w.flag == "ns" and is_place(w.word)]
     lowered = question.lower()
     for zh, names in english_places().items():
         if zh in question or any(re.search(rf"\b{re.escape(n)}\b", lowered) for n in names):

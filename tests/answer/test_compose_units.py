@@ -1,4 +1,5 @@
-"""Composition on hand-built hits (no index, no model): how a quote of part of an article is labelled."""
+"""Composition on hand-built hits (no index, no model): how a quote of part of an article is labelled, which
+sentence leads."""
 
 from __future__ import annotations
 
@@ -17,3 +18,17 @@ def test_part_of_an_article_numbered_in_digits_is_quoted_under_its_label():
     answer = compose_answer(analyse("学校要建立什么安全管理制度?"), [hit(doc, 1)], {"t": doc}, composer)
     assert not answer.refused
     assert answer.answer.startswith("《某某市学校安全条例》第1条规定:学校应当建立安全管理制度"), answer.answer
+
+
+def test_a_question_counting_into_a_list_is_answered_by_the_item_not_the_lead_in():
+    # the lead-in shares the question's words ("原则"); the item counted to (marked by answer/ordinals.py) is
+    # the answer all the same
+    doc = law("p", "某县推进特色学校建设方案", [
+        "第1条 推进特色学校建设应遵循以下三项原则。",
+        "第2条 优质原则。学校要打造优势项目。",
+        "第3条 特性原则。学校要体现自己的办学特点。",
+    ])
+    hits = [hit(doc, 1), hit(doc, 3, signals={"dense": 2, "bm25": 2, "ordinal": 1})]
+    composer = Composer(None, AnswerWeights(), ALWAYS_ANSWER)
+    answer = compose_answer(analyse("特色学校建设遵循的原则,第二项原则是什么?"), hits, {"p": doc}, composer)
+    assert answer.answer.startswith("第3条 特性原则。"), answer.answer

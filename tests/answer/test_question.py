@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from answer.question import analyse, focus_of, holds_value, name_found, word_stems
+from answer.question import analyse, focus_of, holds_value, is_place, name_found, word_stems
 
 
 @pytest.mark.parametrize(("question", "slots"), [
@@ -63,6 +63,16 @@ def test_named_places_and_laws():
     assert "教育法" in analyse("办一所学校按教育法得具备啥基本条件?").names
     assert name_found("仁怀", "仁怀市教育局") and name_found("仁怀市", "仁怀教育")
     assert not name_found("宁波", "浙江省中小学校安全管理条例")
+    assert {"海淀区", "泉州"} <= set(analyse("海淀区和泉州的学校午休时间一样吗?").names)
+
+
+@pytest.mark.parametrize("word, place", [
+    ("海淀区", True), ("泉州", True), ("东莞", True), ("内蒙古", True),  # a level, or known with one (泉州市)
+    ("遵循原则", False), ("福利", False), ("中考", False), ("城市", False), ("上市", False),  # jieba tags these ns
+])
+def test_a_place_jieba_tags_is_checked_against_its_dictionary(word, place):
+    assert is_place(word) is place
+    assert (word in analyse(f"{word}的学校有什么要求?").names) is place
     # the words before a law's name are not part of it
     assert name_found("我想知道民法典", "中华人民共和国民法典") and not name_found("我想知道民法典", "教育法")
 
