@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from functools import lru_cache
 
@@ -237,3 +237,12 @@ def quoted_document(answer: str, index) -> str | None:
         if match.size >= QUOTED_RUN or any(q in chunk.text for q in quoted):
             return chunk.doc_id
     return None
+
+
+def own_value_kinds(resolved: Question, asked: Question) -> Question:
+    """The resolved follow-up asking for the kinds of value its own words ask for: "And its street address?"
+    after "What is the e-mail address of …?" wants an address, and the carried topic's e-mail is no answer.
+    A follow-up that asks for no kind of value of its own ("那协助的呢?") keeps the carried question's."""
+    if not asked.value_kinds or asked.value_kinds == resolved.value_kinds:
+        return resolved
+    return replace(resolved, value_kinds=asked.value_kinds, units=asked.units)

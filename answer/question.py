@@ -51,9 +51,10 @@ INTERROGATIVE = re.compile(r"^(哪|几|多少|多远|多久|多长|多大|咋|�
 
 # A question wanting one of these kinds of value is answered only by a sentence that holds one.
 VALUE_QUESTIONS = {
-    "amount": re.compile(r"(多少(万|钱|元|亿)|(经费|资金|预算|奖金|补助|补贴|工资|费用|拨款).{0,8}多少|"
-                         r"多少.{0,4}(经费|资金|预算|钱|补助|补贴|费用|奖金)|"
-                         r"\bhow much\b.{0,40}\b(fund|funding|money|budget|grant|subsid\w*|pay|salary|cost|fee)|"
+    "amount": re.compile(r"(多少(万|钱|元|亿)|(经费|资金|预算|奖金|补助|补贴|津贴|工资|薪酬|报酬|学费|费用|拨款).{0,8}多少|"
+                         r"多少.{0,4}(经费|资金|预算|钱|补助|补贴|津贴|工资|薪酬|报酬|学费|费用|奖金)|"
+                         r"\bhow much\b.{0,40}\b(fund|funding|money|budget|grant|subsid\w*|pay|salary|cost|fee|"
+                         r"allowance|stipend|tuition)|"
                          r"\bpay rate\b|\bhourly pay\b|\bprize money\b|\bbudget of\b)", re.I),
     "date": re.compile(r"(哪天|哪一天|哪年|哪一年|几号|几月|什么时候|啥时候|何时|什么时间|截止|最晚|多会儿|"
                        r"\bwhen\b|what date|which date|deadline|by when|what year)", re.I),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from answer.citations import Answer
 from answer.compose import Composer
-from answer.followup import Turn, last_answer, quoted_document, resolve
+from answer.followup import Turn, last_answer, own_value_kinds, quoted_document, resolve
 from answer.generate import AnswerGenerator, ExtractiveGenerator, LLMGenerator
 from answer.law_search import article_hits, put_first, search_filters
 from answer.ordinals import by_ordinal
@@ -402,6 +402,8 @@ class QAService:
         started = time.perf_counter()
         resolved, quoted = self.resolution(question, history)
         q = self.analyse(resolved)  # once: search, composition and refusal all read it
+        if resolved != question:  # a follow-up wants the values its own words ask for
+            q = own_value_kinds(q, self.analyse(question))
         if quoted and not search_filters(q, self.index.documents, filters).doc_ids:
             # a follow-up on the document just quoted (unless it, or the caller, names documents of its own)
             filters = replace(filters or SearchFilters(), doc_ids=[quoted])

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from answer.followup import Turn, last_answer, quoted_document, resolve
+from answer.followup import Turn, last_answer, own_value_kinds, quoted_document, resolve
+from answer.question import analyse
 
 LEAD = "哪个股室牵头实施特色创新课程构建工程?"
 PLACES = ("仁怀", "蒲城", "泾源", "北京")  # the places of corpus/'s documents (answer.places finds them)
@@ -124,3 +125,14 @@ def test_an_ordinal_counts_into_the_list_talked_about():
 def test_the_pieces_of_a_question_word_are_no_topic_of_its_own():
     resolved = resolve("什么时候开始实施?", user(LEAD), places=PLACES)  # 什么时候 -> 什么 + 时候
     assert resolved.how == "topic" and resolved.resolved.startswith("实施特色创新课程构建工程")
+
+
+def test_a_followup_wants_the_values_its_own_words_ask_for():
+    r = resolve("And its street address?", user("What is the e-mail address of the county education bureau?"))
+    resolved, asked = analyse(r.resolved), analyse(r.question)
+    assert "address" not in resolved.value_kinds  # the carried "e-mail address" asks for the e-mail
+    assert own_value_kinds(resolved, asked).value_kinds == ("address",)
+    # a follow-up asking for no value of its own keeps the carried question's
+    r = resolve("那协助的呢?", user("哪个股室牵头,什么时候完成?"))
+    resolved = analyse(r.resolved)
+    assert own_value_kinds(resolved, analyse(r.question)) is resolved

@@ -20,6 +20,8 @@ from answer.question import analyse, focus_of, holds_value, is_place, name_found
     ("泾源说的五育并举要深化哪几个育人?", set()),  # a list, not a number
     ("试点工作从什么时候开始到什么时候?", {"date", "period"}),
     ("验收阶段的起止时间?", {"period"}),
+    ("驻村教师每月的津贴是多少?", {"amount", "count"}),
+    ("How much allowance does a rural teacher get?", {"amount"}),
     ("When does the pilot start and end?", {"date", "period"}),
 ])
 def test_value_kinds(question, slots):
