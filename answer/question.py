@@ -21,6 +21,7 @@ from answer.vocab import (
     history_words,
     ordinal_measures,
     ordinal_nouns,
+    surnames,
     unit_words,
 )
 from retrieval.tokenize import STOPWORDS, content_terms, english_words, glossary, synonyms
@@ -70,6 +71,10 @@ VALUE_QUESTIONS = {
     "email": re.compile(r"(邮箱|电子邮件|e-?mail)", re.I),
     "phone": re.compile(r"(电话|联系方式|手机号|\bphone\b|telephone)", re.I),
     "hours": re.compile(r"(办公时间|几点|上班时间|office hours|opening hours|what time)", re.I),
+    # a person's name, not a post ("组长由谁担任" is answered by 局长): "他叫什么名字", "what is her name"
+    "person": re.compile(r"(叫什么名字|叫啥名字|叫什么名|姓什么|姓名|名字是什么|名字叫什么|"
+                         r"\b(his|her|their) (full )?names?\b|\bname of the (person|official|director|head|"
+                         r"principal|chair\w*|leader)\b)", re.I),
     "names": re.compile(rf"(名单[里上中都]|哪些(学校|高校|大学|院校)|哪几所|哪[\d{CN_NUM}]+所|哪所(学校|高校|大学|院校)|"
                         r"跟哪些大学|"
                         r"which (schools|universities|colleges))", re.I),
@@ -342,8 +347,24 @@ def asks_history(question: str) -> tuple[bool, int | None]:
 CLAUSE_NUMBER = re.compile(rf"第[{CN_NUM}\d]+[条章节款项编]|[〔\[((]\d{{4}}[〕\]))]\s*\d+\s*号")
 
 
+# A named person: "联系人:龚斌", or a word jieba tags as a person's name that starts with a common surname
+# (jieba tags some place names nr: 仁怀, 蒲城).
+CONTACT_NAME = re.compile(r"(联系人|负责人|经办人)\s*[::]?\s*[\u4e00-\u9fff]{2,3}")
+
+
+def names_person(text: str) -> bool:
+    import jieba.posseg
+
+    if CONTACT_NAME.search(text):
+        return True
+    return any(w.flag == "nr" and 2 <= len(w.word) <= 3 and w.word[0] in surnames()
+               for w in jieba.posseg.cut(text))
+
+
 def holds_value(kind: str, text: str) -> bool:
     text = CLAUSE_NUMBER.sub("", norm(text))
+    if kind == "person":
+        return names_person(text)
     if kind == "names":  # two schools named side by side ("城北初级中学、第十一小学"), not kinds of school
         return any(not GENERIC_SCHOOL.search(m.group(1)) and not GENERIC_SCHOOL.search(m.group(2))
                    for m in VALUE_PATTERNS["names"].finditer(text))

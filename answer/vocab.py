@@ -55,3 +55,9 @@ def ordinal_measures() -> dict[str, tuple[str, ...]]:
 def ordinal_nouns() -> dict[str, str]:
     """English noun of a place in a list -> the Chinese measure word ("stage" -> 阶段)."""
     return {r[1]: r[2] for r in rows("ordinals.tsv") if r[0] == "english"}
+
+
+@lru_cache(maxsize=1)
+def surnames() -> frozenset[str]:
+    """The commonest Chinese surnames (a person's name in a document starts with one)."""
+    return frozenset(row[0] for row in rows("surnames.txt"))

@@ -22,6 +22,9 @@ from answer.question import analyse, focus_of, holds_value, is_place, name_found
     ("验收阶段的起止时间?", {"period"}),
     ("驻村教师每月的津贴是多少?", {"amount", "count"}),
     ("How much allowance does a rural teacher get?", {"amount"}),
+    ("教研室主任叫什么名字?", {"person"}),
+    ("What is the name of the principal?", {"person"}),
+    ("这种考核办法叫什么?", set()),  # the name of a thing, not of a person
     ("When does the pilot start and end?", {"date", "period"}),
 ])
 def test_value_kinds(question, slots):
@@ -42,6 +45,10 @@ def test_value_patterns():
         assert holds_value("period", span)
     for single in ("到2020年全面达到", "从2016-2017学年度起实施", "2019年8月底前完成"):
         assert not holds_value("period", single)
+    # a person is named by a contact line or a name that starts with a common surname; a post names no one,
+    # nor a county jieba tags as a name
+    assert holds_value("person", "联系人:龚斌,电话:63833655") and holds_value("person", "由王小红同志担任组长")
+    assert not holds_value("person", "成立以局长为组长的领导小组") and not holds_value("person", "仁怀市教育局负责解释")
 
 
 def test_question_words_are_not_terms_and_colloquial_words_get_policy_synonyms():
