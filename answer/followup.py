@@ -240,8 +240,8 @@ def quoted_document(answer: str, index) -> str | None:
 
 
 def own_value_kinds(resolved: Question, asked: Question) -> Question:
-    """The resolved follow-up asking for the kinds of value its own words ask for: "And its street address?"
-    after "What is the e-mail address of …?" wants an address, and the carried topic's e-mail is no answer.
+    """The resolved follow-up asking for the kinds of value its own words ask for: "电话呢?" after a question
+    for an office's e-mail address wants a phone number, and the carried topic's e-mail is no answer.
     A follow-up that asks for no kind of value of its own ("那协助的呢?") keeps the carried question's."""
     if not asked.value_kinds or asked.value_kinds == resolved.value_kinds:
         return resolved

@@ -59,7 +59,7 @@ VALUE_QUESTIONS = {
                          r"\bpay rate\b|\bhourly pay\b|\bprize money\b|\bbudget of\b)", re.I),
     "date": re.compile(r"(哪天|哪一天|哪年|哪一年|几号|几月|什么时候|啥时候|何时|什么时间|截止|最晚|多会儿|"
                        r"\bwhen\b|what date|which date|deadline|by when|what year)", re.I),
-    # a span with its start and its end ("起止时间", "从什么时候到什么时候"): a single date does not answer it
+    # a span with its start and its end ("起止时间", "从何时到何时"): a single date does not answer it
     "period": re.compile(r"(起止|起讫|从(什么时候|何时|哪年|哪一年|几月|哪天)(开始)?到(什么时候|何时|哪年|哪一年|几月|哪天)|"
                          r"什么时间段|哪个时间段|\bfrom when\b|\bstart and end\b|\bbegin and end\b|"
                          r"\bstart and finish\b|\b(what|which) period\b)", re.I),
