@@ -75,6 +75,9 @@ VALUE_QUESTIONS = {
     "person": re.compile(r"(叫什么名字|叫啥名字|叫什么名|姓什么|姓名|名字是什么|名字叫什么|"
                          r"\b(his|her|their) (full )?names?\b|\bname of the (person|official|director|head|"
                          r"principal|chair\w*|leader)\b)", re.I),
+    # which place: "哪个县出的", "which county is it for" (not "哪个县教育局", "which county bureaus": offices)
+    "place": re.compile(r"(哪(个|一个)?(省|市|县|区)(?!(教育|人民|政府|委|局|部门|学校|中学|小学|财政|人社))|"
+                        r"\bwhich (county|city|province|district|region)(\s+(is|was|does|did)\b|\s*[?,]|\s*$))", re.I),
     "names": re.compile(rf"(名单[里上中都]|哪些(学校|高校|大学|院校)|哪几所|哪[\d{CN_NUM}]+所|哪所(学校|高校|大学|院校)|"
                         r"跟哪些大学|"
                         r"which (schools|universities|colleges))", re.I),
@@ -365,6 +368,10 @@ def holds_value(kind: str, text: str) -> bool:
     text = CLAUSE_NUMBER.sub("", norm(text))
     if kind == "person":
         return names_person(text)
+    if kind == "place":  # a place by its name ("东城区", "泉州"), not "全县" or "我市"
+        import jieba.posseg
+
+        return any(w.flag == "ns" and is_place(w.word) for w in jieba.posseg.cut(text))
     if kind == "names":  # two schools named side by side ("城北初级中学、第十一小学"), not kinds of school
         return any(not GENERIC_SCHOOL.search(m.group(1)) and not GENERIC_SCHOOL.search(m.group(2))
                    for m in VALUE_PATTERNS["names"].finditer(text))

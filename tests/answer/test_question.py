@@ -25,6 +25,10 @@ from answer.question import analyse, focus_of, holds_value, is_place, name_found
     ("教研室主任叫什么名字?", {"person"}),
     ("What is the name of the principal?", {"person"}),
     ("这种考核办法叫什么?", set()),  # the name of a thing, not of a person
+    ("这个试点是哪个区的?", {"place"}),
+    ("Which city is the pilot in?", {"place"}),
+    ("哪个县教育局负责验收?", set()),  # an office, not a place
+    ("Which county offices check the schools?", set()),
     ("When does the pilot start and end?", {"date", "period"}),
 ])
 def test_value_kinds(question, slots):
@@ -49,6 +53,8 @@ def test_value_patterns():
     # nor a county jieba tags as a name
     assert holds_value("person", "联系人:龚斌,电话:63833655") and holds_value("person", "由王小红同志担任组长")
     assert not holds_value("person", "成立以局长为组长的领导小组") and not holds_value("person", "仁怀市教育局负责解释")
+    # a place by its name, not the document's own "全县", "我市"
+    assert holds_value("place", "确定海淀区为试点区") and not holds_value("place", "全县各校要形成我县特色")
 
 
 def test_question_words_are_not_terms_and_colloquial_words_get_policy_synonyms():
