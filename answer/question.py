@@ -216,6 +216,11 @@ def focus_of(text: str) -> str:
 
 
 def asked_units(question: str) -> tuple[str, ...]:
+    for key, units in unit_words().items():  # "多久", "多长时间": a length of time
+        word = key.removeprefix("how long:")
+        # "多久一次" asks how often (每学期, 每年): not a length of time
+        if word != key and word in question and not re.search(rf"{word}.{{0,8}}一次", question):
+            return units
     m = re.search(r"(多少|几)([\u4e00-\u9fff]{1,2})", question)
     if m:
         after = m.group(2)

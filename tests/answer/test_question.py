@@ -53,6 +53,11 @@ def test_value_patterns():
     # nor a county jieba tags as a name
     assert holds_value("person", "联系人:龚斌,电话:63833655") and holds_value("person", "由王小红同志担任组长")
     assert not holds_value("person", "成立以局长为组长的领导小组") and not holds_value("person", "仁怀市教育局负责解释")
+    # a length of time is asked in units of time: "县级以上" and "第二批" hold no span; "多久一次" asks how often
+    how_long = analyse("见习期要多久?")
+    assert "年" in how_long.units and how_long.holds("count", "见习期为三年") and how_long.holds("count", "不少于6个月")
+    assert not how_long.holds("count", "由县级以上人民政府认定") and not how_long.holds("count", "第二批学校")
+    assert analyse("督导组多久检查一次?").units == ()
     # a place by its name, not the document's own "全县", "我市"
     assert holds_value("place", "确定海淀区为试点区") and not holds_value("place", "全县各校要形成我县特色")
 
