@@ -81,7 +81,7 @@ def test_an_item_is_about_the_question_by_its_headings_too():
     plan = law("p", "实施方案", ["2022年1月-2022年6月,各校要发挥项目的辐射带动作用。"])
     found = hit(plan, 1)
     q = analyse("特色学校创建的实施步骤第三步是什么时间段?")
-    assert missing_values(q, score_sentences(q, [found], {"p": plan}, None, WEIGHTS)) == ["date"]
+    assert missing_values(q, score_sentences(q, [found], {"p": plan}, None, WEIGHTS)) == ["date", "period"]  # a span: start and end
     found.chunk = replace(found.chunk, clause_path="五、实施步骤 › (三)特色学校创建阶段")
     assert missing_values(q, score_sentences(q, [found], {"p": plan}, None, WEIGHTS)) == []
 
