@@ -184,7 +184,7 @@ class Question:
     def holds(self, kind: str, text: str) -> bool:
         """Whether the text holds the kind of value asked for; a count in the asked unit when known."""
         if kind == "count" and self.units:
-            numbers = rf"(\d+(\.\d+)?|[{CN_NUM}]{{2,4}}|[二三四五六七八九十两])\s*[余多]?({'|'.join(self.units)})"
+            numbers = rf"(\d+(\.\d+)?|[{CN_NUM}]{{2,4}}|[二三四五六七八九十两半]|(?<![第每逐统唯同之])一)\s*[余多]?({'|'.join(self.units)})"
             return bool(re.search(numbers, CLAUSE_NUMBER.sub("", norm(text))))
         return holds_value(kind, text)
 
