@@ -222,8 +222,8 @@ def last_answer(history: Sequence[Turn | dict]) -> str:
     return content or "" if role == "assistant" else ""
 
 
-def quoted_document(answer: str, index) -> str | None:
-    """The document whose clause the answer quotes: BM25 finds the clauses sharing its words, and one of
+def quoted_chunk(answer: str, index):
+    """The chunk the answer quotes (its first quote): BM25 finds the clauses sharing its words, and one of
     them must share a run of QUOTED_RUN characters with it, or hold what it puts in quotation marks (a
     refusal or a paraphrase quotes none)."""
     quoted = [m.group(1) for m in QUOTED.finditer(answer)]
@@ -235,8 +235,14 @@ def quoted_document(answer: str, index) -> str | None:
         match = SequenceMatcher(None, chunk.text, answer, autojunk=False).find_longest_match(
             0, len(chunk.text), 0, len(answer))
         if match.size >= QUOTED_RUN or any(q in chunk.text for q in quoted):
-            return chunk.doc_id
+            return chunk
     return None
+
+
+def quoted_document(answer: str, index) -> str | None:
+    """The document whose clause the answer quotes."""
+    chunk = quoted_chunk(answer, index)
+    return chunk.doc_id if chunk else None
 
 
 def own_value_kinds(resolved: Question, asked: Question) -> Question:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from answer.citations import Answer
 from answer.compose import Composer
-from answer.followup import Turn, last_answer, own_value_kinds, quoted_document, resolve
+from answer.followup import Turn, last_answer, own_value_kinds, points_back, quoted_chunk, resolve
 from answer.generate import AnswerGenerator, ExtractiveGenerator, LLMGenerator
 from answer.law_search import article_hits, put_first, search_filters
 from answer.ordinals import by_ordinal
@@ -388,13 +388,14 @@ class QAService:
         the question as asked without history or when it stands alone."""
         return self.resolution(question, history)[0]
 
-    def resolution(self, question: str, history: list[Turn] | list[dict] | None) -> tuple[str, str | None]:
-        """The resolved question, and the document the previous answer quoted when the follow-up keeps to it."""
+    def resolution(self, question: str, history: list[Turn] | list[dict] | None) -> tuple[str, Chunk | None]:
+        """The resolved question, and the clause the previous answer quoted when the follow-up keeps to its
+        document."""
         if not history:
             return question, None
         resolved = resolve(question, history, self.analyse, document_places(self.index.documents).values())
         answer = last_answer(history) if resolved.same_document else ""
-        return resolved.resolved, quoted_document(answer, self.index) if answer else None
+        return resolved.resolved, quoted_chunk(answer, self.index) if answer else None
 
     def ask(self, question: str, top_k: int | None = None, mode: str = "hybrid",
             filters: SearchFilters | None = None, history: list[Turn] | list[dict] | None = None) -> AskResult:
@@ -404,11 +405,17 @@ class QAService:
         q = self.analyse(resolved)  # once: search, composition and refusal all read it
         if resolved != question:  # a follow-up wants the values its own words ask for
             q = own_value_kinds(q, self.analyse(question))
-        if quoted and not search_filters(q, self.index.documents, filters).doc_ids:
-            # a follow-up on the document just quoted (unless it, or the caller, names documents of its own)
-            filters = replace(filters or SearchFilters(), doc_ids=[quoted])
+        named = search_filters(q, self.index.documents, filters).doc_ids
+        # a follow-up on the document just quoted, unless it (or the caller) names other documents
+        on_quoted = quoted is not None and (not named or quoted.doc_id in named)
+        if on_quoted and not named:
+            filters = replace(filters or SearchFilters(), doc_ids=[quoted.doc_id])
         with ACTIVITY():  # one piece of work in flight, from the search to the composed answer
-            hits = by_ordinal(q, self._search(q, top_k, mode, filters), self.index.documents, self.chunks_of)
+            hits = self._search(q, top_k, mode, filters)
+            if on_quoted and points_back(question):  # "它的目标呢?": what "it" is, the clause just quoted says
+                searched = next((h for h in hits if h.chunk.chunk_id == quoted.chunk_id), None)
+                hits = put_first([searched or SearchHit(quoted, 0.0)], hits)
+            hits = by_ordinal(q, hits, self.index.documents, self.chunks_of)
             answer = self.generator.generate(q, hits, self.index.documents, self.composer)
         return AskResult(answer, hits, (time.perf_counter() - started) * 1000,
                          llm_configured=isinstance(self.generator, LLMGenerator),

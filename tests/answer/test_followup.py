@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from answer.followup import Turn, last_answer, own_value_kinds, quoted_document, resolve
+from answer.followup import Turn, last_answer, own_value_kinds, quoted_chunk, quoted_document, resolve
 from answer.question import analyse
 
 LEAD = "哪个股室牵头实施特色创新课程构建工程?"
@@ -106,6 +106,17 @@ def test_a_followup_is_searched_in_the_document_the_previous_answer_quoted(real_
     assert result.resolved_question and result.resolved_question.endswith("奖励怎么落实?")
     assert result.answer.citations and {c.chunk.doc_id for c in result.answer.citations} == {PUCHENG}
     assert {h.chunk.doc_id for h in result.hits} == {PUCHENG}
+
+
+@pytest.mark.slow
+def test_a_followup_pointing_back_starts_from_the_clause_just_quoted(real_index):
+    # "这笔钱" is what the answer quoted: that clause leads the hits, although the carried topic (经费保障)
+    # matches the plan's funding section better
+    history = [*user("蒲城的经费怎么保障?"), {"role": "assistant", "content": PUCHENG_QUOTE}]
+    result = real_index.ask("这笔钱每年多少?", history=history)
+    quoted = quoted_chunk(PUCHENG_QUOTE, real_index.index)
+    assert quoted is not None and result.hits[0].chunk.chunk_id == quoted.chunk_id
+    assert "1000万" in result.answer.answer
 
 
 def test_a_topic_shift_marker_starts_fresh():
