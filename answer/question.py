@@ -106,7 +106,7 @@ VALUE_PATTERNS = {
 CONTACT_KINDS = ("phone", "email", "address", "hours")  # found on contact lines that share no topic words
 # Words that make "X学校" a kind of school rather than a school's name.
 GENERIC_SCHOOL = re.compile(r"[各全本该每所等直属类]|优质|特色|培育|品牌|薄弱|达标|试点|高等|中小|义务|民办|公办|城乡|农村")
-PERSON_NOUN = re.compile(r"^[\u4e00-\u9fff]{0,3}?(老师|教师|学生|人员|名额|员工|保安)")
+PERSON_NOUN = re.compile(r"^[\u4e00-\u9fff]{0,3}?(老师|教师|学生|人员|名额|员工|保安|孩子|儿童|幼儿|小孩)")
 ENGLISH_UNIT = re.compile(r"how many (\w+)|(class size|score)\b", re.I)
 
 # "教师法规定…", "学前教育法是…", "民法典第…": a law named in the question. (Regulations, 条例, are left out:

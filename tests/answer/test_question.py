@@ -23,6 +23,7 @@ from answer.question import analyse, focus_of, holds_value, is_place, name_found
     ("驻村教师每月的津贴是多少?", {"amount", "count"}),
     ("How much allowance does a rural teacher get?", {"amount"}),
     ("教研室主任叫什么名字?", {"person"}),
+    ("每个小班最多多少个孩子?", {"count"}),
     ("What is the name of the principal?", {"person"}),
     ("这种考核办法叫什么?", set()),  # the name of a thing, not of a person
     ("这个试点是哪个区的?", {"place"}),
@@ -58,6 +59,7 @@ def test_value_patterns():
     assert "年" in how_long.units and how_long.holds("count", "见习期为三年") and how_long.holds("count", "不少于6个月")
     assert not how_long.holds("count", "由县级以上人民政府认定") and not how_long.holds("count", "第二批学校")
     assert analyse("督导组多久检查一次?").units == ()
+    assert analyse("每个小班最多多少个孩子?").units == ("人", "名")  # children are counted in persons
     # a place by its name, not the document's own "全县", "我市"
     assert holds_value("place", "确定海淀区为试点区") and not holds_value("place", "全县各校要形成我县特色")
 
