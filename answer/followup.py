@@ -24,8 +24,18 @@ from functools import lru_cache
 
 import jieba
 
-from answer.question import INTERROGATIVE, LIST_Q, VALUE_QUESTIONS, WHO_EN, WHO_ZH, Question, analyse
-from answer.vocab import rows
+from answer.question import (
+    INTERROGATIVE,
+    LIST_Q,
+    ORDINAL_WORDS,
+    VALUE_QUESTIONS,
+    WHO_EN,
+    WHO_ZH,
+    Question,
+    analyse,
+    ordinal_patterns,
+)
+from answer.vocab import ordinal_measures, ordinal_nouns, rows
 from retrieval.tokenize import STOPWORDS, english_words, query_tokens
 
 MAX_TURNS = 8  # user turns read back: a topic older than that is not what "那…呢" points at
@@ -37,9 +47,7 @@ ASKING_ZH = re.compile(r"(由|是)?(哪[个些几一]?|几|多少|什么时候|�
 ENDING = re.compile(r"[,,、的由是为在要有吗呢吧啊了\s]*[??!!。]*\s*$")
 ELLIPTICAL = re.compile(r"^(.{1,12}?)(的)?呢[??]?$")  # "乙校呢?", "省级的呢?"
 # Ordinal reference to the items of a list just talked about: the ordinal (or last/next) and a measure word.
-ORDINAL_ZH = re.compile(r"^\W*(那么?)?(第[一二三四五六七八九十\d]+|最后一?|下一|上一)[个批步项条阶段期类轮]")
-ORDINALS_EN = "first|second|third|fourth|fifth|last|final|next|previous"
-ORDINAL_EN = re.compile(rf"\bthe\s+({ORDINALS_EN})\s+(one|ones|stage|phase|step|batch|round|item|part|group)\b", re.I)
+OPENING = re.compile(r"^\W*(那么?)?")  # what may stand before an ordinal that opens a follow-up ("那第三步呢")
 # Characters an answer and a clause must share in one run for the answer to quote that clause: longer than
 # the phrases documents share ("县级以上人民政府教育行政部门"), shorter than the shortest quoted sentence.
 QUOTED_RUN = 16
@@ -88,7 +96,19 @@ def shifts_topic(text: str) -> bool:
 def refers_by_ordinal(text: str) -> bool:
     """An ordinal or "the last/next" with a measure word and no noun of its own ("最后一批…", "第三步呢",
     "the last stage"): it counts the items of a list the conversation is about."""
-    return bool(ORDINAL_ZH.match(text) or ORDINAL_EN.search(text))
+    chinese, english = ordinal_patterns()
+    rest = text[OPENING.match(text).end():]
+    return bool(chinese.match(rest) or relative_ordinals()[0].match(rest)
+                or english.search(text) or relative_ordinals()[1].search(text))
+
+
+@lru_cache(maxsize=1)
+def relative_ordinals() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """"下一批", "the next stage": a place in a list counted from the one just talked about (the measure
+    words and nouns of answer/data/ordinals.tsv, as for "第三步" and "the third stage")."""
+    measures = "|".join(sorted(ordinal_measures(), key=len, reverse=True))
+    nouns = "|".join(ordinal_nouns())
+    return (re.compile(rf"(下一|上一)({measures})"), re.compile(rf"\bthe\s+(next|previous)\s+({nouns})s?\b", re.I))
 
 
 def _has_word(text: str, word: str, at_start: bool) -> bool:
@@ -191,8 +211,9 @@ def resolve_one(text: str, previous: str | None, analyse_: Callable[[str], Quest
                         previous, "topic")
     if q.english or prev.english:
         topic = topic_of(previous, prev)
-        if m := ORDINAL_EN.search(text):  # "the third phase" after "...the first phase...": that one instead
-            topic = re.sub(rf"\b({ORDINALS_EN})\s+{m.group(2)}\b", f"{m.group(1)} {m.group(2)}", topic, flags=re.I)
+        if m := ordinal_patterns()[1].search(text):  # "the third phase" after "...the first phase...": that one
+            words = "|".join(ORDINAL_WORDS)
+            topic = re.sub(rf"\b({words})\s+{m.group(2)}\b", f"{m.group(1)} {m.group(2)}", topic, flags=re.I)
         return Resolved(text, f"{topic}: {rest}", previous, "topic", not names)
     return Resolved(text, f"{topic_of(previous, prev)},{rest}", previous, "topic", not names)
 
