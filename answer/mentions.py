@@ -76,11 +76,25 @@ def is_law_name(name: str) -> bool:
     return name.endswith(("法", "法典"))
 
 
+_naming: dict[str, tuple[object, frozenset[str]]] = {}  # name -> (the documents mapping, the ids mentioning it)
+
+
+def mentioning(name: str, documents: dict[str, Document]) -> frozenset[str]:
+    """The ids of the documents that mention a name; a scan of every text (some ms over the law library),
+    kept per name while the index is the same."""
+    cached = _naming.get(name)
+    if cached is None or cached[0] is not documents:
+        if len(_naming) > 4096 or (cached is not None and cached[0] is not documents):
+            _naming.clear()  # only the live index matters
+        texts = corpus_texts(documents)
+        cached = _naming[name] = (documents, frozenset(d for d, text in texts.items() if name_found(name, text)))
+    return cached[1]
+
+
 def documents_naming(names: tuple[str, ...], documents: dict[str, Document]) -> set[str] | None:
     """The ids of the documents that mention any of the names (places and laws a question names); None when
     some name is in no document at all (then nothing indexed is about it)."""
-    texts = corpus_texts(documents)
-    found = [{doc_id for doc_id, text in texts.items() if name_found(name, text)} for name in names]
+    found = [mentioning(name, documents) for name in names]
     return None if any(not ids for ids in found) else set().union(*found)
 
 

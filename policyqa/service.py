@@ -372,9 +372,11 @@ class QAService:
         with ACTIVITY():
             return self._search(q, top_k, mode, filters)
 
-    def _search(self, q: Question, top_k: int | None, mode: str, filters: SearchFilters | None) -> list[SearchHit]:
-        # the question's own filters: the one document (or law version) it names, history when it asks for it
-        filters = search_filters(q, self.index.documents, filters)
+    def _search(self, q: Question, top_k: int | None, mode: str, filters: SearchFilters | None,
+                implied: SearchFilters | None = None) -> list[SearchHit]:
+        # the question's own filters: the one document (or law version) it names, the documents of the places
+        # it names, history when it asks for it (`implied`: already worked out by the caller)
+        filters = implied or search_filters(q, self.index.documents, filters)
         hits = self.retriever.search(q.normalised, top_k or self.settings.top_k, mode, filters)
         # "…法第二十七条": that article first, looked up rather than searched for
         return put_first(article_hits(q, self.index.documents, self.index.chunks, filters), hits)
@@ -405,13 +407,13 @@ class QAService:
         q = self.analyse(resolved)  # once: search, composition and refusal all read it
         if resolved != question:  # a follow-up wants the values its own words ask for
             q = own_value_kinds(q, self.analyse(question))
-        named = search_filters(q, self.index.documents, filters).doc_ids
+        implied = search_filters(q, self.index.documents, filters)
         # a follow-up on the document just quoted, unless it (or the caller) names other documents
-        on_quoted = quoted is not None and (not named or quoted.doc_id in named)
-        if on_quoted and not named:
-            filters = replace(filters or SearchFilters(), doc_ids=[quoted.doc_id])
+        on_quoted = quoted is not None and (not implied.doc_ids or quoted.doc_id in implied.doc_ids)
+        if on_quoted and not implied.doc_ids:
+            implied = replace(implied, doc_ids=[quoted.doc_id])
         with ACTIVITY():  # one piece of work in flight, from the search to the composed answer
-            hits = self._search(q, top_k, mode, filters)
+            hits = self._search(q, top_k, mode, filters, implied)
             if on_quoted and points_back(question):  # "它的目标呢?": what "it" is, the clause just quoted says
                 searched = next((h for h in hits if h.chunk.chunk_id == quoted.chunk_id), None)
                 hits = put_first([searched or SearchHit(quoted, 0.0)], hits)
