@@ -191,7 +191,7 @@ def resolve_one(text: str, previous: str | None, analyse_: Callable[[str], Quest
     elliptical = None if q.english else ELLIPTICAL.match(text)
     followup = bool(opener or elliptical or refers_by_ordinal(text) or (points_back(text) and len(own) <= 4)
                     or len(own) < MIN_OWN_TERMS)
-    # A question naming its own place is about that place; after an opener ("另外,北京市要求…") too, when it
+    # A question naming its own place is about that place; after an opener ("还有,蒲城县规定…") too, when it
     # has topic words enough to stand alone.
     if names and not elliptical and (not opener or len(own) >= MIN_OWN_TERMS):
         return Resolved(text, text, None, "alone")

@@ -1,5 +1,5 @@
-"""Place names from the indexed documents, so a question can name a county the documents cover ("仁怀这个
-方案", "the Renhuai plan" -> 仁怀): each place that opens a document's issuer or title ("仁怀市教育局",
+"""Place names from the indexed documents, so a question can name a county the documents cover ("仁怀的
+规划", "the Renhuai plan" -> 仁怀): each place that opens a document's issuer or title ("仁怀市教育局",
 "泾源县新优质学校…") is known by its Hanyu Pinyin too (pypinyin, its dictionary inside the wheel)."""
 
 from __future__ import annotations

@@ -71,11 +71,11 @@ VALUE_QUESTIONS = {
     "email": re.compile(r"(邮箱|电子邮件|e-?mail)", re.I),
     "phone": re.compile(r"(电话|联系方式|手机号|\bphone\b|telephone)", re.I),
     "hours": re.compile(r"(办公时间|几点|上班时间|office hours|opening hours|what time)", re.I),
-    # a person's name, not a post ("组长由谁担任" is answered by 局长): "他叫什么名字", "what is her name"
+    # a person's name, not a post ("主任由谁兼任" is answered by a post): "主任姓什么", "what is her name"
     "person": re.compile(r"(叫什么名字|叫啥名字|叫什么名|姓什么|姓名|名字是什么|名字叫什么|"
                          r"\b(his|her|their) (full )?names?\b|\bname of the (person|official|director|head|"
                          r"principal|chair\w*|leader)\b)", re.I),
-    # which place: "哪个县出的", "which county is it for" (not "哪个县教育局", "which county bureaus": offices)
+    # which place: "试点在哪个区", "which city is it in" (not "哪个县教育局", "which county bureaus": offices)
     "place": re.compile(r"(哪(个|一个)?(省|市|县|区)(?!(教育|人民|政府|委|局|部门|学校|中学|小学|财政|人社))|"
                         r"\bwhich (county|city|province|district|region)(\s+(is|was|does|did)\b|\s*[?,]|\s*$))", re.I),
     "names": re.compile(rf"(名单[里上中都]|哪些(学校|高校|大学|院校)|哪几所|哪[\d{CN_NUM}]+所|哪所(学校|高校|大学|院校)|"
