@@ -35,6 +35,7 @@ REFUSAL_ZH = "文件中没有找到能回答这个问题的依据。"
 REFUSAL_EN = "The documents do not answer this question."
 RECORD_MIN_SCORE = 0.28  # below it the best record is about another task (calibrated on the eval sets)
 ARTICLE = re.compile(r"第[一二三四五六七八九十百千零]+条")
+HEADING = re.compile(r"第[一二三四五六七八九十百千零]+(?:编|分编|章|节)")  # a law's parts above its articles
 IN_FORCE = "现行有效"  # the law library's status of a law in force
 
 
@@ -114,6 +115,17 @@ def source_label(hit: SearchHit, documents: dict[str, Document], span: tuple[int
     return f"《{doc.title}》{edition}{number}"
 
 
+def after_label(text: str, article: str, title: str) -> str:
+    """The quoted text without what the label "《…》第五十五条规定:" already says: the article's number and,
+    before it, the law's title and the headings of the chapter or section the article opens
+    ("中华人民共和国…法 第一章 总则 第一条 …", "第六章 附则 第五十五条 …")."""
+    at = text.find(article)
+    if at < 0 or at > len(title) + 40:
+        return text
+    before = re.sub(rf"{HEADING.pattern}\s*\S*", "", text[:at].replace(title, ""))
+    return text[at + len(article):].lstrip() if not before.strip() else text
+
+
 def quote(sentences: list[Sentence], hits: list[SearchHit], cite, q: Question,
           documents: dict[str, Document], weights: AnswerWeights) -> str:
     """Sentences of one clause as a cited claim. A short clause is quoted whole; a sentence that
@@ -140,7 +152,7 @@ def quote(sentences: list[Sentence], hits: list[SearchHit], cite, q: Question,
     text = re.sub(r"[。;;]+$", "", text)
     if label:  # "《…法》第二十七条规定:…", the article's own label moved into the lead
         article = re.sub(r"^\(.*?\)", "", label.split("》")[-1])  # the number, after any edition "(…版,…)"
-        text = re.sub(rf"^{re.escape(article)}\s*", "", text)
+        text = after_label(text, article, documents[hit.chunk.doc_id].title)
         return f"{label}规定:{text}[{n}]。"
     return f"{text}[{n}]。"
 

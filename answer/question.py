@@ -19,6 +19,7 @@ from answer.vocab import (
     english_laws,
     english_places,
     history_words,
+    national_law_names,
     ordinal_measures,
     ordinal_nouns,
     surnames,
@@ -109,9 +110,12 @@ GENERIC_SCHOOL = re.compile(r"[各全本该每所等直属类]|优质|特色|培
 PERSON_NOUN = re.compile(r"^[\u4e00-\u9fff]{0,3}?(老师|教师|学生|人员|名额|员工|保安|孩子|儿童|幼儿|小孩)")
 ENGLISH_UNIT = re.compile(r"how many (\w+)|(class size|score)\b", re.I)
 
-# "教师法规定…", "学前教育法是…", "民法典第…": a law named in the question. (Regulations, 条例, are left out:
-# people abbreviate their names too freely to check them.)
-LAW_NAME = re.compile(r"(?:^|[按依据照和与及的、《“??,,。 ])([\u4e00-\u9fff]{1,8}?法典?)(?=[是里中的规说对和与》”要得咋怎如第,,??]|$)")
+# "教师法规定…", "学前教育法是…", "民法典第…", "家庭教育促进法什么时候施行": a law named in the question,
+# followed by a word that starts the rest of the question (a verb, a question word, a preposition), not by
+# more of a longer word ("教育法律"). (Regulations, 条例, are left out: people abbreviate their names too
+# freely to check them.)
+LAW_NAME = re.compile(r"(?:^|[按依据照和与及的、《“??,,。 ])([\u4e00-\u9fff]{1,8}?法典?)"
+                      r"(?=[是里中的规说对和与》”要得咋怎如第什哪何几有施实修自从在关为明于,,??]|$)")
 NOT_LAW = re.compile(r"(办法|方法|做法|看法|想法|说法|用法|算法|手法|写法|违法|合法|犯法|守法|执法|立法|司法|非法|依法|无法|设法)$")
 # "哪部法律规定…", "依据哪条法律": the answer names the law and its article.
 WHICH_LAW = re.compile(r"(哪(一)?(部|个|条|项)(法律|法规|法)|什么法(律|规)?(规定|里)|(依据|根据)(是)?(哪|什么)|第几条|"
@@ -290,10 +294,18 @@ def named_entities(question: str) -> tuple[str, ...]:
 def name_found(name: str, text: str) -> bool:
     """Whether a named place/law occurs in normalised text ("宁波市" also matches "宁波"). A law name read
     from a question may carry the words before it ("我想知道民法典"): an ending of three or more characters
-    that names a law counts."""
+    that names a law counts, unless a longer ending is a national law's own name (学前教育法 is not 教育法)."""
     if name in text or (len(name) > 2 and name[-1] in "省市县区" and name[:-1] in text):
         return True
-    return name.endswith(("法", "法典")) and any(name[i:] in text for i in range(1, len(name) - 2))
+    if not name.endswith(("法", "法典")):
+        return False
+    laws = national_law_names()
+    for ending in (name[i:] for i in range(len(name) - 2)):  # longest first, the whole name included
+        if ending in text:
+            return True
+        if ending in laws:  # a law of its own, not in the text: shorter endings name other laws
+            return False
+    return False
 
 
 def coverage(groups: Groups, text: str) -> float:

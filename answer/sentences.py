@@ -35,6 +35,10 @@ MIN_SENTENCE = 6  # characters: shorter pieces are labels ("(一)"), not stateme
 # A signature, a date line or the addressee line: who wrote to whom, not what (ingest reads issuers from
 # the same signature pattern).
 FURNITURE = re.compile(rf"{JOINT_ISSUER.pattern}|^\d{{4}}年\d{{1,2}}月\d{{1,2}}日$|^各.{{2,80}}[::]$")
+# A sentence that names its own document ("本法自2022年1月1日起施行", "本办法由市教育局负责解释") is about
+# that document: the words of its title count as the sentence's (when asked which sentence is about the
+# question) as much as its clause's headings do.
+SELF_REFERENCE = re.compile(r"本(法|条例|办法|规定|细则|规则|方案|意见|通知|决定|计划|章程|标准|制度)")
 
 
 @dataclass
@@ -150,7 +154,9 @@ def score_sentences(q: Question, hits: list[SearchHit], documents: dict[str, Doc
                     depth: int = 5) -> list[Sentence]:
     """The sentences of the top `depth` clauses, scored, best first."""
     paths = [norm(hit.chunk.clause_path).lower() for hit in hits[:depth]]  # once per clause, not per sentence
-    sentences = [Sentence(i, text, start, context=paths[i], asked_item="ordinal" in hit.signals)
+    own_titles = [norm(documents[hit.chunk.doc_id].title).lower() for hit in hits[:depth]]
+    sentences = [Sentence(i, text, start, asked_item="ordinal" in hit.signals,
+                          context=f"{own_titles[i]} {paths[i]}" if SELF_REFERENCE.search(text) else paths[i])
                  for i, hit in enumerate(hits[:depth]) for start, text in split_sentences(hit.chunk)]
     if not sentences:
         return []

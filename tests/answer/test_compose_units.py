@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from hits import hit, law
 
-from answer.compose import Composer, compose_answer
+from answer.compose import Composer, after_label, compose_answer
 from answer.question import analyse
 from answer.refusal import ALWAYS_ANSWER
 from answer.sentences import AnswerWeights
@@ -32,3 +32,12 @@ def test_a_question_counting_into_a_list_is_answered_by_the_item_not_the_lead_in
     composer = Composer(None, AnswerWeights(), ALWAYS_ANSWER)
     answer = compose_answer(analyse("特色学校建设遵循的原则,第二项原则是什么?"), hits, {"p": doc}, composer)
     assert answer.answer.startswith("第3条 特性原则。"), answer.answer
+
+
+def test_the_label_says_the_article_so_the_quote_starts_after_its_number_and_headings():
+    title = "中华人民共和国某某法"
+    assert after_label("第五章 附则 第六十条 本法自公布之日起施行", "第六十条", title) == "本法自公布之日起施行"
+    assert after_label(f"{title} 第一章 总则 第一条 为了规范某某,制定本法", "第一条", title) == "为了规范某某,制定本法"
+    assert after_label("第六十条 本法自公布之日起施行", "第六十条", title) == "本法自公布之日起施行"
+    # a number inside the text is a reference, not the label's article
+    assert after_label("依照本法第六十条处理", "第六十条", title) == "依照本法第六十条处理"

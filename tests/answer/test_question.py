@@ -97,6 +97,15 @@ def test_a_place_jieba_tags_is_checked_against_its_dictionary(word, place):
     assert (word in analyse(f"{word}的学校有什么要求?").names) is place
     # the words before a law's name are not part of it
     assert name_found("我想知道民法典", "中华人民共和国民法典") and not name_found("我想知道民法典", "教育法")
+    # unless they make the name of another national law (the law source's catalogue says which)
+    assert not name_found("学前教育法", "中华人民共和国教育法") and not name_found("请问学前教育法", "教育法")
+    assert name_found("请问学前教育法", "中华人民共和国学前教育法")
+
+
+def test_a_law_name_is_read_before_the_words_that_ask_about_it():
+    for question in ("职业教育法什么时候施行?", "教师法有没有规定体罚?", "体育法哪条说了学校运动会?", "民法典关于监护怎么说"):
+        assert analyse(question).names[-1] in question and analyse(question).names[-1].endswith(("法", "法典"))
+    assert analyse("教育法律有哪些?").names == ()  # 法律 is not a law's name
 
 
 def test_english_law_names_in_the_forms_people_write_them():

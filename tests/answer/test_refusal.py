@@ -86,6 +86,18 @@ def test_an_item_is_about_the_question_by_its_headings_too():
     assert missing_values(q, score_sentences(q, [found], {"p": plan}, None, WEIGHTS)) == []
 
 
+def test_a_sentence_naming_its_own_document_is_about_the_documents_title():
+    """"本法自…起施行" shares no word with "职业教育法从哪天起施行?" but 本法 is the law the question names."""
+    vocational = law("v", "中华人民共和国职业教育法", ["第一条 国家发展职业教育。", "第六十九条 本法自2022年5月1日起施行。"])
+    q = analyse("职业教育法从哪天起施行?")
+    ranked = score_sentences(q, [hit(vocational, 1), hit(vocational, 2)], {"v": vocational}, None, WEIGHTS)
+    assert missing_values(q, ranked) == []
+    # the same date in a sentence that does not name its document is not about the question
+    plain = law("p", "中华人民共和国职业教育法", ["第一条 国家发展职业教育。", "第二条 2022年5月1日前完成统计。"])
+    ranked = score_sentences(q, [hit(plain, 1), hit(plain, 2)], {"p": plain}, None, WEIGHTS)
+    assert missing_values(q, ranked) == ["date"]
+
+
 def test_the_model_is_a_calibrated_logistic_over_standardised_features():
     model = RefusalModel({"value_missing": -2.0}, 1.0, {"value_missing": 0.5}, {"value_missing": 0.5}, 0.5)
     assert math.isclose(model.probability({"value_missing": 0.0}), 1 / (1 + math.exp(-3.0)))
