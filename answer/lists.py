@@ -52,7 +52,9 @@ def clause_lists(hit: SearchHit, documents: dict[str, Document]) -> list[ClauseL
     for _ in range(3):
         if clause is None:
             break
-        children = [c for c in doc.clauses if c.parent_id == clause.clause_id and c.heading]
+        # A chapter's articles are rules of their own, not the items of one list: their "headings" are
+        # only their first words.
+        children = [c for c in doc.clauses if c.parent_id == clause.clause_id and c.heading and not c.is_article]
         if len(children) >= 2:
             intro = re.sub(r"[。::\s]+$", "", doc.text[clause.start:children[0].start].strip())
             intro = without_heading(intro, clause)

@@ -41,3 +41,25 @@ def test_the_label_says_the_article_so_the_quote_starts_after_its_number_and_hea
     assert after_label("第六十条 本法自公布之日起施行", "第六十条", title) == "本法自公布之日起施行"
     # a number inside the text is a reference, not the label's article
     assert after_label("依照本法第六十条处理", "第六十条", title) == "依照本法第六十条处理"
+
+
+def test_a_chapters_articles_are_not_the_items_of_a_list():
+    """"考核包括哪些内容" over a chapter of three articles: the article that enumerates the contents answers,
+    not a list of the chapter's articles by their first words."""
+    from answer.lists import clause_lists
+    from policyqa.models import Clause, Document
+
+    text = ("第五章 考核\n第二十条 学校应当对教师的思想、业务和工作成绩进行考核。\n"
+            "第二十一条 考核应当客观、公正。\n第二十二条 考核结果是聘任的依据。\n")
+    chapter = Clause("k#五", "第五章", "考核", "第五章考核", 1, 0, len(text))
+    articles = []
+    for number, first in (("第二十条", "学校应当"), ("第二十一条", "考核应当"), ("第二十二条", "考核结果")):
+        start = text.index(number)
+        articles.append(Clause(f"k#{number}", number, first, f"第五章考核 › {number}{first}", 2, start,
+                               text.index("\n", start), parent_id="k#五"))
+    doc = Document("k", "某某法", text, clauses=[chapter, *articles])
+    found = hit(doc, 2)  # clause 2 is the first article
+    assert clause_lists(found, {"k": doc}) == []
+    composer = Composer(None, AnswerWeights(semantic=0.0), ALWAYS_ANSWER)
+    answer = compose_answer(analyse("教师考核包括哪些内容?"), [found, hit(doc, 3)], {"k": doc}, composer)
+    assert "思想、业务和工作成绩" in answer.answer, answer.answer
