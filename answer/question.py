@@ -116,6 +116,8 @@ ENGLISH_UNIT = re.compile(r"how many (\w+)|(class size|score)\b", re.I)
 # freely to check them.)
 LAW_NAME = re.compile(r"(?:^|[按依据照和与及的、《“??,,。 ])([\u4e00-\u9fff]{1,8}?法典?)"
                       r"(?=[是里中的规说对和与》”要得咋怎如第什哪何几有施实修自从在关为明于,,??]|$)")
+# A law's name between book-title marks is exact whatever its length (《中华人民共和国未成年人保护法》).
+LAW_IN_MARKS = re.compile(r"《([^《》\s]{2,40}?法典?)》")
 NOT_LAW = re.compile(r"(办法|方法|做法|看法|想法|说法|用法|算法|手法|写法|违法|合法|犯法|守法|执法|立法|司法|非法|依法|无法|设法)$")
 # "哪部法律规定…", "依据哪条法律": the answer names the law and its article.
 WHICH_LAW = re.compile(r"(哪(一)?(部|个|条|项)(法律|法规|法)|什么法(律|规)?(规定|里)|(依据|根据)(是)?(哪|什么)|第几条|"
@@ -279,7 +281,9 @@ def named_entities(question: str) -> tuple[str, ...]:
     for zh, names in english_places().items():
         if zh in question or any(re.search(rf"\b{re.escape(n)}\b", lowered) for n in names):
             places.append(zh)
-    laws = [re.split(r"[按依据照和与及的]", name)[-1] for name in LAW_NAME.findall(question)]
+    marked = LAW_IN_MARKS.findall(question)  # whole: not also the ending the unmarked pattern reads of it
+    laws = marked + [law for law in (re.split(r"[按依据照和与及的]", name)[-1] for name in LAW_NAME.findall(question))
+                     if not any(m.endswith(law) for m in marked)]
     words = word_stems(lowered)
     for en, zh in english_laws():  # longest first; a name inside a longer one found is not another law
         name = word_stems(en)

@@ -108,6 +108,13 @@ def test_a_law_name_is_read_before_the_words_that_ask_about_it():
     assert analyse("教育法律有哪些?").names == ()  # 法律 is not a law's name
 
 
+def test_a_law_name_between_book_title_marks_is_read_whole():
+    assert analyse("《中华人民共和国学位法》对论文答辩有何规定").names == ("中华人民共和国学位法",)
+    assert analyse("请发一下《中国少年儿童网络游戏管理法》全文").names == ("中国少年儿童网络游戏管理法",)
+    assert not name_found("中国少年儿童网络游戏管理法", "中华人民共和国未成年人保护法 网络游戏")
+    assert analyse("《学校体育美育兼职教师管理办法》有哪些要求").names == ()  # 办法: not a law
+
+
 def test_english_law_names_in_the_forms_people_write_them():
     # The data file lists one form of each name; plural, adjective and possessive forms meet it by stem.
     assert analyse("When did the patriotism education law take effect?").names == ("爱国主义教育法",)
