@@ -58,8 +58,10 @@ VALUE_QUESTIONS = {
                          r"\bhow much\b.{0,40}\b(fund|funding|money|budget|grant|subsid\w*|pay|salary|cost|fee|"
                          r"allowance|stipend|tuition)|"
                          r"\bpay rate\b|\bhourly pay\b|\bprize money\b|\bbudget of\b)", re.I),
-    "date": re.compile(r"(哪天|哪一天|哪年|哪一年|几号|几月|什么时候|啥时候|何时|什么时间|截止|最晚|多会儿|"
-                       r"\bwhen\b|what date|which date|deadline|by when|what year)", re.I),
+    "date": re.compile(r"(哪天|哪一天|哪年|哪一年|几号|几月|什么时候|啥时候|何时|什么时间|截止|最晚|多会儿|日期|"
+                       r"施行时间|生效时间|\bwhen\b|what date|which date|deadline|by when|what year|effective date|"
+                       r"implementation (date|time)|(entry|come|comes|came) into force|tak(e|es|en) effect|took effect)",
+                       re.I),
     # a span with its start and its end ("起止时间", "从何时到何时"): a single date does not answer it
     "period": re.compile(r"(起止|起讫|从(什么时候|何时|哪年|哪一年|几月|哪天)(开始)?到(什么时候|何时|哪年|哪一年|几月|哪天)|"
                          r"什么时间段|哪个时间段|\bfrom when\b|\bstart and end\b|\bbegin and end\b|"

@@ -113,6 +113,9 @@ FAMILIES = [
     Family("+standardised", ("whole+parent",), ("normalised",), ("synonyms",), GRID["dense:use"],
            doc_weights=GRID["doc"], sentence_weights=GRID["sentences"], sentences=SENTENCE_VARIANTS,
            note="the sentence ranking may add its models' scores as z-scores over the candidates"),
+    Family("+standardised-style", ("whole+parent",), ("normalised",), ("synonyms",), GRID["dense:use"],
+           doc_weights=GRID["doc"], sentence_weights=GRID["sentences"], sentences=("standardised",), per_style=True,
+           note="as shipped (standardised sentence scores), the weights chosen per question style"),
 ]
 
 

@@ -31,6 +31,9 @@ from answer.question import analyse, focus_of, holds_value, is_place, name_found
     ("哪个县教育局负责验收?", set()),  # an office, not a place
     ("Which county offices check the schools?", set()),
     ("When does the pilot start and end?", {"date", "period"}),
+    ("Effective date of the sports law", {"date"}),  # when a law takes effect, in the words people use
+    ("Has the vocational education law come into force?", {"date"}),
+    ("体育法的施行日期", {"date"}),
 ])
 def test_value_kinds(question, slots):
     assert set(analyse(question).value_kinds) == slots
