@@ -24,10 +24,11 @@ from answer.doc_facts import (
 )
 from answer.laws import article_number, is_law, version_info
 from answer.lists import best_list
-from answer.mentions import documents_naming, is_law_titled
+from answer.mentions import documents_naming, is_law_name, is_law_titled, mentioning
 from answer.question import Question, coverage, norm
 from answer.refusal import RefusalModel, corpus_text, default_model, features, value_sentences
 from answer.sentences import AnswerWeights, Sentence, SentenceEncoder, default_weights, score_sentences
+from answer.vocab import english_places
 from policyqa.models import Document, ResponsibilityRecord
 from retrieval.search import SearchHit
 
@@ -202,7 +203,18 @@ def item_first(q: Question, ranked: list[Sentence]) -> list[Sentence]:
 
 
 def refusal(q: Question, hits: list[SearchHit], documents: dict[str, Document], score: float) -> Answer:
+    """The documents do not answer: said so, with the clauses that came closest; when the question names a
+    place or law that no document mentions, saying which (the user can then upload or import it)."""
     see_also = [Citation.of(i + 1, h.chunk, documents, h.score) for i, h in enumerate(hits[:3])]
+    unknown = [name for name in q.names if not mentioning(name, documents)]
+    if unknown:
+        if q.english:  # a place by its English name when the places list has one (answer/data/places.tsv)
+            names = ", ".join(english_places().get(n, (n,))[0].title() if not is_law_name(n) else f"《{n}》" for n in unknown)
+            text = f"No indexed document mentions {names}, so the documents do not answer this question."
+        else:
+            names = "、".join(f"《{n}》" if is_law_name(n) else f"“{n}”" for n in unknown)
+            text = f"文件中没有提到{names},没有找到能回答这个问题的依据。"
+        return Answer(text, True, see_also, score, question=q.normalised)
     return Answer(REFUSAL_EN if q.english else REFUSAL_ZH, True, see_also, score, question=q.normalised)
 
 

@@ -63,3 +63,15 @@ def test_a_chapters_articles_are_not_the_items_of_a_list():
     composer = Composer(None, AnswerWeights(semantic=0.0), ALWAYS_ANSWER)
     answer = compose_answer(analyse("教师考核包括哪些内容?"), [found, hit(doc, 3)], {"k": doc}, composer)
     assert "思想、业务和工作成绩" in answer.answer, answer.answer
+
+
+def test_a_refusal_says_which_named_place_or_law_no_document_mentions():
+    doc = law("t", "某某市学校安全条例", ["第1条 学校应当建立安全管理制度。"])
+    composer = Composer(None, AnswerWeights(semantic=0.0), ALWAYS_ANSWER)
+    answer = compose_answer(analyse("杭州的学校要建立什么安全管理制度?"), [hit(doc, 1)], {"t": doc}, composer)
+    assert answer.refused and "“杭州”" in answer.answer, answer.answer
+    answer = compose_answer(analyse("《校园安全管理法》怎么规定安全管理制度?"), [hit(doc, 1)], {"t": doc}, composer)
+    assert answer.refused and "《校园安全管理法》" in answer.answer, answer.answer
+    answer = compose_answer(analyse("What safety rules must schools in Hangzhou set up?"), [hit(doc, 1)], {"t": doc},
+                            composer)
+    assert answer.refused and "Hangzhou" in answer.answer, answer.answer
