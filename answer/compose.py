@@ -207,6 +207,7 @@ def refusal(q: Question, hits: list[SearchHit], documents: dict[str, Document], 
     place or law that no document mentions, saying which (the user can then upload or import it)."""
     see_also = [Citation.of(i + 1, h.chunk, documents, h.score) for i, h in enumerate(hits[:3])]
     unknown = [name for name in q.names if not mentioning(name, documents)]
+    unknown = [n for n in unknown if not any(n != m and n in m for m in unknown)]  # 上海 is said by 上海市
     if unknown:
         if q.english:  # a place by its English name when the places list has one (answer/data/places.tsv)
             names = ", ".join(english_places().get(n, (n,))[0].title() if not is_law_name(n) else f"《{n}》" for n in unknown)

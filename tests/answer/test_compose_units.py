@@ -70,6 +70,8 @@ def test_a_refusal_says_which_named_place_or_law_no_document_mentions():
     composer = Composer(None, AnswerWeights(semantic=0.0), ALWAYS_ANSWER)
     answer = compose_answer(analyse("杭州的学校要建立什么安全管理制度?"), [hit(doc, 1)], {"t": doc}, composer)
     assert answer.refused and "“杭州”" in answer.answer, answer.answer
+    answer = compose_answer(analyse("上海市的学校要建立什么安全管理制度?"), [hit(doc, 1)], {"t": doc}, composer)
+    assert answer.answer.count("上海") == 1, answer.answer  # 上海市, not also 上海
     answer = compose_answer(analyse("《校园安全管理法》怎么规定安全管理制度?"), [hit(doc, 1)], {"t": doc}, composer)
     assert answer.refused and "《校园安全管理法》" in answer.answer, answer.answer
     answer = compose_answer(analyse("What safety rules must schools in Hangzhou set up?"), [hit(doc, 1)], {"t": doc},
