@@ -27,13 +27,23 @@ from answer.lists import best_list
 from answer.mentions import documents_naming, is_law_name, is_law_titled, mentioning
 from answer.question import Question, coverage, norm
 from answer.refusal import RefusalModel, corpus_text, default_model, features, value_sentences
-from answer.sentences import AnswerWeights, Sentence, SentenceEncoder, default_weights, score_sentences
+from answer.sentences import (
+    AnswerWeights,
+    Sentence,
+    SentenceEncoder,
+    default_weights,
+    delegates,
+    score_sentences,
+)
 from answer.vocab import english_places
 from policyqa.models import Document, ResponsibilityRecord
 from retrieval.search import SearchHit
 
 REFUSAL_ZH = "文件中没有找到能回答这个问题的依据。"
 REFUSAL_EN = "The documents do not answer this question."
+# A figure the best clause leaves to other rules (answer.sentences.DELEGATION): a refusal that says where it is set.
+DELEGATED_ZH = "文件没有给出具体的数值或标准,只作了如下规定:"
+DELEGATED_EN = "The documents give no specific figure or standard; they leave it to other rules. "
 RECORD_MIN_SCORE = 0.28  # below it the best record is about another task (calibrated on the eval sets)
 ARTICLE = re.compile(r"第[一二三四五六七八九十百千零]+条")
 HEADING = re.compile(r"第[一二三四五六七八九十百千零]+(?:编|分编|章|节)")  # a law's parts above its articles
@@ -219,6 +229,19 @@ def refusal(q: Question, hits: list[SearchHit], documents: dict[str, Document], 
     return Answer(REFUSAL_EN if q.english else REFUSAL_ZH, True, see_also, score, question=q.normalised)
 
 
+def left_to_other_rules(q: Question, sentence: Sentence, hits: list[SearchHit], documents: dict[str, Document],
+                        weights: AnswerWeights, score: float) -> Answer:
+    """The figure asked for is set elsewhere ("按照国家有关规定…"): a refusal, since the documents do not hold
+    it, that quotes the clause saying where it is set."""
+    hit = hits[sentence.hit]
+    text = quote([sentence], hits, lambda _: 1, q, documents, weights)
+    if q.english:
+        text = f"{DELEGATED_EN}{documents[hit.chunk.doc_id].title} ({hit.chunk.clause_path}): {text}"
+    else:
+        text = DELEGATED_ZH + text
+    return Answer(text, True, [Citation.of(1, hit.chunk, documents, hit.score)], score, question=q.normalised)
+
+
 def about_names(q: Question, hits: list[SearchHit], documents: dict[str, Document]) -> list[SearchHit] | None:
     """The hits from documents that mention a place or law the question names; None when some name is in
     no document at all."""
@@ -286,6 +309,9 @@ def compose_answer(q: Question, hits: list[SearchHit], documents: dict[str, Docu
             return Answer(text, False, citations, score, question=q.normalised)
     if unknown_document_fact(q, hits, documents):
         return refusal(q, hits, documents, score)  # a 文号 or issuer the document does not show
+    if q.asks_figure and ranked and delegates(ranked[0].text) and not any(
+            q.holds(kind, ranked[0].text) for kind in q.value_kinds):
+        return left_to_other_rules(q, ranked[0], hits, documents, composer.weights, score)
 
     parts: list[str] = []
     found = best_record(q, hits) if q.asks_who else None

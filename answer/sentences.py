@@ -41,6 +41,18 @@ FURNITURE = re.compile(rf"{JOINT_ISSUER.pattern}|^\d{{4}}年\d{{1,2}}月\d{{1,2}
 SELF_REFERENCE = re.compile(r"本(法|条例|办法|规定|细则|规则|方案|意见|通知|决定|计划|章程|标准|制度)")
 
 
+# A rule that leaves the figure to other rules, in the drafting formulas of Chinese laws and policies:
+# "按照国家有关规定收取费用", "依照法律、法规的规定确定", "达到国家规定的…标准", "具体办法由国务院制定",
+# "另行规定". Such a sentence answers "what is the standard" only by saying where it is set.
+DELEGATION = re.compile(r"((由|按照|依照|根据|按)(国家|国务院|省|有关|法律|法规|各地|地方)[^。;；,，]{0,24}(规定|确定|制定|执行)|"
+                        r"国家规定的|另行(规定|制定)|具体办法由|由[^。;；,，]{1,20}(规定|制定|确定))")
+
+
+def delegates(text: str) -> bool:
+    """Whether a sentence leaves what it regulates to other rules (DELEGATION)."""
+    return bool(DELEGATION.search(text))
+
+
 @dataclass
 class Sentence:
     hit: int  # index into the hits

@@ -77,3 +77,31 @@ def test_a_refusal_says_which_named_place_or_law_no_document_mentions():
     answer = compose_answer(analyse("What safety rules must schools in Hangzhou set up?"), [hit(doc, 1)], {"t": doc},
                             composer)
     assert answer.refused and "Hangzhou" in answer.answer, answer.answer
+
+
+def test_a_standard_the_clause_leaves_to_other_rules_is_refused_with_that_clause_quoted():
+    """"赔偿标准是什么" over a clause that only says the standard is set by other rules: the documents do not
+    hold the figure, so the answer is a refusal that quotes where it is set."""
+    doc = law("s", "某某市学校安全条例", ["第1条 学校安全事故的赔偿标准,依照法律、法规的规定确定。",
+                                      "第2条 学校应当建立安全管理制度。"])
+    composer = Composer(None, AnswerWeights(semantic=0.0), ALWAYS_ANSWER)
+    answer = compose_answer(analyse("学校安全事故的赔偿标准是什么?"), [hit(doc, 1), hit(doc, 2)], {"s": doc}, composer)
+    assert answer.refused
+    assert answer.answer.startswith("文件没有给出具体的数值或标准"), answer.answer
+    assert "依照法律、法规的规定确定" in answer.answer and len(answer.citations) == 1
+
+
+def test_a_clause_that_states_the_standard_answers():
+    # the same question over a clause that gives the figure: answered, not refused
+    doc = law("s", "某某市学校安全条例", ["第1条 学校安全事故的赔偿标准为每人不超过十万元。"])
+    composer = Composer(None, AnswerWeights(semantic=0.0), ALWAYS_ANSWER)
+    answer = compose_answer(analyse("学校安全事故的赔偿标准是什么?"), [hit(doc, 1)], {"s": doc}, composer)
+    assert not answer.refused and "十万元" in answer.answer
+
+
+def test_a_delegating_clause_does_not_refuse_a_question_that_asks_no_figure():
+    # "学校要怎么收费" asks what the rule is, and "按照国家有关规定收取费用" is that rule
+    doc = law("f", "某某法", ["第1条 学校面向社会开展培训的,按照国家有关规定收取费用。"])
+    composer = Composer(None, AnswerWeights(semantic=0.0), ALWAYS_ANSWER)
+    answer = compose_answer(analyse("学校开展培训可以收费吗?"), [hit(doc, 1)], {"f": doc}, composer)
+    assert not answer.refused and "按照国家有关规定收取费用" in answer.answer

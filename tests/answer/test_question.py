@@ -248,3 +248,12 @@ def test_a_storys_numbers_and_calls_are_circumstances_not_asked_values():
     q = analyse(story)
     assert q.style == "long" and q.value_kinds == ()  # not 'phone' for 电话, not a count for 十三岁
     assert "phone" in analyse("学校的联系电话是多少?").value_kinds
+
+
+def test_a_standard_or_grade_asked_for_is_a_figure():
+    assert analyse("学生在校骨折赔偿标准").asks_figure
+    assert analyse("当老师普通话要达到什么等级").asks_figure
+    assert analyse("What level of Putonghua must teachers reach?").asks_figure
+    assert analyse("幼儿园一个班最多多少人?").asks_figure  # a count
+    assert not analyse("学校开展培训可以收费吗?").asks_figure
+    assert not analyse("标准化建设由哪个部门负责?").asks_figure
