@@ -15,6 +15,7 @@ from retrieval.embedders import Embedder, model_parts
 from retrieval.filters import SearchFilters, allowed_documents, collection_of
 from retrieval.fusion import document_ranks, reciprocal_rank_fusion, scale_scores
 from retrieval.index import Index
+from retrieval.stores import LexicalStore
 from retrieval.tokenize import query_tokens
 
 MODES = ("hybrid", "dense", "bm25")
@@ -84,6 +85,12 @@ class Retriever:
                      for doc_id, doc in index.documents.items()}
         factors = [weight_of.get(doc_id, 1.0) for doc_id in self._chunk_doc_ids]
         self._row_factors = factors if any(f != 1.0 for f in factors) else None
+        # BM25 orders each collection's rows by that collection's own term statistics
+        # (LexicalStore.grouped_scores): loading the law library leaves the order of a bureau's own clauses as it was.
+        collection = {doc_id: collection_of(doc) for doc_id, doc in index.documents.items()}
+        names = sorted(set(collection.values()))
+        self._row_groups = (np.array([names.index(collection[d]) for d in self._chunk_doc_ids], np.int64)
+                            if len(names) > 1 and isinstance(index.lexical, LexicalStore) else None)
         self._texts = {doc_id: doc.text for doc_id, doc in index.documents.items()}
         self._rows: tuple[frozenset[str], np.ndarray] | None = None  # the last allowed documents' rows
 
@@ -112,7 +119,10 @@ class Retriever:
         tokens: list[str] = []
         if mode in ("hybrid", "bm25"):
             tokens = query_tokens(lexical_query if lexical_query is not None else query)
-            lists["bm25"] = self.index.lexical.search(tokens, self.candidates, allowed)
+            if self._row_groups is not None:
+                lists["bm25"] = self.index.lexical.search(tokens, self.candidates, allowed, self._row_groups)
+            else:
+                lists["bm25"] = self.index.lexical.search(tokens, self.candidates, allowed)
         if mode in ("hybrid", "dense") and self.index.sentences is not None and self.weights.get("sentences"):
             lists["sentences"] = self.sentence_ranking(query_vec, {row for found in lists.values() for row, _ in found})
         return Rankings(lists, query_vec, tokens)

@@ -6,6 +6,7 @@ Both answer "top k (row, score)" for a query and both save to / load from a fold
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import bm25s
@@ -278,11 +279,14 @@ class LexicalStore:
                        else TokenTable.from_token_lists(corpus_tokens))
         self.bm25 = bm25_index(self.tokens)
 
-    def search(self, query_tokens: list[str], k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+    def search(self, query_tokens: list[str], k: int, allowed: np.ndarray | None = None,
+               groups: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The top k rows by BM25. With `groups` (a group number per row: each row's collection), each group's
+        rows are ordered by that group's own term statistics (see `grouped_scores`)."""
         known = [t for t in query_tokens if t in self.bm25.vocab_dict]
         if not known:
             return []
-        scores = self.bm25.get_scores(known)
+        scores = self.bm25.get_scores(known) if groups is None else self.grouped_scores(known, groups)
         if allowed is not None:
             mask = np.zeros_like(scores)
             mask[allowed] = 1.0
@@ -291,6 +295,38 @@ class LexicalStore:
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top])]
         return [(int(r), float(scores[r])) for r in top if scores[r] > 0]
+
+    def grouped_scores(self, tokens: list[str], groups: np.ndarray) -> np.ndarray:
+        """BM25 in which each group's rows are ordered as an index of the group alone would order them, and
+        the groups share the list as the whole index's scores say.
+
+        Within a group, rows are ranked with the group's own document frequencies (the Lucene IDF bm25s
+        uses; the stored scores are IDF(all rows) x the term-frequency part, so each token's column is
+        rescaled by IDF(group) / IDF(all)): loading the national law library leaves the order of a bureau's
+        own clauses as it was. Raw scores under different IDFs do not compare across groups (a term common
+        in the topical group weighs least there), so each group's rows keep the whole index's scores, sorted,
+        handed out in the group's own order. (Document lengths stay normalised by the whole index.)"""
+        shared = self.bm25.get_scores(tokens)
+        sizes = np.bincount(groups).astype(np.float64)
+        total = float(len(groups))
+        own = np.zeros(len(groups), dtype=np.float64)
+        for token in tokens:
+            column = self.bm25.get_scores([token])
+            found = column > 0
+            df_all = float(found.sum())
+            if not df_all:
+                continue
+            df = np.bincount(groups[found], minlength=len(sizes)).astype(np.float64)
+            idf_group = np.log1p((sizes - df + 0.5) / (df + 0.5))
+            idf_all = math.log1p((total - df_all + 0.5) / (df_all + 0.5))
+            own += column * (idf_group / idf_all)[groups]
+        scores = np.zeros(len(groups), dtype=np.float64)
+        for group in range(len(sizes)):
+            rows = np.flatnonzero((groups == group) & (shared > 0))
+            if len(rows):
+                by_own = rows[np.argsort(-own[rows], kind="stable")]
+                scores[by_own] = np.sort(shared[rows])[::-1]
+        return scores
 
     def save(self, path: Path) -> None:
         self.bm25.save(str(path))
