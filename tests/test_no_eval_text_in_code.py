@@ -2,8 +2,8 @@
 question failed is a defect. Fails when a piece of an eval question appears in a source or data file under
 answer/ or retrieval/: 8 consecutive Chinese characters (after NFKC, whitespace and punctuation removed),
 or, in English, 4 consecutive words (a window of 8 letters would be one common word such as "students"). Words
-inside a law's official English title (answer/data/laws_en.tsv) do not count: a question naming the law by its
-title quotes the law, not the code."""
+inside a law's official English title, and characters inside its Chinese name (answer/data/laws_en.tsv), do not
+count: a question naming the law quotes the law, not the code."""
 
 from __future__ import annotations
 
@@ -35,6 +35,14 @@ def law_titles() -> str:
     return " | ".join(words_only(r.split("\t")[0]) for r in rows if r.strip() and not r.startswith("#"))
 
 
+def law_names() -> str:
+    """The laws' Chinese names (answer/data/laws_en.tsv's second column), " | " apart: 国家通用语言文字 in a question
+    names the law, not the code."""
+    rows = (REPO / "answer/data/laws_en.tsv").read_text(encoding="utf-8").splitlines()
+    return " | ".join(cjk_only(r.split("\t")[1]) for r in rows
+                      if r.strip() and not r.startswith("#") and "\t" in r)
+
+
 def windows(question: str) -> list[str]:
     chars, words = cjk_only(question), words_only(question).split()
     return ([chars[i:i + CJK_WINDOW] for i in range(len(chars) - CJK_WINDOW + 1)]
@@ -59,9 +67,10 @@ def code_files() -> list[Path]:
 def shared_windows(question: str, code: tuple[str, str]) -> list[str]:
     """The question's windows found in code given as (its Chinese characters, its words)."""
     chars, words = code
-    titles = f" {law_titles()} "
+    titles, names = f" {law_titles()} ", law_names()
     return [w for w in windows(question)
-            if w in (words if " " in w else chars) and not (" " in w and f" {w} " in titles)]
+            if w in (words if " " in w else chars) and not (" " in w and f" {w} " in titles)
+            and not (" " not in w and w in names)]
 
 
 def as_code(text: str) -> tuple[str, str]:
@@ -81,6 +90,9 @@ def test_the_check_finds_a_copied_question():
     title = "What does the Family Education Promotion Law say about parents and children?"
     assert not shared_windows(title, as_code("family education promotion law\t家庭教育促进法"))
     assert shared_windows(title, as_code("# say about parents and children"))
+    # so is a law's Chinese name
+    assert not shared_windows("国家通用语言文字法规定了什么?", as_code("national common language law\t国家通用语言文字法"))
+    assert shared_windows("国家通用语言文字法规定了什么?", as_code("# 通用语言文字法规定了什么"))
 
 
 def test_no_eval_question_appears_in_answer_or_retrieval_code():
