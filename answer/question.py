@@ -106,13 +106,13 @@ VALUE_PATTERNS = {
     "names": re.compile(r"(?=([\u4e00-\u9fff]{2,8}?(?:中学|小学|大学|学院|学校|幼儿园))[、,和及与]"
                         r"([\u4e00-\u9fff]{2,12}?(?:中学|小学|大学|学院|学校|幼儿园)))"),
 }
-CONTACT_KINDS = ("phone", "email", "address", "hours")
+CONTACT_KINDS = ("phone", "email", "address", "hours")  # found on contact lines that share no topic words
 # Kinds of value a rule may leave to other rules ("按照国家有关规定收取费用"): figures, not names or contacts.
 FIGURE_KINDS = ("amount", "date", "period", "percent", "count")
 # A standard or grade asked for without a value word: "赔偿标准是什么", "收费标准", "要达到什么等级",
 # "what level is required".
 STANDARD_Q = re.compile(r"((什么|哪个|哪一|何种|啥)(标准|等级|级别|档次)|标准\s*(是|为)?\s*(什么|多少|怎样的?|如何|啥)?\s*[??]?\s*$|"
-                        r"\bwhat (level|grade|standard)\b|\bhow high\b)", re.I)  # found on contact lines that share no topic words
+                        r"\bwhat (level|grade|standard)\b|\bhow high\b)", re.I)
 # Words that make "X学校" a kind of school rather than a school's name.
 GENERIC_SCHOOL = re.compile(r"[各全本该每所等直属类]|优质|特色|培育|品牌|薄弱|达标|试点|高等|中小|义务|民办|公办|城乡|农村")
 PERSON_NOUN = re.compile(r"^[\u4e00-\u9fff]{0,3}?(老师|教师|学生|人员|名额|员工|保安|孩子|儿童|幼儿|小孩)")
