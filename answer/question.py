@@ -109,7 +109,7 @@ VALUE_PATTERNS = {
 CONTACT_KINDS = ("phone", "email", "address", "hours")  # found on contact lines that share no topic words
 # Kinds of value a rule may leave to other rules ("按照国家有关规定收取费用"): figures, not names or contacts.
 FIGURE_KINDS = ("amount", "date", "period", "percent", "count")
-# A standard or grade asked for without a value word: "赔偿标准是什么", "收费标准", "要达到什么等级",
+# A standard or grade asked for without a value word: "补贴标准是多少", "收费标准", "须达到哪一级别",
 # "what level is required".
 STANDARD_Q = re.compile(r"((什么|哪个|哪一|何种|啥)(标准|等级|级别|档次)|标准\s*(是|为)?\s*(什么|多少|怎样的?|如何|啥)?\s*[??]?\s*$|"
                         r"\bwhat (level|grade|standard)\b|\bhow high\b)", re.I)
