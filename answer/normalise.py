@@ -69,9 +69,15 @@ def strip_preambles(text: str) -> str:
     return out.strip() or text
 
 
+# A character's reading in brackets after it, as pages made for learners print it and mirror sites copy it
+# ("家長可以報(bào)警嗎"): a tone-marked pinyin syllable splits the word it follows for every reader.
+PINYIN_NOTE = re.compile(r"(?<=[\u3400-\u9fff])\s*\(\s*[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ][a-zü]*\s*\)")
+
+
 @lru_cache(maxsize=4096)
 def normalise_question(text: str) -> str:
-    """The question in simplified script, half-width, single-spaced, without greetings around it."""
-    text = unicodedata.normalize("NFKC", text)
+    """The question in simplified script, half-width, single-spaced, without readings in brackets or greetings
+    around it."""
+    text = PINYIN_NOTE.sub("", unicodedata.normalize("NFKC", text))
     text = re.sub(r"\s+", " ", to_simplified(text)).strip()
     return strip_preambles(text)

@@ -37,3 +37,12 @@ def test_greetings_and_thanks_around_the_question_are_dropped(typed, read):
 @pytest.mark.parametrize("question", ["急救措施有哪些?", "孩子很急", "各位家长怎么看", "请问"])
 def test_words_that_only_look_like_greetings_stay(question):
     assert strip_preambles(question) == question
+
+
+def test_a_characters_reading_in_brackets_is_dropped():
+    # mirror sites copy pages that print each character's pinyin after it
+    assert normalise_question("家長可以報(bào)警嗎") == "家长可以报警吗"
+    assert normalise_question("學校規(guī)定時(shí)間") == "学校规定时间"
+    # brackets that are not a reading stay
+    assert normalise_question("教育法(2021年修正)") == "教育法(2021年修正)"
+    assert normalise_question("第三条(一)") == "第三条(一)"
