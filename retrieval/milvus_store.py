@@ -194,6 +194,11 @@ class MilvusLexicalStore:
     def __init__(self, store: MilvusStore) -> None:
         self.store = store
 
+    def with_long_forms(self, tokens: list[str]) -> list[str]:
+        """The tokens as they are: the collection's vocabulary stays inside Milvus, so abbreviations
+        (retrieval/abbreviations.py) are not expanded on this store."""
+        return tokens
+
     def search(self, query_tokens: list[str] | str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         text = query_tokens if isinstance(query_tokens, str) else " ".join(query_tokens)
         if k <= 0 or not text.strip() or (allowed is not None and not len(allowed)):

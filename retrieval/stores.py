@@ -13,6 +13,8 @@ import bm25s
 import faiss
 import numpy as np
 
+from retrieval.abbreviations import abbreviation_table, with_long_forms
+
 HNSW_M = 32  # graph degree: recall vs memory
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 512  # search breadth: recall vs latency (setting POLICYQA_HNSW_EF_SEARCH; sweep in benches/README.md)
@@ -278,6 +280,7 @@ class LexicalStore:
         self.tokens = (corpus_tokens if isinstance(corpus_tokens, TokenTable)
                        else TokenTable.from_token_lists(corpus_tokens))
         self.bm25 = bm25_index(self.tokens)
+        self._abbreviations: dict[str, tuple[str, ...]] | None = None
 
     def search(self, query_tokens: list[str], k: int, allowed: np.ndarray | None = None,
                groups: np.ndarray | None = None) -> list[tuple[int, float]]:
@@ -295,6 +298,17 @@ class LexicalStore:
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top])]
         return [(int(r), float(scores[r])) for r in top if scores[r] > 0]
+
+    def with_long_forms(self, tokens: list[str]) -> list[str]:
+        """Query tokens plus the index's long forms of the abbreviations among them (家暴 -> 家庭暴力;
+        retrieval/abbreviations.py)."""
+        return with_long_forms(tokens, self.bm25.vocab_dict, self.abbreviations())
+
+    def abbreviations(self) -> dict[str, tuple[str, ...]]:
+        """short form -> long forms, from the vocabulary; built on first use."""
+        if self._abbreviations is None:
+            self._abbreviations = abbreviation_table(self.bm25.vocab_dict)
+        return self._abbreviations
 
     def grouped_scores(self, tokens: list[str], groups: np.ndarray) -> np.ndarray:
         """BM25 in which each group's rows are ordered as an index of the group alone would order them, and
@@ -339,4 +353,5 @@ class LexicalStore:
         store = cls.__new__(cls)
         store.bm25 = bm25s.BM25.load(str(path))
         store.tokens = None
+        store._abbreviations = None
         return store
