@@ -25,7 +25,7 @@ from answer.vocab import (
     surnames,
     unit_words,
 )
-from retrieval.tokenize import STOPWORDS, content_terms, english_words, glossary, synonyms
+from retrieval.tokenize import STOPWORDS, content_terms, english_words, glossary_terms, synonyms
 
 CN_NUM = "一二三四五六七八九十百千万两零〇"
 UNITS = "人名个所岁年月日天次项条元米分倍课时学时周岁节支类门批届级期"
@@ -220,7 +220,7 @@ def question_groups(question: str) -> Groups:
     for word in sorted(english_words(question)):
         if word in STOPWORDS:
             continue
-        translated = glossary().get(word)
+        translated = glossary_terms(word)
         groups.append((3.0, translated) if translated else (1.0, [word]))
     return groups
 

@@ -57,11 +57,3 @@ def everyday(word: str) -> bool:
 def jieba_frequency(word: str) -> int:
     jieba.initialize()
     return jieba.dt.FREQ.get(word, 0) or 0
-
-
-def with_long_forms(tokens: list[str], vocabulary: Mapping[str, object] | set[str],
-                    table: Mapping[str, tuple[str, ...]]) -> list[str]:
-    """The query tokens as they are (a repeated word counts twice in BM25) followed by the long forms of its
-    abbreviations, each once."""
-    extra = [long for tok in tokens for long in long_forms(tok, vocabulary, table)]
-    return tokens + [long for long in dict.fromkeys(extra) if long not in tokens]

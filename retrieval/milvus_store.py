@@ -194,9 +194,9 @@ class MilvusLexicalStore:
     def __init__(self, store: MilvusStore) -> None:
         self.store = store
 
-    def with_long_forms(self, tokens: list[str]) -> list[str]:
-        """The tokens as they are: the collection's vocabulary stays inside Milvus, so abbreviations
-        (retrieval/abbreviations.py) are not expanded on this store."""
+    def with_index_words(self, tokens: list[str]) -> list[str]:
+        """The tokens as they are: the collection's vocabulary stays inside Milvus, so the index's own words
+        for abbreviations and English words (retrieval/expansion.py) are not added on this store."""
         return tokens
 
     def search(self, query_tokens: list[str] | str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:

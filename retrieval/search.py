@@ -119,7 +119,7 @@ class Retriever:
         tokens: list[str] = []
         if mode in ("hybrid", "bm25"):
             tokens = query_tokens(lexical_query if lexical_query is not None else query)
-            tokens = self.index.lexical.with_long_forms(tokens)
+            tokens = self.index.lexical.with_index_words(tokens)
             if self._row_groups is not None:
                 lists["bm25"] = self.index.lexical.search(tokens, self.candidates, allowed, self._row_groups)
             else:

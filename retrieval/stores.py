@@ -13,7 +13,8 @@ import bm25s
 import faiss
 import numpy as np
 
-from retrieval.abbreviations import abbreviation_table, with_long_forms
+from retrieval.abbreviations import abbreviation_table
+from retrieval.expansion import with_index_words
 
 HNSW_M = 32  # graph degree: recall vs memory
 HNSW_EF_CONSTRUCTION = 80
@@ -299,10 +300,10 @@ class LexicalStore:
         top = top[np.argsort(-scores[top])]
         return [(int(r), float(scores[r])) for r in top if scores[r] > 0]
 
-    def with_long_forms(self, tokens: list[str]) -> list[str]:
-        """Query tokens plus the index's long forms of the abbreviations among them (家暴 -> 家庭暴力;
-        retrieval/abbreviations.py)."""
-        return with_long_forms(tokens, self.bm25.vocab_dict, self.abbreviations())
+    def with_index_words(self, tokens: list[str]) -> list[str]:
+        """Query tokens plus the index's own words for those it lacks: the long forms of abbreviations
+        (家暴 -> 家庭暴力), Chinese for English words the glossary lacks (retrieval/expansion.py)."""
+        return with_index_words(tokens, self.bm25.vocab_dict, self.abbreviations())
 
     def abbreviations(self) -> dict[str, tuple[str, ...]]:
         """short form -> long forms, from the vocabulary; built on first use."""

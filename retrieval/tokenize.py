@@ -32,6 +32,27 @@ def glossary() -> dict[str, list[str]]:
     return {k: v for k, v in data.items() if not k.startswith("_")}
 
 
+def singular_forms(word: str) -> list[str]:
+    """The word and the singulars it may be the plural of (policies -> policy, classes -> class,
+    teachers -> teacher): glossaries and dictionaries list the singular."""
+    forms = [word]
+    if word.endswith("ies") and len(word) > 4:
+        forms.append(word[:-3] + "y")
+    if word.endswith("es") and len(word) > 3:
+        forms.append(word[:-2])
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        forms.append(word[:-1])
+    return forms
+
+
+def glossary_terms(word: str) -> list[str] | None:
+    """The glossary's Chinese terms for an English word or for its singular; None when it has none."""
+    for form in singular_forms(word):
+        if form in glossary():
+            return glossary()[form]
+    return None
+
+
 @lru_cache(maxsize=1)
 def synonyms() -> dict[str, list[str]]:
     """Colloquial question words -> the words policy texts use (synonyms.json); applied to queries only."""
@@ -61,7 +82,7 @@ def tokenize(text: str) -> list[str]:
         if not tok or tok in STOPWORDS or PUNCT.match(tok):
             continue
         if ENGLISH_WORD.fullmatch(tok):
-            tokens.extend(glossary().get(tok, [tok]))
+            tokens.extend(glossary_terms(tok) or [tok])
             continue
         tokens.append(tok)
     return tokens

