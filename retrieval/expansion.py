@@ -11,15 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from retrieval.abbreviations import long_forms
-from retrieval.cedict import chinese_words
+from retrieval.cedict import chinese_words, phrase_words
 from retrieval.tokenize import ENGLISH_WORD
 
 
 def with_index_words(tokens: list[str], vocabulary: Mapping[str, object] | set[str],
-                     abbreviations: Mapping[str, tuple[str, ...]]) -> list[str]:
+                     abbreviations: Mapping[str, tuple[str, ...]], text: str = "") -> list[str]:
     """The query tokens as they are (a repeated word counts twice in BM25), then, once each, the index's
-    words for the tokens it lacks."""
-    extra: list[str] = []
+    words for the tokens it lacks and for the English phrases of the query's text."""
+    extra: list[str] = phrase_words(text, vocabulary) if text else []
     for tok in tokens:
         if tok in vocabulary:
             continue

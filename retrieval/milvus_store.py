@@ -194,7 +194,7 @@ class MilvusLexicalStore:
     def __init__(self, store: MilvusStore) -> None:
         self.store = store
 
-    def with_index_words(self, tokens: list[str]) -> list[str]:
+    def with_index_words(self, tokens: list[str], text: str = "") -> list[str]:
         """The tokens as they are: the collection's vocabulary stays inside Milvus, so the index's own words
         for abbreviations and English words (retrieval/expansion.py) are not added on this store."""
         return tokens

@@ -118,8 +118,8 @@ class Retriever:
                 lists[name] = self.index.dense.search(self.part_query(query_vec, cols), self.candidates, allowed)
         tokens: list[str] = []
         if mode in ("hybrid", "bm25"):
-            tokens = query_tokens(lexical_query if lexical_query is not None else query)
-            tokens = self.index.lexical.with_index_words(tokens)
+            text = lexical_query if lexical_query is not None else query
+            tokens = self.index.lexical.with_index_words(query_tokens(text), text)
             if self._row_groups is not None:
                 lists["bm25"] = self.index.lexical.search(tokens, self.candidates, allowed, self._row_groups)
             else:

@@ -300,10 +300,11 @@ class LexicalStore:
         top = top[np.argsort(-scores[top])]
         return [(int(r), float(scores[r])) for r in top if scores[r] > 0]
 
-    def with_index_words(self, tokens: list[str]) -> list[str]:
+    def with_index_words(self, tokens: list[str], text: str = "") -> list[str]:
         """Query tokens plus the index's own words for those it lacks: the long forms of abbreviations
-        (家暴 -> 家庭暴力), Chinese for English words the glossary lacks (retrieval/expansion.py)."""
-        return with_index_words(tokens, self.bm25.vocab_dict, self.abbreviations())
+        (家暴 -> 家庭暴力), Chinese for English words the glossary lacks and for English phrases of the
+        query's `text` (retrieval/expansion.py)."""
+        return with_index_words(tokens, self.bm25.vocab_dict, self.abbreviations(), text)
 
     def abbreviations(self) -> dict[str, tuple[str, ...]]:
         """short form -> long forms, from the vocabulary; built on first use."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from retrieval.cedict import chinese_words, reverse_entries
+from retrieval.cedict import chinese_words, phrase_words, reverse_entries
 from retrieval.stores import LexicalStore
 from retrieval.tokenize import glossary, glossary_terms, query_tokens, singular_forms, tokenize
 
@@ -19,6 +19,7 @@ def test_glosses_read_backwards_keep_their_sense_number():
     assert found["tuition"] == [(1, "学费")]  # "tuition fee" is two words, not a gloss of one
     assert found["expel"] == [(0, "开除")]  # the bracketed note and "to" dropped
     assert found["fire"] == [(1, "开除")]
+    assert found["tuition fee"] == [(0, "学费")]  # phrases of up to three words are glosses too
 
 
 def test_only_words_the_index_holds_are_given():
@@ -48,3 +49,12 @@ def test_an_english_question_finds_the_article_through_the_dictionary():
     found = [articles[row] for row, _ in store.search(expanded, 3)]
     assert "训诫" in found[0]
     assert not any("训诫" in articles[row] for row, _ in store.search(query, 3))
+
+
+def test_an_english_phrase_is_read_whole_and_the_longest_one_wins():
+    held = {"国防", "繁体字", "汉字", "校车", "体育", "教育"}
+    assert phrase_words("What does the law say on national defense education?", held) == ["国防"]
+    # "Chinese characters" inside "traditional Chinese characters" does not count again (汉字)
+    assert phrase_words("Is it illegal to use traditional Chinese characters?", held) == ["繁体字"]
+    assert phrase_words("school buses and physical education", held) == ["校车", "体育"]  # plural, by its singular
+    assert phrase_words("national defense", {"教育"}) == []  # only words the index holds
