@@ -48,7 +48,13 @@ def reverse_entries(lines) -> dict[str, list[tuple[int, str]]]:
         if line.startswith("#") or not m:
             continue
         for sense, gloss in enumerate(m.group(3).split("/")):
-            gloss = re.sub(r"^(to|a|an|the) ", "", re.sub(r"\([^)]*\)", "", gloss).strip().lower())
+            gloss = re.sub(r"^(to|a|an|the) ", "", re.sub(r"\([^)]*\)", "", gloss).strip())
+            # A gloss that starts with a capital is a name ("China" for 中国, "Beijing"): English questions say
+            # "in China" of their setting, and the laws name the country in titles and preambles, not in what
+            # a clause is about.
+            if gloss[:1].isupper():
+                continue
+            gloss = gloss.lower()
             if re.fullmatch(r"[a-z][a-z\-]+( [a-z]+){0,2}", gloss):
                 found.setdefault(gloss, []).append((sense, m.group(2)))
     return found

@@ -20,6 +20,8 @@ def test_glosses_read_backwards_keep_their_sense_number():
     assert found["expel"] == [(0, "开除")]  # the bracketed note and "to" dropped
     assert found["fire"] == [(1, "开除")]
     assert found["tuition fee"] == [(0, "学费")]  # phrases of up to three words are glosses too
+    named = reverse_entries(["中國 中国 [Zhong1 guo2] /China/"])
+    assert named == {}  # a name is not what a clause is about
 
 
 def test_only_words_the_index_holds_are_given():
@@ -27,6 +29,7 @@ def test_only_words_the_index_holds_are_given():
     assert "训诫" in chinese_words("reprimand", {"训诫", "教育"})
     assert chinese_words("reprimand", {"教育"}) == ()
     assert chinese_words("if", {"如果"}) == ()  # function words have no policy term
+    assert chinese_words("china", {"中国"}) == ()  # nor does the name of the country every law is of
     assert chinese_words("reprimands", {"训诫"}) == ("训诫",)  # a plural, by its singular
 
 
