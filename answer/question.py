@@ -14,6 +14,8 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+import jieba
+
 from answer.normalise import normalise_question
 from answer.vocab import (
     english_laws,
@@ -310,19 +312,41 @@ def named_entities(question: str) -> tuple[str, ...]:
 
 
 def name_found(name: str, text: str) -> bool:
-    """Whether a named place/law occurs in normalised text ("宁波市" also matches "宁波"). A law name read
-    from a question may carry the words before it ("我想知道民法典"): an ending of three or more characters
-    that names a law counts, unless a longer ending is a national law's own name (学前教育法 is not 教育法)."""
-    if name in text or (len(name) > 2 and name[-1] in "省市县区" and name[:-1] in text):
-        return True
+    """Whether a named place/law occurs in normalised text ("宁波市" also matches "宁波"). A place counts
+    only where it starts a word (`starts_word`). A law name read from a question may carry the words before
+    it ("我想知道民法典"): an ending of three or more characters that names a law counts, unless a longer
+    ending is a national law's own name (学前教育法 is not 教育法)."""
     if not name.endswith(("法", "法典")):
-        return False
+        short = name[:-1] if len(name) > 2 and name[-1] in "省市县区" else None
+        return starts_word(name, text) or (short is not None and starts_word(short, text))
+    if name in text:
+        return True
     laws = national_law_names()
     for ending in (name[i:] for i in range(len(name) - 2)):  # longest first, the whole name included
         if ending in text:
             return True
         if ending in laws:  # a law of its own, not in the text: shorter endings name other laws
             return False
+    return False
+
+
+# Characters either side of an occurrence that jieba reads to see where the words around it begin.
+WORD_WINDOW = 6
+
+
+def starts_word(name: str, text: str) -> bool:
+    """Whether the name occurs in the text at the start of a word: 广安 is not in 推广安全 (推广|安全), 长沙 not
+    in 延长沙漠. A longer word it begins still counts (广安市, 仁怀市人民政府)."""
+    at = text.find(name)
+    while at >= 0:
+        start = max(0, at - WORD_WINDOW)
+        offset, starts = start, set()
+        for word in jieba.cut(text[start:at + len(name) + WORD_WINDOW]):
+            starts.add(offset)
+            offset += len(word)
+        if at in starts:
+            return True
+        at = text.find(name, at + 1)
     return False
 
 

@@ -91,6 +91,14 @@ def test_named_places_and_laws():
     assert {"海淀区", "泉州"} <= set(analyse("海淀区和泉州的学校午休时间一样吗?").names)
 
 
+def test_a_place_is_found_where_a_word_starts_not_inside_other_words():
+    # the law library's 网络安全法 says 推广安全…: it does not mention 广安
+    assert not name_found("广安", "国家推广安全可信的网络产品和服务")
+    assert not name_found("长沙", "期限延长沙漠化防治")
+    assert name_found("广安", "广安市实验学校") and name_found("广安市", "在广安的学校")
+    assert name_found("城厢区", "城厢区教育局门牌")
+
+
 @pytest.mark.parametrize("word, place", [
     ("海淀区", True), ("泉州", True), ("东莞", True), ("内蒙古", True),  # a level, or known with one (泉州市)
     ("遵循原则", False), ("福利", False), ("中考", False), ("城市", False), ("上市", False),  # jieba tags these ns
