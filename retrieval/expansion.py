@@ -1,8 +1,8 @@
 """A BM25 query in the index's own words: what a question word the index lacks is called in the documents.
 
 Two kinds of word find nothing in BM25 although the clause is there: an abbreviation of a term the
-documents write in full (家暴 for 家庭暴力; retrieval/abbreviations.py) and an English word the glossary does
-not translate (expel; retrieval/cedict.py). Both are looked up against the index's vocabulary, so what is
+documents write in full (家暴 for 家庭暴力; retrieval/abbreviations.py) and an English word or phrase the
+glossary does not translate (expel, national defense; retrieval/cedict.py). Both are looked up against the index's vocabulary, so what is
 added is always a word some chunk contains.
 """
 
