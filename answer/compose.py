@@ -129,7 +129,7 @@ def source_label(hit: SearchHit, documents: dict[str, Document], span: tuple[int
 def after_label(text: str, article: str, title: str) -> str:
     """The quoted text without what the label "《…》第五十五条规定:" already says: the article's number and,
     before it, the law's title and the headings of the chapter or section the article opens
-    ("中华人民共和国…法 第一章 总则 第一条 …", "第六章 附则 第五十五条 …")."""
+    ("…教育法 第一章 总则 第一条 …", "第六章 附则 第五十五条 …")."""
     at = text.find(article)
     if at < 0 or at > len(title) + 40:
         return text
