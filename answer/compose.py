@@ -170,23 +170,30 @@ def quote(sentences: list[Sentence], hits: list[SearchHit], cite, q: Question,
 
 def pick(q: Question, ranked: list[Sentence], hits: list[SearchHit], weights: AnswerWeights) -> list[list[Sentence]]:
     """Sentences to quote, grouped by clause: the best sentence with the runner-up of its clause when
-    that scores close; the best sentence of another clause when it scores nearly as well (or, for a
-    question about several documents, of another document)."""
+    that scores close; then the best sentence of each further clause that scores nearly as well
+    (second_clause of the best), up to max_clauses in all. When the scores do not separate the clauses,
+    the answer shows each rather than bet on one: on the real questions the clause that answers is as
+    often the second or third by score as the first. A question about several documents gets the best
+    sentence of another document even when it scores lower."""
     if not ranked:
         return []
     best = ranked[0]
     first = [best] + [s for s in ranked[1:3] if s.hit == best.hit and s.score >= best.score * 0.8][:1]
     groups = [first]
+    quoted = {best.hit}
     doc_of = lambda s: hits[s.hit].chunk.doc_id  # noqa: E731
     for s in ranked[1:]:
-        if s.hit == best.hit or s.furniture:
+        if len(groups) >= weights.max_clauses:
+            break
+        if s.hit in quoted or s.furniture:
             continue
-        if q.several and doc_of(s) != doc_of(best) and s.score >= best.score * 0.3:
+        if q.several and len(groups) == 1 and doc_of(s) != doc_of(best) and s.score >= best.score * 0.3:
             groups.append([s])
             break
-        if s.score >= best.score * weights.second_clause:
-            groups.append([s])
-        break
+        if s.score < best.score * weights.second_clause:
+            break  # sentences come best first: no later clause scores higher
+        groups.append([s])
+        quoted.add(s.hit)
     return groups
 
 

@@ -83,8 +83,10 @@ class AnswerWeights:
     # A clause this short is quoted whole: a law article or an item states one rule, and the sentence
     # that scores best is often only half of it ("…的,由…责令改正;情节严重的,…").
     quote_whole: int = 160
-    # Another clause is quoted too when its best sentence scores at least this share of the best one's.
+    # Another clause is quoted too when its best sentence scores at least this share of the best one's…
     second_clause: float = 0.85
+    # …and so on up to this many clauses in all (the best one's included).
+    max_clauses: int = 2
 
 
 @lru_cache(maxsize=1)

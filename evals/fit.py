@@ -50,7 +50,8 @@ SCORE_GRID = {"semantic": (0.5, 1.0, 2.0), "lexical": (0.25, 0.5, 1.0), "clause"
               "value": (0.0, 0.3, 1.0)}
 # A quote is a clause, not a page: at most one law article is quoted whole (most articles are under 400
 # characters; the chosen value is reported with the answers' median length).
-QUOTE_GRID = {"quote_whole": (120, 180, 250, 400, 500), "second_clause": (0.5, 0.7, 0.85, 2.0)}
+QUOTE_GRID = {"quote_whole": (120, 180, 250, 400, 500), "second_clause": (0.5, 0.7, 0.85, 2.0),
+              "max_clauses": (2, 3)}
 QUOTE_TOLERANCE = 0.01  # mean answer hit a shorter quote may give up: about one question in a hundred
 
 

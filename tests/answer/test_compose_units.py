@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from hits import hit, law
 
-from answer.compose import Composer, after_label, compose_answer
+from answer.compose import Composer, after_label, compose_answer, pick
 from answer.question import analyse
 from answer.refusal import ALWAYS_ANSWER
-from answer.sentences import AnswerWeights
+from answer.sentences import AnswerWeights, Sentence
 
 
 def test_part_of_an_article_numbered_in_digits_is_quoted_under_its_label():
@@ -105,3 +105,21 @@ def test_a_delegating_clause_does_not_refuse_a_question_that_asks_no_figure():
     composer = Composer(None, AnswerWeights(semantic=0.0), ALWAYS_ANSWER)
     answer = compose_answer(analyse("学校开展培训可以收费吗?"), [hit(doc, 1)], {"f": doc}, composer)
     assert not answer.refused and "按照国家有关规定收取费用" in answer.answer
+
+
+def test_clauses_scoring_close_to_the_best_are_quoted_too_up_to_max_clauses():
+    doc = law("t", "某某法", ["第1条 学校应当甲。", "第2条 学校应当乙。", "第3条 学校应当丙。", "第4条 学校应当丁。"])
+    hits = [hit(doc, n) for n in (1, 2, 3, 4)]
+    ranked = [Sentence(0, "学校应当甲。", 4, score=1.0), Sentence(1, "学校应当乙。", 4, score=0.9),
+              Sentence(0, "学校应当甲乙。", 4, score=0.85),  # the best clause again: not a new clause
+              Sentence(2, "学校应当丙。", 4, score=0.75), Sentence(3, "学校应当丁。", 4, score=0.5)]
+    q = analyse("学校应当做什么?")
+
+    def clauses(**weights) -> list[int]:
+        return [group[0].hit for group in pick(q, ranked, hits, AnswerWeights(**weights))]
+
+    assert clauses(second_clause=0.7, max_clauses=3) == [0, 1, 2]
+    assert clauses(second_clause=0.7, max_clauses=2) == [0, 1]  # as many as allowed
+    assert clauses(second_clause=0.8, max_clauses=3) == [0, 1]  # 0.75 of the best is not close enough
+    assert clauses(second_clause=0.95, max_clauses=3) == [0]
+    assert clauses(second_clause=0.3, max_clauses=4) == [0, 1, 2, 3]
