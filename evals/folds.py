@@ -181,6 +181,9 @@ def collect(set_paths: list[Path], root: Path, log) -> tuple[list[Question], dic
                     ranked = retriever.rankings(text, "dense")
                     lists = {name: found for name, found in ranked.lists.items() if name.startswith("dense")}
                     for lv in LEXICAL_VARIANTS:
+                        if lv == "synonyms":  # the service's own BM25 list (index words, abbreviations, English)
+                            lists["bm25:synonyms"] = retriever.rankings(text, "bm25").lists["bm25"]
+                            continue
                         tokens = expanded_tokens(text, lv)
                         lists[f"bm25:{lv}"] = retriever.index.lexical.search(tokens, retriever.candidates)
                     # Sentences rank the candidates the service's rankings found (its BM25 uses synonyms.json).
