@@ -142,6 +142,8 @@ def _ingest(settings: Settings, paths: list[Path], embedder: Embedder, rebuild: 
             by_doc.setdefault(c.doc_id, []).append(c)
         for doc in documents:
             known[doc.doc_id] = (doc, by_doc[doc.doc_id])
+    if not rebuild and not known:  # another embedder, chunking or pipeline: the index is built anew, so the
+        paths = paths + files_indexed_before(settings, paths)  # files it holds are read again, not dropped
     report = prepare_documents(paths, chunk_settings(settings), settings.max_file_mb, progress, known,
                                ParseLimits.from_settings(settings), Quarantine(settings.data_dir), rebuild,
                                page_progress)
@@ -163,6 +165,28 @@ def _ingest(settings: Settings, paths: list[Path], embedder: Embedder, rebuild: 
                            store=store_config(settings), incremental=not rebuild,
                            sentence_vectors=settings.chunk_sentence_vectors)
     return IngestOutcome(report, manifest, False, deleted)
+
+
+def files_indexed_before(settings: Settings, paths: list[Path]) -> list[Path]:
+    """The files of the live index's documents that still exist, other than `paths` and what they hold: an
+    ingest into an index built with another embedder, chunking or pipeline builds it anew, and without them
+    every document not among the paths would be lost (an upload after a change of settings kept only itself)."""
+    try:
+        documents, _ = read_contents(index_dir(settings))
+    except (OSError, ValueError, KeyError, TypeError):  # no index yet, or one this version cannot read
+        return []
+    given = [p.resolve() for p in paths]
+    found: list[Path] = []
+    for doc in documents:
+        if not from_file(doc) or not doc.source_path:
+            continue
+        path = Path(doc.source_path)
+        if not path.is_file() or path in found:
+            continue
+        resolved = path.resolve()
+        if not any(resolved == g or g in resolved.parents for g in given):
+            found.append(path)
+    return found
 
 
 def imported_laws(settings: Settings) -> dict[str, tuple[Document, list[Chunk]]]:

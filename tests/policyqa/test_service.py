@@ -1,0 +1,42 @@
+"""policyqa.service: what an ingest keeps when the index it updates was built with other settings."""
+
+from __future__ import annotations
+
+from helpers import make_settings
+
+from policyqa import service
+from retrieval.index import read_contents
+
+ONE = "一、总则\n学校应当建立安全管理制度,落实安全责任。\n二、职责\n教育局负责监督检查学校的安全工作。\n"
+TWO = "一、目标\n每所学校至少开设三个兴趣项目。\n二、保障\n各校应当保障兴趣项目的场地和经费。\n"
+
+
+def indexed_ids(settings) -> set[str]:
+    documents, _ = read_contents(service.index_dir(settings))
+    return {d.doc_id for d in documents}
+
+
+def test_an_ingest_after_a_change_of_chunking_reads_the_other_files_again(tmp_path, hashing_embedder):
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    (first / "one.txt").write_text(ONE, encoding="utf-8")
+    (second / "two.txt").write_text(TWO, encoding="utf-8")
+    settings = make_settings(data_dir=tmp_path / "data", corpus_dir=first, embedder="hashing")
+    service.ingest(settings, [first], hashing_embedder)
+    service.ingest(settings, [second], hashing_embedder)  # an upload, or `policyqa ingest FILE`
+    before = indexed_ids(settings)
+    assert len(before) == 2
+
+    # Another chunking: the index is built anew. The file ingested apart is read again, not dropped.
+    changed = make_settings(data_dir=tmp_path / "data", corpus_dir=first, embedder="hashing", chunk_max_chars=300)
+    assert service.compatible_manifest(changed, hashing_embedder) is None
+    outcome = service.ingest(changed, [first], hashing_embedder)
+    assert outcome.manifest is not None
+    assert indexed_ids(changed) == before
+    assert service.compatible_manifest(changed, hashing_embedder) is not None
+
+    # A file that is gone is not brought back; pruning drops its document as before.
+    (second / "two.txt").unlink()
+    service.ingest(settings, [first], hashing_embedder, prune=True)
+    assert len(indexed_ids(settings)) == 1
