@@ -6,6 +6,7 @@ apart so the fold experiments (evals/folds.py) can fuse one query's lists under 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -28,6 +29,10 @@ class SearchHit:
     dense_score: float = 0.0  # cosine similarity of the query and the chunk (first model)
     signals: dict[str, int] = field(default_factory=dict)  # which rankings found it, at which rank
     similarities: dict[str, float] = field(default_factory=dict)  # cosine per model ("dense", "dense:use")
+
+
+# Filter combinations whose allowed rows are kept (a dashboard's few filters; the default above all).
+ALLOWED_KEPT = 64
 
 
 @dataclass
@@ -92,18 +97,22 @@ class Retriever:
         self._row_groups = (np.array([names.index(collection[d]) for d in self._chunk_doc_ids], np.int64)
                             if len(names) > 1 and isinstance(index.lexical, LexicalStore) else None)
         self._texts = {doc_id: doc.text for doc_id, doc in index.documents.items()}
-        self._rows: tuple[frozenset[str], np.ndarray] | None = None  # the last allowed documents' rows
+        # Allowed rows by (filters, date): an index's documents do not change, and deciding which pass the
+        # filters (which law versions are in force today) is a scan of every document, 4 ms a question at 5k.
+        self._allowed: dict[tuple[str, str], np.ndarray | None] = {}
 
     def allowed(self, filters: SearchFilters | None) -> np.ndarray | None:
         """Rows of the chunks the filters allow (without filters: the default, laws in force); None when
-        all are. Every unfiltered question allows the same documents, so their rows are kept."""
-        ok = allowed_documents(self.index.documents, filters or SearchFilters())
-        if ok is None:
-            return None
-        if self._rows is None or self._rows[0] != ok:
-            rows = np.array([row for row, doc_id in enumerate(self._chunk_doc_ids) if doc_id in ok], dtype=np.int64)
-            self._rows = (frozenset(ok), rows)
-        return self._rows[1]
+        all are. Worked out once per filters and day: every unfiltered question allows the same rows."""
+        filters = filters or SearchFilters()
+        key = (repr(filters), dt.date.today().isoformat())
+        if key not in self._allowed:
+            if len(self._allowed) >= ALLOWED_KEPT:
+                self._allowed.clear()
+            ok = allowed_documents(self.index.documents, filters)
+            self._allowed[key] = None if ok is None else np.array(
+                [row for row, doc_id in enumerate(self._chunk_doc_ids) if doc_id in ok], dtype=np.int64)
+        return self._allowed[key]
 
     def rankings(self, query: str, mode: str = "hybrid", allowed: np.ndarray | None = None,
                  lexical_query: str | None = None) -> Rankings:
