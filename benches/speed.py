@@ -172,7 +172,7 @@ def measure_updates(built: dict, new_doc: tuple[Path, list[str], np.ndarray], ch
     cache.save()
     del cache
     settings = Settings(_env_file=None, data_dir=data, corpus_dir=new_doc[0].parent,
-                        chunk_max_chars=chunking.get("max_chars", 400), chunk_min_chars=chunking.get("min_chars", 20))
+                        **{f"chunk_{k}": v for k, v in chunking.items()})  # the chunking the index was built with
     stub = CachedOnly(embedder.name, embedder.dim)
     n_before = json.loads((live / "manifest.json").read_text())["n_chunks"]
     out = {}
@@ -253,7 +253,9 @@ def run_speed(seed: Ingested, questions: list[str], sizes: list[int], work_root:
     real = (documents, chunks, vectors)
     query_vectors = work_root / "queries.npy"
     np.save(query_vectors, seed.embedder.embed_queries(questions))
-    chunking = seed.manifest.get("chunking", {})
+    # The synthetic copies have chunk vectors only (no sentence vectors to derive theirs from): the indexes are
+    # built without them, and the manifest says so, so that the update measurements find them compatible.
+    chunking = {**seed.manifest.get("chunking", {}), "sentence_vectors": False}
     new_doc = new_document(seed.corpus_dir, work_root / "new", seed.embedder, chunking)
     rows = []
     for size in progress(sizes, "speed sizes", leave=True):
