@@ -106,13 +106,16 @@ class Retriever:
         all are. Worked out once per filters and day: every unfiltered question allows the same rows."""
         filters = filters or SearchFilters()
         key = (repr(filters), dt.date.today().isoformat())
-        if key not in self._allowed:
-            if len(self._allowed) >= ALLOWED_KEPT:
-                self._allowed.clear()
-            ok = allowed_documents(self.index.documents, filters)
-            self._allowed[key] = None if ok is None else np.array(
-                [row for row, doc_id in enumerate(self._chunk_doc_ids) if doc_id in ok], dtype=np.int64)
-        return self._allowed[key]
+        found = self._allowed.get(key, self)  # read once: another request may clear the dict meanwhile
+        if found is not self:
+            return found
+        ok = allowed_documents(self.index.documents, filters)
+        rows = None if ok is None else np.array(
+            [row for row, doc_id in enumerate(self._chunk_doc_ids) if doc_id in ok], dtype=np.int64)
+        if len(self._allowed) >= ALLOWED_KEPT:
+            self._allowed.clear()
+        self._allowed[key] = rows
+        return rows
 
     def rankings(self, query: str, mode: str = "hybrid", allowed: np.ndarray | None = None,
                  lexical_query: str | None = None) -> Rankings:
