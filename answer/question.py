@@ -60,7 +60,9 @@ VALUE_QUESTIONS = {
                          r"\bhow much\b.{0,40}\b(fund|funding|money|budget|grant|subsid\w*|pay|salary|cost|fee|"
                          r"allowance|stipend|tuition)|"
                          r"\bpay rate\b|\bhourly pay\b|\bprize money\b|\bbudget of\b)", re.I),
+    # 完成时限 / 截止期限 / 办结时间: a task table's deadline column, asked for by its name
     "date": re.compile(r"(哪天|哪一天|哪年|哪一年|几号|几月|什么时候|啥时候|何时|什么时间|截止|最晚|多会儿|日期|"
+                       r"(完成|办结|整改|上报|报送)(时限|期限|时间)|"
                        r"施行时间|生效时间|\bwhen\b|what date|which date|deadline|by when|what year|effective date|"
                        r"implementation (date|time)|(entry|come|comes|came) into force|tak(e|es|en) effect|took effect)",
                        re.I),

@@ -142,3 +142,14 @@ def test_a_responsibility_answer_gives_the_tasks_deadline_when_the_table_has_one
                                                       "督导室 (deadline: 2018年12月底前) [1].")
     record.deadline = ""
     assert responsibility_answer(record, 2, False) == "“实施教育评价改革工程”由教研室牵头,督导室协助[2]。"
+
+
+def test_a_deadline_the_task_table_does_not_give_is_not_answered_with_the_offices(real_index):
+    """After the who-leads answer, "完成时限呢?" asks for the task's deadline; the renhuai table has no
+    deadline column, so the offices are not served again as if they answered it."""
+    first = real_index.ask(ZH_QUESTION).answer
+    history = [{"role": "user", "content": ZH_QUESTION}, {"role": "assistant", "content": first.answer}]
+    followup = real_index.ask("完成时限呢?", history=history)
+    assert "特色创新课程构建工程" in followup.resolved_question
+    assert followup.answer.answer != first.answer
+    assert followup.answer.refused
