@@ -34,7 +34,7 @@ from answer.question import analyse, focus_of, holds_value, is_place, name_found
     ("Effective date of the sports law", {"date"}),  # when a law takes effect, in the words people use
     ("Has the vocational education law come into force?", {"date"}),
     ("体育法的施行日期", {"date"}),
-    ("信息化工程的完成时限是哪天?", {"date"}),  # a task table's deadline column, by its name
+    ("信息化工程的完成时限?", {"date"}),  # a task table's deadline column, by its name
     ("整改期限呢?", {"date"}),
     ("每节课的时限是多少分钟?", {"count"}),  # a length of time, not a date
 ])
