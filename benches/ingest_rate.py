@@ -9,9 +9,9 @@ In one process:
    the chunks' index texts and their sentences (retrieval/sentences.py). Each model's `embed_passages` is wrapped
    to record the texts it was given and the time it took.
 2. The raw rate, twice: `embed_passages` of each model alone on a seeded sample of those same texts (chunks and
-   sentences in the ingest's proportion), in batches (benches.laws.raw_rate; the bundled model is fed one passage at a time, so the batch size
-   plays no part). A paired embedder embeds
-   every passage with each of its models, so its raw rate is one over the sum of the models' times per passage.
+   sentences in the ingest's proportion), in batches (benches.laws.raw_rate; the bundled model is fed one passage
+   at a time, so the batch size plays no part). A paired embedder embeds every passage with each of its models,
+   so its raw rate is one over the sum of the models' times per passage.
 3. The ratio: the ingest's passages per second of wall time over the raw rate (the mean of the two passes).
 """
 
