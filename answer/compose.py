@@ -25,6 +25,7 @@ from answer.doc_facts import (
 from answer.laws import article_number, is_law, version_info
 from answer.lists import best_list
 from answer.mentions import documents_naming, is_law_name, is_law_titled, mentioning
+from answer.places import is_national
 from answer.question import Question, coverage, norm
 from answer.refusal import RefusalModel, corpus_text, default_model, features, value_sentences
 from answer.sentences import (
@@ -250,11 +251,16 @@ def left_to_other_rules(q: Question, sentence: Sentence, hits: list[SearchHit], 
 
 
 def about_names(q: Question, hits: list[SearchHit], documents: dict[str, Document]) -> list[SearchHit] | None:
-    """The hits from documents that mention a place or law the question names; None when some name is in
-    no document at all."""
+    """The hits from documents that mention a place or law the question names. A place no document mentions
+    leaves the national documents (laws, State Council and ministry rules), which hold everywhere
+    ("在海南,学校能开除初中生吗" is answered by 义务教育法), unless the question asks for a figure, which they
+    do not set for one place. None when nothing indexed can answer: a law no document mentions, or such a
+    place and no national document among the hits."""
     naming = documents_naming(q.names, documents)
     if naming is None:
-        return None
+        if q.required_kinds or any(is_law_name(n) for n in q.names if not mentioning(n, documents)):
+            return None
+        return [h for h in hits if is_national(documents[h.chunk.doc_id])] or None
     named = [h for h in hits if h.chunk.doc_id in naming]
     # A question naming a law is answered by the law itself, when it is among the hits.
     laws = [h for h in named if any(is_law_titled(name, documents[h.chunk.doc_id].title) for name in q.names)]

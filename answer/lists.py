@@ -85,7 +85,7 @@ def best_list(q: Question, hits: list[SearchHit], documents: dict[str, Document]
         topic: Groups = [(w, alts) for w, alts in q.groups if w >= 2 and not any(a in title for a in alts)]
         floor = coverage(topic, best_sentence)
         for found in clause_lists(hit, documents):
-            if q.value_kinds and not all(q.holds(kind, "、".join(found.items)) for kind in q.value_kinds):
+            if q.required_kinds and not all(q.holds(kind, "、".join(found.items)) for kind in q.required_kinds):
                 continue  # "哪几所学校" wants names, not the headings of a work plan
             heading_cov = coverage(topic, found.heading + found.intro)
             if heading_cov and coverage(topic, found.heading + found.intro + "".join(found.items)) >= floor:

@@ -23,17 +23,27 @@ def pinyin(name: str) -> str:
     return "".join(lazy_pinyin(name))
 
 
+def opening_places(doc: Document) -> list[str]:
+    """The places that open the document's issuer or title ("仁怀市教育局" -> 仁怀)."""
+    parts = [part.strip() for text in (doc.issuer, doc.title) for part in re.split(r"[、,]", text or "")]
+    return [m.group(1) for part in parts if (m := PLACE.match(part))]
+
+
+def is_national(doc: Document) -> bool:
+    """Whether the document holds everywhere: no place issued it or is named at the head of its title (a law,
+    a State Council or ministry document), unlike a province's, city's or county's rules."""
+    return not opening_places(doc)
+
+
 def document_places(documents: dict[str, Document]) -> dict[str, str]:
     """Pinyin -> Chinese name of every place that opens a document's issuer or title; cached per index."""
     cached = _cache.get(id(documents))
     if cached is None or cached[0] is not documents:
         places: dict[str, str] = {}
         for doc in documents.values():
-            for text in (doc.issuer, doc.title):
-                for part in re.split(r"[、,]", text or ""):
-                    m = PLACE.match(part.strip())
-                    if m and (key := pinyin(m.group(1))):
-                        places[key] = m.group(1)
+            for place in opening_places(doc):
+                if key := pinyin(place):
+                    places[key] = place
         _cache.clear()
         cached = _cache[id(documents)] = (documents, places)
     return cached[1]

@@ -85,6 +85,13 @@ VALUE_QUESTIONS = {
     # which place: "试点在哪个区", "which city is it in" (not "哪个县教育局", "which county bureaus": offices)
     "place": re.compile(r"(哪(个|一个)?(省|市|县|区)(?!(教育|人民|政府|委|局|部门|学校|中学|小学|财政|人社))|"
                         r"\bwhich (county|city|province|district|region)(\s+(is|was|does|did)\b|\s*[?,]|\s*$))", re.I),
+    # what a thing is: "什么是X", "X是指什么", "X的含义", "what is X", "what does X mean" (not "what is the
+    # X of Y": a value of something, asked with a preposition)
+    "definition": re.compile(r"(什么是|啥是|什么叫|何为|何谓|是什么意思|是啥意思|什么意思|是指什么|指什么|指的是什么|"
+                             r"的定义|的含义|的概念|怎么定义|如何定义|^[^,,。??的]{2,10}是(什么|啥)[??!!。\s]*$|"
+                             r"^\s*what (is|are) (a |an |the )?(?!.*\b(for|of|to|from|with|when|if|in (?!china))\b)"
+                             r"[a-z' -]{3,40}?\s*\??\s*$|"
+                             r"\bwhat does .{2,40} mean\b|\bmeaning of\b|\bdefinition of\b|\bdefine\b)", re.I),
     "names": re.compile(rf"(名单[里上中都]|哪些(学校|高校|大学|院校)|哪几所|哪[\d{CN_NUM}]+所|哪所(学校|高校|大学|院校)|"
                         r"跟哪些大学|"
                         r"which (schools|universities|colleges))", re.I),
@@ -107,10 +114,17 @@ VALUE_PATTERNS = {
     "phone": re.compile(r"\d{3,4}-?\d{7,8}|\d{8,11}"),
     "email": re.compile(r"[\w.-]+@[\w-]+\.\w+"),
     "hours": re.compile(r"\d{1,2}[::]\d{2}\s*[-—–~至到]\s*\d{1,2}[::]\d{2}|[上下]午\s*\d|工作日"),
+    # the drafting formulas of a definition: "本法所称的X是…", "X,是指…", "X是…的教育类型", "X主要包括…"
+    # (a statute rarely says 是 near a sentence's start otherwise)
+    "definition": re.compile(r"(本(法|条例|办法|规定|意见|方案|细则)所称(的)?[^,。;:]{1,24}?,?(是指|系指|是)|"
+                             r"^[^,。;:]{2,16}?,?(是指|系指)|^[^,。;:是]{2,14}是(?![否不])|^[^,。;:]{2,16}?(主要)?包括)"),
     "names": re.compile(r"(?=([\u4e00-\u9fff]{2,8}?(?:中学|小学|大学|学院|学校|幼儿园))[、,和及与]"
                         r"([\u4e00-\u9fff]{2,12}?(?:中学|小学|大学|学院|学校|幼儿园)))"),
 }
 CONTACT_KINDS = ("phone", "email", "address", "hours")  # found on contact lines that share no topic words
+# Kinds that choose the sentence but are not required of it: a law does not define every term it regulates, so
+# a question asking what a thing is is answered by the clause about it when no clause defines it.
+PREFERRED_KINDS = ("definition",)
 # Kinds of value a rule may leave to other rules ("按照国家有关规定收取费用"): figures, not names or contacts.
 FIGURE_KINDS = ("amount", "date", "period", "percent", "count")
 # A standard or grade asked for without a value word: "补贴标准是多少", "收费标准", "须达到哪一级别",
@@ -122,7 +136,7 @@ GENERIC_SCHOOL = re.compile(r"[各全本该每所等直属类]|优质|特色|培
 PERSON_NOUN = re.compile(r"^[\u4e00-\u9fff]{0,3}?(老师|教师|学生|人员|名额|员工|保安|孩子|儿童|幼儿|小孩)")
 ENGLISH_UNIT = re.compile(r"how many (\w+)|(class size|score)\b", re.I)
 
-# "教师法规定…", "学前教育法是…", "民法典第…", "家庭教育促进法什么时候施行": a law named in the question,
+# "教师法规定…", "学前教育法是…", "民法典第…", "体育法哪年修订的": a law named in the question,
 # followed by a word that starts the rest of the question (a verb, a question word, a preposition), not by
 # more of a longer word ("教育法律"). (Regulations, 条例, are left out: people abbreviate their names too
 # freely to check them.)
@@ -200,6 +214,11 @@ class Question:
         """Whether it asks for a figure or a standard (a sum, a date, a count, a grade): what a rule may
         leave to other rules."""
         return any(k in FIGURE_KINDS for k in self.value_kinds) or bool(STANDARD_Q.search(self.focus))
+
+    @property
+    def required_kinds(self) -> tuple[str, ...]:
+        """The kinds of value an answer must hold (PREFERRED_KINDS only choose among sentences)."""
+        return tuple(k for k in self.value_kinds if k not in PREFERRED_KINDS)
 
     @property
     def terms(self) -> list[str]:
@@ -455,6 +474,8 @@ def analyse(text: str) -> Question:
     kinds = tuple(name for name, pattern in VALUE_QUESTIONS.items() if pattern.search(asking))
     if "email" in kinds:  # 邮箱地址, "email address": the address asked for is the email's
         kinds = tuple(k for k in kinds if k != "address")
+    if len(kinds) > 1:  # "什么是…的标准, 多少": the value asked for, not what the thing is
+        kinds = tuple(k for k in kinds if k not in PREFERRED_KINDS)
     who = (WHO_EN if english else WHO_ZH).search(q)
     polar = bool((POLAR_EN if english else POLAR_ZH).search(q) or RULE_Q.search(q))
     # A story's places are where the asker lives ("我家是…农村的"); the places its question names count.

@@ -96,10 +96,12 @@ def value_sentences(q: Question, ranked: list[Sentence], kind: str) -> list[Sent
 
 
 def missing_values(q: Question, ranked: list[Sentence]) -> list[str]:
-    """Kinds of value the question wants that no sentence about the question holds."""
-    if not q.value_kinds or not ranked:
-        return list(q.value_kinds)
-    return [kind for kind in q.value_kinds if not value_sentences(q, ranked, kind)]
+    """Kinds of value the question wants that no sentence about the question holds (a kind that is only
+    preferred, a definition, is never missing)."""
+    required = list(q.required_kinds)
+    if not required or not ranked:
+        return required
+    return [kind for kind in required if not value_sentences(q, ranked, kind)]
 
 
 @dataclass(frozen=True)

@@ -123,3 +123,39 @@ def test_clauses_scoring_close_to_the_best_are_quoted_too_up_to_max_clauses():
     assert clauses(second_clause=0.8, max_clauses=3) == [0, 1]  # 0.75 of the best is not close enough
     assert clauses(second_clause=0.95, max_clauses=3) == [0]
     assert clauses(second_clause=0.3, max_clauses=4) == [0, 1, 2, 3]
+
+
+def test_a_definition_question_is_answered_by_the_sentence_that_defines():
+    """"什么是X": the sentence in a definition's drafting formula leads, though search ranked a rule about X
+    first; asked what X must do, the rule leads."""
+    doc = law("s", "某某法", ["第1条 专门学校应当加强管理,保障学生安全。",
+                             "第2条 本法所称专门学校,是指对有严重不良行为的未成年人进行专门教育的学校。"])
+    composer = Composer(None, AnswerWeights(semantic=0.0, quote_whole=10), ALWAYS_ANSWER)
+    hits = [hit(doc, 1), hit(doc, 2)]
+    defined = compose_answer(analyse("什么是专门学校?"), hits, {"s": doc}, composer)
+    assert "是指对有严重不良行为的未成年人" in defined.answer.split("[1]")[0], defined.answer
+    ruled = compose_answer(analyse("专门学校要做什么?"), hits, {"s": doc}, composer)
+    assert "加强管理" in ruled.answer.split("[1]")[0], ruled.answer
+
+
+NATIONAL = law("n", "中华人民共和国某某教育法", ["第1条 学校不得开除未成年学生。"])
+LOCAL = law("l", "某某市学校管理办法", ["第1条 某某市学校对违纪学生可以给予纪律处分。"])
+
+
+def test_a_place_no_document_mentions_is_answered_by_the_national_laws():
+    """No document mentions 甘肃省: the local rules of other places do not apply there, the national law does."""
+    docs = {"n": NATIONAL, "l": LOCAL}
+    answer = compose_answer(analyse("在甘肃省,学校能开除学生吗?"), [hit(LOCAL, 1), hit(NATIONAL, 1)], docs,
+                            Composer(None, AnswerWeights(), ALWAYS_ANSWER))
+    assert not answer.refused and "不得开除" in answer.answer, answer.answer
+    assert [c.chunk.doc_id for c in answer.citations] == ["n"]
+
+
+def test_a_place_no_document_mentions_is_refused_without_a_law_or_for_a_figure():
+    composer = Composer(None, AnswerWeights(), ALWAYS_ANSWER)
+    only_local = compose_answer(analyse("在甘肃省,学校能开除学生吗?"), [hit(LOCAL, 1)], {"l": LOCAL}, composer)
+    assert only_local.refused and "甘肃" in only_local.answer, only_local.answer
+    # a figure for one place is not in a national law
+    docs = {"n": NATIONAL, "l": LOCAL}
+    fee = compose_answer(analyse("甘肃省的学费是多少元?"), [hit(NATIONAL, 1), hit(LOCAL, 1)], docs, composer)
+    assert fee.refused, fee.answer

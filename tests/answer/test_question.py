@@ -37,9 +37,31 @@ from answer.question import analyse, focus_of, holds_value, is_place, name_found
     ("信息化工程的完成时限?", {"date"}),  # a task table's deadline column, by its name
     ("整改期限呢?", {"date"}),
     ("每节课的时限是多少分钟?", {"count"}),  # a length of time, not a date
+    ("什么是专门学校?", {"definition"}),  # what a thing is
+    ("家长学校是指什么", {"definition"}),
+    ("减负的含义", {"definition"}),
+    ("What is a special school?", {"definition"}),
+    ("What does family education mean?", {"definition"}),
+    ("What is the deadline for applications?", {"date"}),  # a value of something, not what it is
+    ("什么是学费减免的标准,每年多少元?", {"amount", "count"}),  # the value asked for, not a definition
 ])
 def test_value_kinds(question, slots):
     assert set(analyse(question).value_kinds) == slots
+
+
+def test_definition_sentences():
+    """The drafting formulas of a definition hold one; a rule about the thing does not."""
+    for text in ("本法所称专门学校,是指对有严重不良行为的未成年人进行专门教育的学校。",
+                 "第二条 职业教育是与普通教育具有同等重要地位的教育类型。", "家长学校,是指学校组织家长学习的机构。",
+                 "学校美术课程主要包括绘画、书法和手工。"):
+        assert holds_value("definition", text), text
+    for text in ("学校应当加强对专门学校的管理。", "学生违纪的,学校应当予以批评教育。", "是否收费由学校决定。"):
+        assert not holds_value("definition", text), text
+
+
+def test_a_definition_is_preferred_not_required():
+    assert analyse("什么是专门学校?").required_kinds == ()
+    assert analyse("专门学校每年招多少人?").required_kinds == ("count",)
 
 
 def test_value_patterns():

@@ -73,6 +73,15 @@ def test_an_asked_value_must_be_in_a_sentence_about_the_question():
     assert missing_values(q, q_ranked) == []
 
 
+def test_a_missing_definition_is_not_a_missing_value():
+    """A law does not define every term it regulates: a question asking what a thing is can be answered by a
+    rule about it, so the lack of a "是指" sentence is no reason to refuse."""
+    rule = law("r", "办法", ["第一条 专门学校应当对学生进行法治教育。"])
+    q = analyse("什么是专门学校?")
+    assert q.value_kinds == ("definition",)
+    assert missing_values(q, score_sentences(q, [hit(rule, 1)], {"r": rule}, None, WEIGHTS)) == []
+
+
 def test_an_item_is_about_the_question_by_its_headings_too():
     """A dated item of a list ("2022年1月-6月,…") often shares no word with the question; the headings
     above it (its clause path) say what it is about."""
