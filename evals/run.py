@@ -122,6 +122,8 @@ def run_item(system: System, item: dict) -> dict:
         "language": item.get("language", ""), "tags": item.get("tags", []), "evidence": evidence,
         "answer_terms": item.get("answer_terms", []), "rank": None, "ndcg": 0.0,
         "refused": result["refused"], "answer": result["answer"], "latency_ms": result["latency_ms"],
+        # the refusal model's probability, so that a threshold can be tried on a report without a rerun
+        "answerability": result.get("answerability"),
         "citations": [{"n": c["n"], "doc_id": c["doc_id"], "clause_path": c["clause_path"], "text": c["text"]}
                       for c in result["citations"]],
         "hit": False, "citation_relevant": [], "cited_chars": 0,
