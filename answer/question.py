@@ -142,7 +142,7 @@ ENGLISH_UNIT = re.compile(r"how many (\w+)|(class size|score)\b", re.I)
 # freely to check them.)
 LAW_NAME = re.compile(r"(?:^|[按依据照和与及的、《“??,,。 ])([\u4e00-\u9fff]{1,8}?法典?)"
                       r"(?=[是里中的规说对和与》”要得咋怎如第什哪何几有施实修自从在关为明于,,??]|$)")
-# A law's name between book-title marks is exact whatever its length (《中华人民共和国未成年人保护法》).
+# A law's name between book-title marks is exact whatever its length (《中华人民共和国某某促进法》).
 LAW_IN_MARKS = re.compile(r"《([^《》\s]{2,40}?法典?)》")
 NOT_LAW = re.compile(r"(办法|方法|做法|看法|想法|说法|用法|算法|手法|写法|违法|合法|犯法|守法|执法|立法|司法|非法|依法|无法|设法)$")
 # "哪部法律规定…", "依据哪条法律": the answer names the law and its article.
