@@ -254,21 +254,27 @@ def evaluate(items: list[Item], composer: Composer) -> dict:
             "refusal_recall": round(refused_ok / max(len(unanswerable), 1), 4), "n": len(items)}
 
 
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def searched_dev_sets(paths: list[Path]) -> tuple[list[Item], object]:
+    """Every item of the dev sets searched (the service as configured), and the sentence encoder; a held-out
+    set is refused."""
+    if any("holdout" in p.name and p.name.startswith("realq") for p in paths):
+        raise SystemExit("realq-holdout is the held-out set: it is run once per release, never fitted on.")
+    settings = Settings()
+    items = collect(paths, settings, log)
+    return items, service.sentence_encoder(service.get_embedder(settings))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sets", nargs="+", type=Path, help="dev eval sets (never a held-out set)")
     parser.add_argument("--write", action="store_true", help="store the weights and model fitted on all sets")
     parser.add_argument("-o", "--output", type=Path, default=Path("benches/results/fit.json"))
     args = parser.parse_args(argv)
-    if any("holdout" in s.name and s.name.startswith("realq") for s in args.sets):
-        raise SystemExit("realq-holdout is the held-out set: it is run once per release, never fitted on.")
-
-    def log(message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
-
-    settings = Settings()
-    items = collect(args.sets, settings, log)
-    encoder = service.sentence_encoder(service.get_embedder(settings))
+    items, encoder = searched_dev_sets(args.sets)
     sets = sorted({it.set_name for it in items})
     command = "python -m evals.fit " + " ".join(str(s) for s in args.sets)
     report: dict = {"command": command, "sets": sets, "leave_one_set_out": {}}

@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from answer.compose import Composer
 from answer.refusal import ALWAYS_ANSWER, default_model
 from answer.sentences import default_weights
-from evals.fit import answered_hits, collect, evaluate, feature_matrix, fit_model, select_features
-from policyqa import service
-from policyqa.settings import Settings
+from evals.fit import answered_hits, evaluate, feature_matrix, fit_model, log, searched_dev_sets, select_features
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -29,15 +26,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("sets", nargs="+", type=Path)
     parser.add_argument("-o", "--output", type=Path, default=Path("benches/results/refusal-refit.json"))
     args = parser.parse_args(argv)
-    if any("holdout" in s.name and s.name.startswith("realq") for s in args.sets):
-        raise SystemExit("realq-holdout is the held-out set: it is run once per release, never fitted on.")
-
-    def log(message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
-
-    settings = Settings()
-    items = collect(args.sets, settings, log)
-    encoder = service.sentence_encoder(service.get_embedder(settings))
+    items, encoder = searched_dev_sets(args.sets)
     weights = default_weights()
     composer = Composer(encoder, weights, ALWAYS_ANSWER)
     x = feature_matrix(items, composer)
