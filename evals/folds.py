@@ -29,7 +29,7 @@ from evals.session import corpus_key, set_corpora
 from policyqa import service
 from policyqa.settings import Settings
 from retrieval.embedders import make_embedder
-from retrieval.fusion import document_ranking
+from retrieval.fusion import document_ranking, standardised_above_floor
 from retrieval.search import Retriever
 from retrieval.tokenize import expanded_tokens
 
@@ -80,6 +80,7 @@ class Family:
     sentence_weights: tuple[float, ...] = (0.0,)
     sentences: tuple[str, ...] = ("sum",)  # how the sentence ranking adds up its models (SENTENCE_VARIANTS)
     per_style: bool = False
+    fusion: str = "rrf"  # or "scores": the lists' standardised scores summed (SCORE_WEIGHTS; its own grid)
     note: str = ""
 
 
@@ -116,6 +117,9 @@ FAMILIES = [
     Family("+standardised-style", ("whole+parent",), ("normalised",), ("synonyms",), GRID["dense:use"],
            doc_weights=GRID["doc"], sentence_weights=GRID["sentences"], sentences=("standardised",), per_style=True,
            note="as shipped (standardised sentence scores), the weights chosen per question style"),
+    Family("+scores", ("whole+parent",), ("normalised",), ("synonyms",), sentences=("standardised",),
+           fusion="scores", note="the lists' scores standardised and summed (retrieval.fusion."
+                                 "standardised_score_fusion) in place of reciprocal ranks"),
 ]
 
 
@@ -242,6 +246,32 @@ def fused_ranks(q: Question, index: str, query: str, lexical: str, sentences: st
     return np.where((best > 0) & (rank <= DEPTH), rank, 0)
 
 
+SCORE_GRID = (0.0, 0.25, 0.5, 1.0, 2.0)
+SCORE_WEIGHTS = np.array([w for w in itertools.product(SCORE_GRID, repeat=4) if any(w)], dtype=np.float64)
+# rows: dense, dense:use, bm25, sentences (only their ratios matter)
+
+
+def score_fused_ranks(q: Question, index: str, query: str, lexical: str, sentences: str = "standardised") -> np.ndarray:
+    """The evidence's rank (1-based; 0 when not in the top DEPTH) under every row of SCORE_WEIGHTS: each
+    list's scores standardised above its floor (retrieval.fusion), weighted and summed; a row a list did not
+    return gets nothing from it. Ties count in the evidence's favour (scores are floats: ties are rare)."""
+    lists = q.lists[(index, query)]
+    chosen = (lists["dense"], lists["dense:use"], lists[f"bm25:{lexical}"], lists.get(f"sentences:{sentences}", []))
+    rows = sorted({row for found in chosen for row, _ in found})
+    relevant = np.array([row in q.relevant_rows.get(index, set()) for row in rows], dtype=bool)
+    if not rows or not relevant.any():
+        return np.zeros(len(SCORE_WEIGHTS), np.int64)
+    position = {row: i for i, row in enumerate(rows)}
+    lifted = np.zeros((len(rows), 4))
+    for s, found in enumerate(chosen):
+        for (row, _), value in zip(found, standardised_above_floor([v for _, v in found]), strict=True):
+            lifted[position[row], s] = value
+    scores = lifted @ SCORE_WEIGHTS.T  # (rows, configs)
+    best = np.where(relevant[:, None], scores, -1.0).max(axis=0)
+    rank = (scores > best[None, :]).sum(axis=0) + 1
+    return np.where(rank <= DEPTH, rank, 0)
+
+
 def figures(ranks: list[int]) -> dict:
     n = max(len(ranks), 1)
     return {"mrr": round(sum(1 / r for r in ranks if r) / n, 4),
@@ -254,14 +284,16 @@ def combos(family: Family):
 
 
 def allowed_weights(family: Family) -> np.ndarray:
+    if family.fusion == "scores":
+        return np.ones(len(SCORE_WEIGHTS), dtype=bool)
     return (np.isin(WEIGHTS[:, 1], family.use_weights) & np.isin(WEIGHTS[:, 3], family.sentence_weights)
             & np.isin(WEIGHTS[:, 4], family.doc_weights))
 
 
-def reciprocal(q: Question, combo, cache: dict) -> np.ndarray:
-    key = (id(q), combo)
+def reciprocal(q: Question, combo, cache: dict, fusion: str = "rrf") -> np.ndarray:
+    key = (id(q), combo, fusion)
     if key not in cache:
-        ranks = fused_ranks(q, *combo)
+        ranks = (score_fused_ranks if fusion == "scores" else fused_ranks)(q, *combo)
         cache[key] = np.where(ranks > 0, 1.0 / np.maximum(ranks, 1), 0.0)
     return cache[key]
 
@@ -279,19 +311,19 @@ def choose(family: Family, train: list[Question], cache: dict) -> dict:
             by_set.setdefault(q.set_name, []).append(q)
         best = (-1.0, None)
         for combo in combos(family):
-            mean = np.mean([np.mean([reciprocal(q, combo, cache) for q in qs], axis=0) for qs in by_set.values()],
-                           axis=0)
+            mean = np.mean([np.mean([reciprocal(q, combo, cache, family.fusion) for q in qs], axis=0)
+                            for qs in by_set.values()], axis=0)
             mean = np.where(mask, mean, -1.0)
             i = int(np.argmax(mean))
             if mean[i] > best[0]:
                 best = (float(mean[i]), (combo, i))
-        chosen[style] = best[1]
+        chosen[style] = (*best[1], family.fusion)
     return chosen
 
 
 def rank_under(q: Question, chosen: dict) -> int:
-    combo, i = chosen.get(q.style, chosen.get("all"))
-    return int(fused_ranks(q, *combo)[i])
+    combo, i, fusion = chosen.get(q.style, chosen.get("all"))
+    return int((score_fused_ranks if fusion == "scores" else fused_ranks)(q, *combo)[i])
 
 
 def leave_one_set_out(questions: list[Question], families: list[Family], log) -> dict:
@@ -318,11 +350,13 @@ def leave_one_set_out(questions: list[Question], families: list[Family], log) ->
 
 
 def describe(config) -> dict:
-    (index, query, lexical, sentences), i = config
+    (index, query, lexical, sentences), i, fusion = config
+    variants = {"index": index, "query": query, "lexical": lexical, "sentence_scores": sentences, "fusion": fusion}
+    if fusion == "scores":
+        return variants | dict(zip(("dense", "dense:use", "bm25", "sentences"), SCORE_WEIGHTS[i].tolist(), strict=True))
     w_dense, w_use, w_bm25, w_sentences, w_doc, k = WEIGHTS[i]
-    return {"index": index, "query": query, "lexical": lexical, "sentence_scores": sentences,
-            "dense": w_dense, "dense:use": w_use,
-            "bm25": w_bm25, "sentences": w_sentences, "doc": w_doc, "k": int(k)}
+    return variants | {"dense": w_dense, "dense:use": w_use, "bm25": w_bm25, "sentences": w_sentences,
+                       "doc": w_doc, "k": int(k)}
 
 
 def main(argv: list[str] | None = None) -> None:

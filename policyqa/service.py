@@ -384,7 +384,8 @@ class QAService:
         self.retriever = Retriever(self.index, self.embedder, dense_weight=settings.dense_weight,
                                    rrf_k=settings.rrf_k, weights=settings.fusion_weights(),
                                    collection_weights={LAWS: settings.library_weight},
-                                   standardised_sentences=settings.sentence_scores == "standardised")
+                                   standardised_sentences=settings.sentence_scores == "standardised",
+                                   fusion=settings.fusion)
         self.generator = answer_generator(settings)
         self.composer = Composer(encoder=sentence_encoder(self.embedder), refusal=refusal_model(settings))
 

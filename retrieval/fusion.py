@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 # Documents are few next to chunks: a small constant lets the first places of the document ranking count.
 DOCUMENT_RRF_K = 10
 
@@ -27,6 +29,39 @@ def reciprocal_rank_fusion(rankings: dict[str, list[int]], k: int = 60,
             if row in ranks:
                 scores[row] += w / (k + ranks[row])
                 found[row][name] = ranks[row]
+    order = sorted(scores, key=lambda r: (-scores[r], r))
+    return [(row, scores[row], found[row]) for row in order]
+
+
+def standardised_above_floor(values) -> np.ndarray:
+    """One ranking's scores as z-scores over the ranking, minus the lowest: 0 for its last row (and for
+    rows it did not return), all 0 when the scores do not spread."""
+    values = np.asarray(values, dtype=np.float64)
+    spread = values.std() if len(values) else 0.0
+    if not spread > 0:
+        return np.zeros(len(values))
+    z = (values - values.mean()) / spread
+    return z - z.min()
+
+
+def standardised_score_fusion(lists: dict[str, list[tuple[int, float]]],
+                              weights: dict[str, float] | None = None) -> list[tuple[int, float, dict[str, int]]]:
+    """A weighted sum of each ranking's own scores, standardised. Returns (row, score, {signal: 1-based
+    rank}) best first, ties to the lower row id.
+
+    Each list's scores (cosines, BM25 scores, sentence scores: different scales) become z-scores over the
+    list; a row the list did not return counts as its lowest one. Each contribution is measured from that
+    floor, so a row's score is >= 0 and a list adds nothing for a row it lacks. Unlike reciprocal ranks,
+    the size of a lead counts: a clause far ahead in one list stays ahead of one a little ahead in two.
+    Chosen over RRF on sixteen eval sets' folds (evals/README.md, "Score fusion")."""
+    scores: dict[int, float] = {}
+    found: dict[int, dict[str, int]] = {}
+    for name, ranked in lists.items():
+        w = (weights or {}).get(name, 1.0)
+        lifted = standardised_above_floor([score for _, score in ranked])
+        for rank, ((row, _), value) in enumerate(zip(ranked, lifted, strict=True), start=1):
+            scores[row] = scores.get(row, 0.0) + w * float(value)
+            found.setdefault(row, {})[name] = rank
     order = sorted(scores, key=lambda r: (-scores[r], r))
     return [(row, scores[row], found[row]) for row in order]
 

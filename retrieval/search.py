@@ -1,4 +1,5 @@
-"""Hybrid search: one dense ranking per embedding model (FAISS) and a lexical one (BM25), fused with RRF.
+"""Hybrid search: one dense ranking per embedding model (FAISS) and a lexical one (BM25), fused (their
+standardised scores summed by default, or reciprocal ranks: retrieval/fusion.py).
 
 `Retriever.rankings` computes the ranked lists of one query; `fuse_hits` turns them into hits. They are
 apart so the fold experiments (evals/folds.py) can fuse one query's lists under many weightings.
@@ -14,18 +15,19 @@ import numpy as np
 from policyqa.models import Chunk
 from retrieval.embedders import Embedder, model_parts
 from retrieval.filters import SearchFilters, allowed_documents, collection_of
-from retrieval.fusion import document_ranks, reciprocal_rank_fusion, scale_scores
+from retrieval.fusion import document_ranks, reciprocal_rank_fusion, scale_scores, standardised_score_fusion
 from retrieval.index import Index
 from retrieval.stores import LexicalStore
 from retrieval.tokenize import query_tokens
 
 MODES = ("hybrid", "dense", "bm25")
+FUSIONS = ("scores", "rrf")
 
 
 @dataclass
 class SearchHit:
     chunk: Chunk
-    score: float  # fused score (RRF), comparable within one query only
+    score: float  # fused score (>= 0), comparable within one query only
     dense_score: float = 0.0  # cosine similarity of the query and the chunk (first model)
     signals: dict[str, int] = field(default_factory=dict)  # which rankings found it, at which rank
     similarities: dict[str, float] = field(default_factory=dict)  # cosine per model ("dense", "dense:use")
@@ -74,8 +76,12 @@ def merge_adjacent(hits: list[SearchHit], texts: dict[str, str]) -> list[SearchH
 class Retriever:
     def __init__(self, index: Index, embedder: Embedder, candidates: int = 50, dense_weight: float = 0.25,
                  rrf_k: int = 30, weights: dict[str, float] | None = None,
-                 collection_weights: dict[str, float] | None = None, standardised_sentences: bool = False) -> None:
+                 collection_weights: dict[str, float] | None = None, standardised_sentences: bool = False,
+                 fusion: str = "scores") -> None:
+        if fusion not in FUSIONS:
+            raise ValueError(f"unknown fusion '{fusion}'; use one of {', '.join(FUSIONS)}")
         self.index, self.embedder, self.candidates, self.rrf_k = index, embedder, candidates, rrf_k
+        self.fusion = fusion  # "scores": standardised scores summed; "rrf": reciprocal ranks (retrieval.fusion)
         self.standardised_sentences = standardised_sentences  # how the sentence ranking sums its models
         # RRF weight of each ranking relative to BM25 (1.0): every dense ranking gets dense_weight unless
         # `weights` names it; "doc" weighs the document ranking its chunks share (chosen on the eval sets'
@@ -164,14 +170,18 @@ class Retriever:
                   rrf_k: int | None = None) -> list[SearchHit]:
         """Fused hits, best first; each carries its cosine per model (computed for rows found by BM25
         alone, for answerability)."""
-        rows_only = {name: [row for row, _ in found] for name, found in ranked.lists.items()}
         weights = weights or self.weights
-        # The document ranking joins the hybrid fusion; mode dense or bm25 is left to its own rankings.
-        several = "bm25" in rows_only and len(rows_only) > 1
-        # The documents are ranked by the search signals; the sentence ranking only reorders their candidates.
-        searched = {name: rows for name, rows in rows_only.items() if name != "sentences"}
-        shared = {"doc": document_ranks(searched, self._chunk_doc_ids)} if weights.get("doc") and several else None
-        fused = reciprocal_rank_fusion(rows_only, k=rrf_k or self.rrf_k, weights=weights, shared=shared)
+        if self.fusion == "scores":
+            fused = standardised_score_fusion(ranked.lists, weights)
+        else:
+            rows_only = {name: [row for row, _ in found] for name, found in ranked.lists.items()}
+            # The document ranking joins the hybrid fusion; mode dense or bm25 is left to its own rankings.
+            several = "bm25" in rows_only and len(rows_only) > 1
+            # The documents are ranked by the search signals; the sentence ranking only reorders their candidates.
+            searched = {name: rows for name, rows in rows_only.items() if name != "sentences"}
+            shared = ({"doc": document_ranks(searched, self._chunk_doc_ids)} if weights.get("doc") and several
+                      else None)
+            fused = reciprocal_rank_fusion(rows_only, k=rrf_k or self.rrf_k, weights=weights, shared=shared)
         if self._row_factors is not None:
             fused = scale_scores(fused, self._row_factors)
         known = {name: dict(found) for name, found in ranked.lists.items() if name.startswith("dense")}
