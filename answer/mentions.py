@@ -56,7 +56,7 @@ def by_law_name(question: str, documents: dict[str, Document], names: tuple[str,
 
 
 def law_version(q: Question, versions: list[Document], documents: dict[str, Document]) -> Document:
-    """Of the indexed versions of one law, the one the question means: the version in force at the end of
+    """Of the indexed versions of one law, the one the question means: the version in force on the last day of
     the year it names ("2015年修正"); the latest earlier one when it asks for history ("修订前"); else the
     one in force today, or for a law that no longer is, its latest."""
     today = dt.date.today().isoformat()
