@@ -29,8 +29,16 @@ FEATURES = ("dense_top", "use_top", "semantic_best", "lexical_best", "clause_cov
 VALUE_SENTENCE_COVERAGE = 0.2
 
 
+# The refusal model's inputs are read over the top five clauses, as it was fitted (evals/fit.py), though the
+# answer reads more (settings.answer_depth): over eight, an asked value turns up in some sentence more often, so
+# value_missing stops refusing traps (evals/README.md, "How many clauses the answer reads").
+FEATURE_DEPTH = 5
+
+
 def features(q: Question, hits: list[SearchHit], ranked: list[Sentence], corpus_text: str) -> dict[str, float]:
-    """The refusal model's inputs for one question and its search results."""
+    """The refusal model's inputs for one question and its search results (the top FEATURE_DEPTH of them)."""
+    hits = hits[:FEATURE_DEPTH]
+    ranked = [s for s in ranked if s.hit < FEATURE_DEPTH]
     top = hits[:3]
     best = ranked[0] if ranked else None
     # each term group looked up in the corpus once: both unknown-word features read it

@@ -165,8 +165,10 @@ def is_furniture(text: str, heading: str, title: str) -> bool:
 
 def score_sentences(q: Question, hits: list[SearchHit], documents: dict[str, Document],
                     encoder: SentenceEncoder | None, weights: AnswerWeights = AnswerWeights(),
-                    depth: int = 5) -> list[Sentence]:
-    """The sentences of the top `depth` clauses, scored, best first."""
+                    depth: int | None = None) -> list[Sentence]:
+    """The sentences of the top `depth` clauses (all the hits given, by default: the search decides how
+    many, settings.answer_depth), scored, best first."""
+    depth = len(hits) if depth is None else depth
     paths = [norm(hit.chunk.clause_path).lower() for hit in hits[:depth]]  # once per clause, not per sentence
     own_titles = [norm(documents[hit.chunk.doc_id].title).lower() for hit in hits[:depth]]
     sentences = [Sentence(i, text, start, asked_item="ordinal" in hit.signals,

@@ -80,7 +80,7 @@ def collect(set_paths: list[Path], settings: Settings, log) -> list[Item]:
         docs = qa.index.documents
         for raw in load_eval_set(path):
             q = analyse(raw["question"])
-            items.append(Item(path.name, raw, q, qa.search(q), docs, corpus_text(docs)))
+            items.append(Item(path.name, raw, q, qa.search(q, qa.settings.answer_depth), docs, corpus_text(docs)))
         log(f"{path.name}: {sum(1 for i in items if i.set_name == path.name)} items searched")
     return items
 

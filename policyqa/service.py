@@ -440,7 +440,7 @@ class QAService:
         if on_quoted and not implied.doc_ids:
             implied = replace(implied, doc_ids=[quoted.doc_id])
         with ACTIVITY():  # one piece of work in flight, from the search to the composed answer
-            hits = self._search(q, top_k, mode, filters, implied)
+            hits = self._search(q, top_k or self.settings.answer_depth, mode, filters, implied)
             if on_quoted and points_back(question):  # "它的目标呢?": what "it" is, the clause just quoted says
                 searched = next((h for h in hits if h.chunk.chunk_id == quoted.chunk_id), None)
                 hits = put_first([searched or SearchHit(quoted, 0.0)], hits)

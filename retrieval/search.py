@@ -1,5 +1,5 @@
-"""Hybrid search: one dense ranking per embedding model (FAISS) and a lexical one (BM25), fused (their
-standardised scores summed by default, or reciprocal ranks: retrieval/fusion.py).
+"""Hybrid search: one dense ranking per embedding model (FAISS) and a lexical one (BM25), fused (reciprocal
+ranks by default, or their standardised scores summed: retrieval/fusion.py).
 
 `Retriever.rankings` computes the ranked lists of one query; `fuse_hits` turns them into hits. They are
 apart so the fold experiments (evals/folds.py) can fuse one query's lists under many weightings.
@@ -77,11 +77,11 @@ class Retriever:
     def __init__(self, index: Index, embedder: Embedder, candidates: int = 50, dense_weight: float = 0.25,
                  rrf_k: int = 30, weights: dict[str, float] | None = None,
                  collection_weights: dict[str, float] | None = None, standardised_sentences: bool = False,
-                 fusion: str = "scores") -> None:
+                 fusion: str = "rrf") -> None:
         if fusion not in FUSIONS:
             raise ValueError(f"unknown fusion '{fusion}'; use one of {', '.join(FUSIONS)}")
         self.index, self.embedder, self.candidates, self.rrf_k = index, embedder, candidates, rrf_k
-        self.fusion = fusion  # "scores": standardised scores summed; "rrf": reciprocal ranks (retrieval.fusion)
+        self.fusion = fusion  # "rrf": reciprocal ranks; "scores": standardised scores summed (retrieval.fusion)
         self.standardised_sentences = standardised_sentences  # how the sentence ranking sums its models
         # RRF weight of each ranking relative to BM25 (1.0): every dense ranking gets dense_weight unless
         # `weights` names it; "doc" weighs the document ranking its chunks share (chosen on the eval sets'

@@ -10,6 +10,7 @@ from hits import hit, law
 from answer.question import analyse
 from answer.refusal import (
     ALWAYS_ANSWER,
+    FEATURE_DEPTH,
     FEATURES,
     RefusalModel,
     corpus_text,
@@ -146,3 +147,18 @@ def test_a_question_wanting_a_value_is_answered_by_the_sentence_that_holds_it():
     plain = analyse("征求意见稿的书面修改意见反馈给谁?")
     ranked = score_sentences(plain, [hit(notice, 1)], {"n": notice}, None, WEIGHTS)
     assert value_first(plain, ranked) == ranked
+
+
+def test_features_read_only_the_clauses_the_model_was_fitted_on():
+    # An asked sum that only the sixth clause holds: the answer may quote it, the refusal model does not see it.
+    filler = [f"第{n}条 教师应当爱岗敬业,第{n}项要求。" for n in range(1, 6)]
+    doc = law("u", "某某办法", [*filler, "第六条 教师培训经费按每人每年1000元安排。"])
+    docs = {"u": doc}
+    q = analyse("教师培训经费每人每年多少钱")
+    hits = [hit(doc, n) for n in range(1, 7)]
+    ranked = score_sentences(q, hits, docs, None, WEIGHTS)
+    assert any(s.hit == 5 and "1000元" in s.text for s in ranked)  # the answer step reads it
+    assert features(q, hits, ranked, corpus_text(docs))["value_missing"] == 1.0
+    assert FEATURE_DEPTH == 5
+    assert features(q, [hits[5], *hits[:4]], score_sentences(q, [hits[5], *hits[:4]], docs, None, WEIGHTS),
+                    corpus_text(docs))["value_missing"] == 0.0

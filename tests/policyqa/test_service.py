@@ -1,7 +1,9 @@
-"""policyqa.service: what an ingest keeps when the index it updates was built with other settings."""
+"""policyqa.service: what an ingest keeps when the index it updates was built with other settings, and how many
+clauses an answer reads."""
 
 from __future__ import annotations
 
+import pytest
 from helpers import make_settings
 
 from policyqa import service
@@ -40,3 +42,13 @@ def test_an_ingest_after_a_change_of_chunking_reads_the_other_files_again(tmp_pa
     (second / "two.txt").unlink()
     service.ingest(settings, [first], hashing_embedder, prune=True)
     assert len(indexed_ids(settings)) == 1
+
+
+@pytest.mark.slow
+def test_an_answer_reads_answer_depth_clauses_and_a_search_returns_top_k(real_index):
+    question = "哪个股室牵头实施特色创新课程构建工程?"
+    settings = real_index.settings
+    assert settings.answer_depth > settings.top_k
+    assert len(real_index.ask(question).hits) == settings.answer_depth
+    assert len(real_index.search(question)) == settings.top_k
+    assert len(real_index.ask(question, top_k=3).hits) == 3  # a caller's depth wins
