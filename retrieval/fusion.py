@@ -53,7 +53,8 @@ def standardised_score_fusion(lists: dict[str, list[tuple[int, float]]],
     list; a row the list did not return counts as its lowest one. Each contribution is measured from that
     floor, so a row's score is >= 0 and a list adds nothing for a row it lacks. Unlike reciprocal ranks,
     the size of a lead counts: a clause far ahead in one list stays ahead of one a little ahead in two.
-    Chosen over RRF on sixteen eval sets' folds (evals/README.md, "Score fusion")."""
+    Better than RRF on sixteen eval sets' folds, not on the blind sets: an option, POLICYQA_FUSION=scores
+    (evals/README.md, "Score fusion")."""
     scores: dict[int, float] = {}
     found: dict[int, dict[str, int]] = {}
     for name, ranked in lists.items():
