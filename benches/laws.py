@@ -37,7 +37,7 @@ from benches.common import ROOT, dir_size_mb, log, machine_info, progress, shown
 SETS = ("seed.jsonl", "extcorpus.jsonl", "holdout-seed.jsonl", "holdout-ext.jsonl", "realq-dev.jsonl",
         "realq-dev2.jsonl", "realq-dev3.jsonl", "realq-dev4.jsonl", "realq-dev5.jsonl", "realq-dev6.jsonl",
         "realq-dev7.jsonl", "realq-dev8.jsonl", "realq-dev9.jsonl", "realq-dev10.jsonl",
-        "realq-dev11.jsonl", "realq-dev12.jsonl",
+        "realq-dev11.jsonl", "realq-dev12.jsonl", "realq-dev13.jsonl",
         "multiturn.jsonl", "multiturn-dev2.jsonl", "multiturn-dev3.jsonl", "multiturn-dev4.jsonl")
 EMBED_BATCH = 64  # what the index build sends the embedder at a time (retrieval/index.py)
 
