@@ -300,7 +300,7 @@ def count_tokenize(monkeypatch):
 
 
 def results(svc, filters=None):
-    return {(q, mode): [(h.chunk.chunk_id, round(h.score, 4)) for h in svc.search(q, 5, mode, filters)]
+    return {(q, mode): [(h.chunk.chunk_id, round(h.score, 6)) for h in svc.search(q, 5, mode, filters)]
             for q in QUERIES for mode in ("hybrid", "dense", "bm25")}
 
 
