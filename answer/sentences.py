@@ -164,21 +164,19 @@ def is_furniture(text: str, heading: str, title: str) -> bool:
 
 
 def score_sentences(q: Question, hits: list[SearchHit], documents: dict[str, Document],
-                    encoder: SentenceEncoder | None, weights: AnswerWeights = AnswerWeights(),
-                    depth: int | None = None) -> list[Sentence]:
-    """The sentences of the top `depth` clauses (all the hits given, by default: the search decides how
-    many, settings.answer_depth), scored, best first."""
-    depth = len(hits) if depth is None else depth
-    paths = [norm(hit.chunk.clause_path).lower() for hit in hits[:depth]]  # once per clause, not per sentence
-    own_titles = [norm(documents[hit.chunk.doc_id].title).lower() for hit in hits[:depth]]
+                    encoder: SentenceEncoder | None, weights: AnswerWeights = AnswerWeights()) -> list[Sentence]:
+    """The sentences of every clause given (the search decides how many: settings.answer_depth), scored,
+    best first."""
+    paths = [norm(hit.chunk.clause_path).lower() for hit in hits]  # once per clause, not per sentence
+    own_titles = [norm(documents[hit.chunk.doc_id].title).lower() for hit in hits]
     sentences = [Sentence(i, text, start, asked_item="ordinal" in hit.signals,
                           context=f"{own_titles[i]} {paths[i]}" if SELF_REFERENCE.search(text) else paths[i])
-                 for i, hit in enumerate(hits[:depth]) for start, text in split_sentences(hit.chunk)]
+                 for i, hit in enumerate(hits) for start, text in split_sentences(hit.chunk)]
     if not sentences:
         return []
     normed = [norm(s.text).lower() for s in sentences]
     # Words of the titles locate the document, not the sentence within it; rare words tell most.
-    titles = norm(" ".join(documents[h.chunk.doc_id].title for h in hits[:depth])).lower()
+    titles = norm(" ".join(documents[h.chunk.doc_id].title for h in hits)).lower()
     weighted = []
     for w, alts in q.groups:
         df = sum(1 for text in normed if any(a in text for a in alts))
@@ -189,7 +187,7 @@ def score_sentences(q: Question, hits: list[SearchHit], documents: dict[str, Doc
         semantic = vectors[1:] @ vectors[0]
     else:
         semantic = np.zeros(len(sentences))
-    headings = [heading_of(h.chunk, documents) for h in hits[:depth]]
+    headings = [heading_of(h.chunk, documents) for h in hits]
     for s, text, sim in zip(sentences, normed, semantic, strict=True):
         s.semantic = float(sim)
         s.lexical = coverage(weighted, text) + 0.3 * sum(1 for phrase in q.quoted if phrase in text)
