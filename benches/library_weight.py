@@ -1,6 +1,10 @@
-"""Choose the law library's weight in fusion (settings.library_weight) on folds, with the library loaded.
+"""Choose a prior on the law library's articles on folds, with the library loaded: the library's weight in
+fusion (settings.library_weight), or the weight of its laws outside the education scope
+(settings.library_outside_scope_weight, `--setting`).
 
     .venv/bin/python -m benches.library_weight [--data data/bench-laws] [--weights 1 0.85 0.7 0.55 0.4]
+    .venv/bin/python -m benches.library_weight --setting library_outside_scope_weight \
+        --library-set evals/realq-library-dev.jsonl --out benches/results/outside-scope-weight.json
 
 Run `python -m benches.laws` first: it builds the crowded indexes (each eval set's corpus with the whole
 library beside it) and the embedding cache this bench shares.
@@ -12,6 +16,10 @@ Two conditions, since a prior on the library has a cost on each side:
   library instead of from files (the deployment the library is for: a bureau uploads its own policies and
   imports the laws). Each item's expected documents are mapped to the library's version of the same law.
   Most real questions (realq-dev) are answered by laws, so here a lower weight can only hurt.
+
+- library-answered (`--library-set`): real questions of school staff, parents and pupils whose answer is in a
+  law outside the education scope (消费者权益保护法 on a training centre's refund, 兵役法 on a student's
+  enlistment), over the library-sourced index: a lower outside-scope weight can only hurt here.
 
 For each set left out, the weight is the one with the best mean answer hit over the other sets' conditions;
 the left-out set's figures under that weight are reported next to those under weight 1 (no prior).
@@ -58,6 +66,8 @@ def map_to_library(items: list[dict], file_docs: dict, library_docs: dict) -> li
                 ids.append(doc_id)
             elif doc_id in file_docs and law_name(file_docs[doc_id].title) in by_name:
                 ids.append(by_name[law_name(file_docs[doc_id].title)])
+            elif law_name(doc_id) in by_name:  # a library-answered item names the law itself
+                ids.append(by_name[law_name(doc_id)])
             else:
                 ids.append(doc_id)
         mapped.append({**item, "doc_ids": ids})
@@ -75,7 +85,12 @@ def figures(settings, items: list[dict], embedder) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, default=ROOT / "data" / "bench-laws")
+    p.add_argument("--setting", choices=("library_weight", "library_outside_scope_weight"),
+                   default="library_weight", help="the setting whose values --weights are")
     p.add_argument("--weights", type=float, nargs="+", default=[1.0, 0.85, 0.7, 0.55, 0.4])
+    p.add_argument("--sets", nargs="+", default=list(SETS), help="the crowded condition's eval sets")
+    p.add_argument("--library-set", type=Path, help="questions answered by laws of the library (law names as "
+                   "doc_ids), asked over the library-sourced index")
     p.add_argument("--out", type=Path, default=ROOT / "benches" / "results" / "library-weight.json")
     args = p.parse_args()
 
@@ -95,7 +110,7 @@ def main() -> None:
     enable_query_cache(embedder, 4096)  # every weight asks the same questions
 
     conditions: dict[tuple[str, str], tuple[Path, list[dict]]] = {}
-    for name in SETS:
+    for name in args.sets:
         folders = set_corpora(ROOT / "evals" / name)
         conditions[(name, "crowded")] = (args.data / f"crowded-{corpus_key(folders)}", load_eval_set(ROOT / "evals" / name))
     sourced = Settings(data_dir=args.data / "library-sourced", corpus_dir=library_sourced_corpus(args.data))
@@ -107,11 +122,15 @@ def main() -> None:
     for name in SOURCED_SETS:
         items = map_to_library(load_eval_set(ROOT / "evals" / name), file_docs, library_docs)
         conditions[(name, "library-sourced")] = (sourced.data_dir, items)
+    if args.library_set:
+        items = map_to_library(load_eval_set(args.library_set), file_docs, library_docs)
+        conditions[(args.library_set.name, "library-answered")] = (sourced.data_dir, items)
+    fold_sets = list(dict.fromkeys(name for name, _ in conditions))
 
     table: dict[str, dict[str, dict]] = {}
     for weight in args.weights:
         for (name, condition), (data_dir, items) in conditions.items():
-            settings = Settings(data_dir=data_dir, library_weight=weight)
+            settings = Settings(data_dir=data_dir, **{args.setting: weight})
             result = figures(settings, items, embedder)
             table.setdefault(str(weight), {})[f"{name}:{condition}"] = result
             log(f"weight {weight} {name} {condition}: {result}")
@@ -120,7 +139,7 @@ def main() -> None:
         return statistics.mean(table[weight][k]["answer_hit"] for k in keys)
 
     folds = {}
-    for left_out in SETS:
+    for left_out in fold_sets:
         train = [k for k in table[str(args.weights[0])] if not k.startswith(left_out + ":")]
         test = [k for k in table[str(args.weights[0])] if k.startswith(left_out + ":")]
         chosen = max(table, key=lambda w: (mean_hit(w, train), float(w)))  # ties: the weaker prior
@@ -129,7 +148,7 @@ def main() -> None:
     everything = list(table[str(args.weights[0])])
     chosen_all = max(table, key=lambda w: (mean_hit(w, everything), float(w)))
     result = {"machine": machine_info(), "command": "python -m benches.library_weight " + " ".join(sys.argv[1:]),
-              "table": table, "leave_one_set_out": folds, "chosen_on_all": float(chosen_all),
+              "setting": args.setting, "table": table, "leave_one_set_out": folds, "chosen_on_all": float(chosen_all),
               "data": shown(args.data)}
     args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     print(json.dumps({"leave_one_set_out": folds, "chosen_on_all": chosen_all}, ensure_ascii=False, indent=1))

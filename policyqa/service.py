@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 from answer.citations import Answer
@@ -43,7 +44,7 @@ from retrieval.embedders import (
     model_parts,
     use_model_threads,
 )
-from retrieval.filters import LAWS, SearchFilters
+from retrieval.filters import SearchFilters, document_priors, law_name
 from retrieval.index import (
     Index,
     IndexError_,
@@ -365,6 +366,21 @@ def sentence_encoder(embedder: Embedder) -> SentenceEncoder | None:
         return None
 
 
+def document_weights(settings: Settings, documents: dict[str, Document]) -> dict[str, float]:
+    """The search's prior on each document (retrieval.filters.document_priors): the law library's articles
+    by settings.library_weight, those of laws outside the education scope by
+    settings.library_outside_scope_weight as well."""
+    return document_priors(documents, settings.library_weight, education_laws(),
+                           settings.library_outside_scope_weight)
+
+
+@lru_cache(maxsize=1)
+def education_laws() -> frozenset[str]:
+    """The laws of the education scope (ingest/laws/education_scope.tsv) by the names `law_name` gives: the
+    library's own domain, against which settings.library_outside_scope_weight weighs the other laws."""
+    return frozenset(law_name(name) for name in load_scope("education").reasons or {})
+
+
 def refusal_model(settings: Settings) -> RefusalModel:
     """The fitted refusal model, with the threshold the settings give when they give one."""
     model = default_model()
@@ -383,7 +399,7 @@ class QAService:
                                          settings.milvus_token, ef_search=settings.hnsw_ef_search)
         self.retriever = Retriever(self.index, self.embedder, dense_weight=settings.dense_weight,
                                    rrf_k=settings.rrf_k, weights=settings.fusion_weights(),
-                                   collection_weights={LAWS: settings.library_weight},
+                                   document_weights=document_weights(settings, self.index.documents),
                                    standardised_sentences=settings.sentence_scores == "standardised",
                                    fusion=settings.fusion)
         self.generator = answer_generator(settings)

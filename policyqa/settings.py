@@ -98,6 +98,12 @@ class Settings(BaseSettings):
     library_weight: float = Field(1.0, gt=0, le=1, description="Multiplies the fused score of the national law "
                                   "library's articles (collection 国家法律): below 1, a bureau's own documents "
                                   "come first where both match about as well.")
+    library_outside_scope_weight: float = Field(0.5, gt=0, le=1, description="Multiplies, on top of "
+                                                "library_weight, the fused score of the library's laws outside "
+                                                "the education scope (ingest/laws/education_scope.tsv; imported "
+                                                "with `laws import --scope all`). 0.5 chosen on every fold of "
+                                                "benches/library_weight.py (benches/README.md \"Laws outside the "
+                                                "education scope\"); 1.0 for a library used beyond schools.")
     embed_threads: int = Field(0, ge=0, description="OpenMP threads of the bundled model for passages, and for "
                                "a question while other work runs (a question alone in the process uses every "
                                "core). 0: one for `policyqa serve` (the other core serves requests), all cores "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from policyqa.models import Document
@@ -55,6 +56,25 @@ def law_name(title: str) -> str:
     and 《教育法》 are both 教育法."""
     name = re.sub(r"\s+", "", unicodedata.normalize("NFKC", title)).strip("《》")
     return re.sub(r"\([^()]*\)$", "", name).removeprefix("中华人民共和国")
+
+
+def document_priors(documents: dict[str, Document], library_weight: float = 1.0,
+                    library_scope: AbstractSet[str] | None = None, outside_scope_weight: float = 1.0) -> dict[str, float]:
+    """Each document's prior, multiplying its fused scores (retrieval.search.Retriever): the law library's
+    articles by `library_weight`, and those of a law outside `library_scope` (law names as `law_name` gives
+    them) by `outside_scope_weight` as well. A bureau's files keep 1.0: it uploaded them on purpose, while
+    `laws import --scope all` brings 300 laws (海商法, 证券法 …) whose articles share words with school
+    questions without answering them. Only documents whose prior is not 1.0 are listed."""
+    priors = {}
+    for doc_id, doc in documents.items():
+        if collection_of(doc) != LAWS:
+            continue
+        weight = library_weight
+        if library_scope is not None and law_name(doc.title) not in library_scope:
+            weight *= outside_scope_weight
+        if weight != 1.0:
+            priors[doc_id] = weight
+    return priors
 
 
 def laws_in_force(documents: dict[str, Document], on: str, today: str | None = None) -> set[str]:

@@ -76,7 +76,7 @@ def merge_adjacent(hits: list[SearchHit], texts: dict[str, str]) -> list[SearchH
 class Retriever:
     def __init__(self, index: Index, embedder: Embedder, candidates: int = 50, dense_weight: float = 0.25,
                  rrf_k: int = 30, weights: dict[str, float] | None = None,
-                 collection_weights: dict[str, float] | None = None, standardised_sentences: bool = False,
+                 document_weights: dict[str, float] | None = None, standardised_sentences: bool = False,
                  fusion: str = "rrf") -> None:
         if fusion not in FUSIONS:
             raise ValueError(f"unknown fusion '{fusion}'; use one of {', '.join(FUSIONS)}")
@@ -89,12 +89,11 @@ class Retriever:
         self.parts = [(signal_name(name, i == 0), cols) for i, (name, _, cols) in enumerate(model_parts(embedder))]
         self.weights = {name: dense_weight for name, _ in self.parts} | (weights or {})
         self._chunk_doc_ids = [c.doc_id for c in index.chunks]
-        # A prior on each chunk's collection, multiplying its fused score (1.0 for collections not named):
-        # the law library's thousands of articles should not push a bureau's own documents aside on the
-        # words they share; a law still comes first where it answers clearly better.
-        weight_of = {doc_id: (collection_weights or {}).get(collection_of(doc), 1.0)
-                     for doc_id, doc in index.documents.items()}
-        factors = [weight_of.get(doc_id, 1.0) for doc_id in self._chunk_doc_ids]
+        # A prior on each chunk's document, multiplying its fused score (1.0 for documents not named;
+        # retrieval.filters.document_priors): the law library's thousands of articles should not push a
+        # bureau's own documents aside on the words they share; a law still comes first where it answers
+        # clearly better.
+        factors = [(document_weights or {}).get(doc_id, 1.0) for doc_id in self._chunk_doc_ids]
         self._row_factors = factors if any(f != 1.0 for f in factors) else None
         # BM25 orders each collection's rows by that collection's own term statistics
         # (LexicalStore.grouped_scores): loading the law library leaves the order of a bureau's own clauses as it was.

@@ -40,6 +40,17 @@ def test_import_adds_the_laws_in_force_and_a_second_import_embeds_nothing(hashin
     assert "3 laws (202 articles): 0 added, 0 changed, 0 removed, 3 unchanged; nothing to re-index" in again.summary()
 
 
+def test_the_laws_outside_the_education_scope_get_the_lower_prior(hashing_settings, hashing_embedder):
+    service.import_laws(hashing_settings, FixtureSource(), ALL, False, hashing_embedder)
+    docs, _ = indexed(hashing_settings)
+    # 仲裁法 is not in ingest/laws/education_scope.tsv; 义务教育法 and 教师法 are
+    assert service.document_weights(hashing_settings, docs) == {
+        ARBITRATION: hashing_settings.library_outside_scope_weight}
+    assert hashing_settings.library_outside_scope_weight < 1.0  # the default prior
+    both = hashing_settings.model_copy(update={"library_weight": 0.8, "library_outside_scope_weight": 1.0})
+    assert service.document_weights(both, docs) == {COMPULSORY: 0.8, TEACHERS: 0.8, ARBITRATION: 0.8}
+
+
 def test_a_package_update_is_reported_and_only_what_changed_is_embedded(hashing_settings, hashing_embedder):
     service.import_laws(hashing_settings, FixtureSource(), ALL, False, hashing_embedder)
     new_article = Article("第九章 附则", "", "第四十四条", "本法自公布之日起施行。")

@@ -9,7 +9,15 @@ import numpy as np
 
 from policyqa.models import Chunk, Document
 from retrieval.embedders import make_embedder
-from retrieval.filters import LAWS, LOCAL, SearchFilters, allowed_documents, law_name, version_start
+from retrieval.filters import (
+    LAWS,
+    LOCAL,
+    SearchFilters,
+    allowed_documents,
+    document_priors,
+    law_name,
+    version_start,
+)
 from retrieval.index import build_index, load_index
 from retrieval.search import Retriever
 
@@ -97,7 +105,20 @@ def test_search_leaves_out_what_the_filters_leave_out(tmp_path):
     assert isinstance(retriever.allowed(None), np.ndarray)
 
 
-def test_a_collection_weight_scales_the_law_library_scores(tmp_path):
+def test_document_priors_weigh_the_library_and_the_laws_outside_its_scope():
+    scope = {law_name(CEL)}
+    priors = document_priors(DOCS, library_weight=0.8, library_scope=scope, outside_scope_weight=0.5)
+    laws = {doc_id for doc_id, d in DOCS.items() if d.extra.get("collection") == LAWS}
+    assert set(priors) == laws  # files keep 1.0 and are not listed
+    for doc_id in laws:
+        expected = 0.8 if law_name(DOCS[doc_id].title) in scope else 0.4
+        assert abs(priors[doc_id] - expected) < 1e-12, doc_id
+    assert document_priors(DOCS) == {}  # no prior: nothing listed, so the search skips the scaling
+    assert set(document_priors(DOCS, library_scope=scope, outside_scope_weight=0.5)) == {
+        doc_id for doc_id in laws if not doc_id.startswith(CEL)}
+
+
+def test_a_document_weight_scales_the_law_library_scores(tmp_path):
     embedder = make_embedder("hashing")
     chunks = [Chunk(f"{d.doc_id}#1", d.doc_id, f"{d.doc_id}#1", "第一条", d.text, 0, len(d.text),
                     index_text=f"{d.title}\n总则") for d in DOCS.values()]
@@ -105,7 +126,7 @@ def test_a_collection_weight_scales_the_law_library_scores(tmp_path):
     index = load_index(tmp_path / "index", embedder.name, embedder.dim)
     plain = {h.chunk.doc_id: h.score for h in Retriever(index, embedder).search("总则", 20)}
     weighted = {h.chunk.doc_id: h.score
-                for h in Retriever(index, embedder, collection_weights={LAWS: 0.5}).search("总则", 20)}
+                for h in Retriever(index, embedder, document_weights=document_priors(DOCS, 0.5)).search("总则", 20)}
     assert plain.keys() == weighted.keys()
     for doc_id, score in plain.items():
         expected = score * (0.5 if DOCS[doc_id].extra.get("collection") == LAWS else 1.0)
