@@ -63,7 +63,7 @@ def document_priors(documents: dict[str, Document], library_weight: float = 1.0,
     """Each document's prior, multiplying its fused scores (retrieval.search.Retriever): the law library's
     articles by `library_weight`, and those of a law outside `library_scope` (law names as `law_name` gives
     them) by `outside_scope_weight` as well. A bureau's files keep 1.0: it uploaded them on purpose, while
-    `laws import --scope all` brings 300 laws (海商法, 证券法 …) whose articles share words with school
+    `laws import --scope all` brings some 300 other laws (海商法, 证券法 …) whose articles share words with school
     questions without answering them. Only documents whose prior is not 1.0 are listed."""
     priors = {}
     for doc_id, doc in documents.items():
