@@ -387,7 +387,9 @@ def law_source():
 @laws_app.command("import")
 def laws_import(scope: str = typer.Option("education", "--scope", help="education: the education laws and the "
                                           "laws staff need beside them (ingest/laws/education_scope.tsv); all: "
-                                          "every law of the package."),
+                                          "every law of the package (those outside the education scope are "
+                                          "weighed down in search by POLICYQA_LIBRARY_OUTSIDE_SCOPE_WEIGHT, "
+                                          "so a school question's own laws come first)."),
                 include_repealed: bool = typer.Option(False, "--include-repealed", help="Also repealed laws and "
                                                       "earlier versions (marked abolished or superseded).")
                 ) -> None:
