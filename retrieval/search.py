@@ -106,6 +106,11 @@ class Retriever:
         # filters (which law versions are in force today) is a scan of every document, 4 ms a question at 5k.
         self._allowed: dict[tuple[str, str], np.ndarray | None] = {}
 
+    @property
+    def row_groups(self) -> np.ndarray | None:
+        """Each row's collection number when BM25 orders collections apart (LexicalStore.search); else None."""
+        return self._row_groups
+
     def allowed(self, filters: SearchFilters | None) -> np.ndarray | None:
         """Rows of the chunks the filters allow (without filters: the default, laws in force); None when
         all are. Worked out once per filters and day: every unfiltered question allows the same rows."""

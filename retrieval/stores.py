@@ -285,20 +285,27 @@ class LexicalStore:
 
     def search(self, query_tokens: list[str], k: int, allowed: np.ndarray | None = None,
                groups: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """The top k rows by BM25. With `groups` (a group number per row: each row's collection), each group's
-        rows are ordered by that group's own term statistics (see `grouped_scores`)."""
-        known = [t for t in query_tokens if t in self.bm25.vocab_dict]
-        if not known:
+        """The top k rows by BM25 (ties: the lower row first). `allowed`: the rows the filters allow, ascending
+        (as `Retriever.allowed` gives them). With `groups` (a group number per row: each row's collection), each
+        group's rows are ordered by that group's own term statistics (see `grouped_scores`).
+
+        Only the rows a query word occurs in are scored and sorted: at 100k chunks a query's words occur in a few
+        thousand, and ranking the whole score array was most of the search's time (benches/README.md §2)."""
+        parts = postings(self.bm25, query_tokens)
+        if not parts:
             return []
-        scores = self.bm25.get_scores(known) if groups is None else self.grouped_scores(known, groups)
+        rows, scores = summed_scores(parts, self.bm25.scores["num_docs"])
+        if groups is not None:
+            scores = group_ordered(parts, rows, scores, groups)
         if allowed is not None:
-            mask = np.zeros_like(scores)
-            mask[allowed] = 1.0
-            scores = scores * mask
-        k = min(k, len(scores))
+            keep = ascending_members(rows, allowed)
+            rows, scores = rows[keep], scores[keep]
+        k = min(k, len(rows))
+        if not k:
+            return []
         top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top])]
-        return [(int(r), float(scores[r])) for r in top if scores[r] > 0]
+        top = top[np.lexsort((rows[top], -scores[top]))]
+        return [(int(rows[i]), float(scores[i])) for i in top]
 
     def with_index_words(self, tokens: list[str], text: str = "") -> list[str]:
         """Query tokens plus the index's own words for those it lacks: the long forms of abbreviations
@@ -313,36 +320,13 @@ class LexicalStore:
         return self._abbreviations
 
     def grouped_scores(self, tokens: list[str], groups: np.ndarray) -> np.ndarray:
-        """BM25 in which each group's rows are ordered as an index of the group alone would order them, and
-        the groups share the list as the whole index's scores say.
-
-        Within a group, rows are ranked with the group's own document frequencies (the Lucene IDF bm25s
-        uses; the stored scores are IDF(all rows) x the term-frequency part, so each token's column is
-        rescaled by IDF(group) / IDF(all)): loading the national law library leaves the order of a bureau's
-        own clauses as it was. Raw scores under different IDFs do not compare across groups (a term common
-        in the topical group weighs least there), so each group's rows keep the whole index's scores, sorted,
-        handed out in the group's own order. (Document lengths stay normalised by the whole index.)"""
-        shared = self.bm25.get_scores(tokens)
-        sizes = np.bincount(groups).astype(np.float64)
-        total = float(len(groups))
-        own = np.zeros(len(groups), dtype=np.float64)
-        for token in tokens:
-            column = self.bm25.get_scores([token])
-            found = column > 0
-            df_all = float(found.sum())
-            if not df_all:
-                continue
-            df = np.bincount(groups[found], minlength=len(sizes)).astype(np.float64)
-            idf_group = np.log1p((sizes - df + 0.5) / (df + 0.5))
-            idf_all = math.log1p((total - df_all + 0.5) / (df_all + 0.5))
-            own += column * (idf_group / idf_all)[groups]
-        scores = np.zeros(len(groups), dtype=np.float64)
-        for group in range(len(sizes)):
-            rows = np.flatnonzero((groups == group) & (shared > 0))
-            if len(rows):
-                by_own = rows[np.argsort(-own[rows], kind="stable")]
-                scores[by_own] = np.sort(shared[rows])[::-1]
-        return scores
+        """Every row's score under `group_ordered` (0 where no query word occurs): what `search` ranks with groups."""
+        out = np.zeros(len(groups), dtype=np.float64)
+        parts = postings(self.bm25, tokens)
+        if parts:
+            rows, scores = summed_scores(parts, len(groups))
+            out[rows] = group_ordered(parts, rows, scores, groups)
+        return out
 
     def save(self, path: Path) -> None:
         self.bm25.save(str(path))
@@ -357,3 +341,65 @@ class LexicalStore:
         store.tokens = None
         store._abbreviations = None
         return store
+
+
+def postings(bm25: bm25s.BM25, tokens: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per query word the index knows (a repeated word counts again, as in bm25s): the rows it occurs in,
+    ascending, and its part of their BM25 score (IDF x the term-frequency part, stored at indexing)."""
+    data, indices, indptr = bm25.scores["data"], bm25.scores["indices"], bm25.scores["indptr"]
+    parts = []
+    for token in tokens:
+        column = bm25.vocab_dict.get(token)
+        if column is None or column >= len(indptr) - 1:  # bm25s lists "" in the vocabulary without a column
+            continue
+        start, end = indptr[column], indptr[column + 1]
+        parts.append((indices[start:end], data[start:end]))
+    return parts
+
+
+def summed_scores(parts: list[tuple[np.ndarray, np.ndarray]], n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rows any word occurs in (ascending) and their BM25 scores: the words' parts summed in float32, word by
+    word, exactly as `bm25s.BM25.get_scores` sums them."""
+    totals = np.zeros(n_rows, dtype=np.float32)
+    for rows, data in parts:
+        np.add.at(totals, rows, data)  # faster than totals[rows] += data in numpy 2
+    rows = np.flatnonzero(totals > 0)
+    return rows, totals[rows]
+
+
+def group_ordered(parts: list[tuple[np.ndarray, np.ndarray]], rows: np.ndarray, scores: np.ndarray,
+                  groups: np.ndarray) -> np.ndarray:
+    """`scores` (of `rows`) dealt out again within each group, in the order an index of that group alone gives.
+
+    Within a group, rows are ranked with the group's own document frequencies (the Lucene IDF bm25s uses;
+    the stored parts are IDF(all rows) x the term-frequency part, so each word's part is rescaled by
+    IDF(group) / IDF(all)): loading the national law library leaves the order of a bureau's own clauses as
+    it was. Raw scores under different IDFs do not compare across groups (a term common in the topical group
+    weighs least there), so each group's rows keep the whole index's scores, sorted, handed out in the group's
+    own order (ties: the lower row first). Document lengths stay normalised by the whole index."""
+    sizes = np.bincount(groups).astype(np.float64)
+    total = float(len(groups))
+    own = np.zeros(len(groups), dtype=np.float64)
+    for word_rows, data in parts:
+        word_groups = groups[word_rows]
+        df_all = float(len(word_rows))
+        df = np.bincount(word_groups, minlength=len(sizes)).astype(np.float64)
+        idf_group = np.log1p((sizes - df + 0.5) / (df + 0.5))
+        idf_all = math.log1p((total - df_all + 0.5) / (df_all + 0.5))
+        np.add.at(own, word_rows, data * (idf_group / idf_all)[word_groups])
+    own = own[rows]
+    row_groups = groups[rows]
+    out = np.empty(len(rows), dtype=np.float64)
+    for group in np.flatnonzero(np.bincount(row_groups)):
+        members = np.flatnonzero(row_groups == group)
+        by_own = members[np.argsort(-own[members], kind="stable")]
+        out[by_own] = np.sort(scores[members])[::-1]
+    return out
+
+
+def ascending_members(rows: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """A mask of the `rows` that are in `allowed` (both ascending): a binary search per row, not a mask over the index."""
+    if not len(allowed):
+        return np.zeros(len(rows), dtype=bool)
+    at = np.minimum(np.searchsorted(allowed, rows), len(allowed) - 1)
+    return allowed[at] == rows

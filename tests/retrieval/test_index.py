@@ -525,6 +525,31 @@ def test_bm25_matches_bm25s_on_the_corpus(settings, hashing_embedder):
         assert np.array_equal(ours.get_scores(toks), reference.get_scores(toks))
 
 
+def test_bm25_search_ranks_as_the_whole_score_array_does(settings, hashing_embedder):
+    """LexicalStore.search scores only the rows a query word occurs in; its list must be the one the whole
+    score array gives (bm25s.get_scores, the allowed rows kept, best first), with or without collections."""
+    ingest(settings, hashing_embedder)
+    _, chunks = read_contents(index_dir(settings))
+    store = LexicalStore([tokenize(c.index_text) for c in chunks])
+    n = len(chunks)
+    allowed = np.arange(0, n, 3)
+    groups = np.array([i % 2 for i in range(n)])  # two collections, rows interleaved
+    for q in QUERIES:
+        toks = [t for t in tokenize(q) if t in store.bm25.vocab_dict]
+        for rows_allowed in (None, allowed):
+            for row_groups in (None, groups):
+                full = (store.bm25.get_scores(toks) if row_groups is None
+                        else store.grouped_scores(toks, row_groups))
+                keep = np.ones(n, bool) if rows_allowed is None else np.isin(np.arange(n), rows_allowed)
+                expected = sorted(((float(full[r]), r) for r in np.flatnonzero(keep & (full > 0))),
+                                  key=lambda pair: (-pair[0], pair[1]))[:20]
+                found = store.search(toks, 20, rows_allowed, row_groups)
+                assert [(score, row) for row, score in found] == expected
+                assert len(found) == min(20, int((keep & (full > 0)).sum())) > 0
+    assert store.search(["不在索引里的词"], 5) == []
+    assert store.search(tokenize(QUERIES[0]), 5, np.array([], np.int64)) == []
+
+
 def test_plan_rows_matches_by_content_and_hands_out_fresh_ids():
     plan = index_module.plan_rows([b"a", b"x", b"b", b"a", b"a"], [b"a", b"b", b"c", b"a"],
                                   np.array([10, 11, 12, 13]), next_id=20)
