@@ -37,7 +37,7 @@ from answer.sentences import (
     score_sentences,
 )
 from answer.vocab import english_places
-from policyqa.models import Document, ResponsibilityRecord
+from policyqa.models import Clause, Document, ResponsibilityRecord
 from retrieval.search import SearchHit
 
 REFUSAL_ZH = "文件中没有找到能回答这个问题的依据。"
@@ -49,6 +49,7 @@ RECORD_MIN_SCORE = 0.28  # below it the best record is about another task (calib
 ARTICLE = re.compile(r"第[一二三四五六七八九十百千零]+条")
 HEADING = re.compile(r"第[一二三四五六七八九十百千零]+(?:编|分编|章|节)")  # a law's parts above its articles
 IN_FORCE = "现行有效"  # the law library's status of a law in force
+MAX_LEAD_IN = 200  # characters: a longer text before a list's first item is a paragraph, not its lead-in
 
 
 @dataclass
@@ -106,9 +107,60 @@ def lead_in(s: Sentence, hit: SearchHit, documents: dict[str, Document]) -> tupl
         return None
     first_item = min(c.start for c in doc.clauses if c.parent_id == parent.clause_id)
     intro = " ".join(doc.text[parent.start:first_item].split())
-    if not intro.endswith((":", ":")) or len(intro) > 200 or norm(intro) in norm(hit.chunk.text):
+    if not intro.endswith((":", ":")) or len(intro) > MAX_LEAD_IN or norm(intro) in norm(hit.chunk.text):
         return None
     return intro, clause_as_hit(doc, parent, hit.score)
+
+
+def items_quoted(sentences: list[Sentence], hit: SearchHit,
+                 documents: dict[str, Document]) -> tuple[list[Clause], str, SearchHit] | None:
+    """When a short chunk is (part of) a list ("一、服务时间 (一)… (二)… (三)…", "第十一条 …学历是: (一)… (二)…") and
+    the sentences lie in some of its items, not all: those items in order, what the list says before its first
+    item (its heading or lead-in), and the hit to cite: the chunk, or the whole list when its lead-in lies
+    outside the chunk (an article split into pieces). None otherwise: the chunk is quoted whole.
+
+    Why: a short clause is quoted whole because the clause that governs a case answers "may a school…?"; but a
+    list's items are separate rules, and "最晚到几点" wants the item that sets the time, not its neighbours."""
+    doc = documents.get(hit.chunk.doc_id)
+    if doc is None:
+        return None
+    chunk = hit.chunk
+    # Clauses inside the chunk (a clause's end may include the line break the chunk leaves out), smaller than it.
+    inside = [c for c in doc.clauses if c.parent_id and chunk.start <= c.start < chunk.end
+              and c.end <= chunk.end + 2 and (c.end - c.start) < (chunk.end - chunk.start) * 0.9]
+    chosen: list[Clause] = []
+    for s in sentences:
+        start = chunk.start + s.start
+        holding = [c for c in inside if c.start <= start + 2 and start + len(s.text) <= c.end + 2]
+        if not holding:
+            return None
+        item = max(holding, key=lambda c: c.end - c.start)  # the outermost: an item keeps its own sub-items
+        if item not in chosen:
+            chosen.append(item)
+    parent_ids = {c.parent_id for c in chosen}
+    parent = next((c for c in doc.clauses if c.clause_id == chosen[0].parent_id), None) if chosen else None
+    if len(parent_ids) != 1 or parent is None or len(chosen) >= sum(c.parent_id == parent.clause_id for c in inside):
+        return None
+    first_item = min(c.start for c in doc.clauses if c.parent_id == parent.clause_id)
+    intro = " ".join(doc.text[parent.start:first_item].split())
+    if len(intro) > MAX_LEAD_IN:
+        return None
+    if parent.start >= chunk.start:
+        return sorted(chosen, key=lambda c: c.start), intro, hit
+    # The lead-in is before the chunk: the list's lead-in ("…学校不承担赔偿责任:") gives the items their meaning,
+    # and the quote then spans more than the chunk, so the whole list is cited.
+    if not intro.endswith((":", "：")):
+        return None
+    return sorted(chosen, key=lambda c: c.start), intro, clause_as_hit(doc, parent, hit.score)
+
+
+def close_rivals(sentences: list[Sentence], ranked: list[Sentence], margin: float) -> list[Sentence]:
+    """The other sentences of the quoted clause that score at least `margin` x the best quoted one: their items are
+    quoted too (margin 0: every item, i.e. the whole list)."""
+    best = max(s.score for s in sentences)
+    quoted = {id(s) for s in sentences}
+    return [s for s in ranked if s.hit == sentences[0].hit and id(s) not in quoted and not s.furniture
+            and s.score >= best * margin]
 
 
 def source_label(hit: SearchHit, documents: dict[str, Document], span: tuple[int, int] | None = None) -> str:
@@ -139,13 +191,24 @@ def after_label(text: str, article: str, title: str) -> str:
 
 
 def quote(sentences: list[Sentence], hits: list[SearchHit], cite, q: Question,
-          documents: dict[str, Document], weights: AnswerWeights) -> str:
-    """Sentences of one clause as a cited claim. A short clause is quoted whole; a sentence that
-    introduces a list ("必须具备下列基本条件:") brings the items after it; an item brings its lead-in."""
+          documents: dict[str, Document], weights: AnswerWeights, ranked: list[Sentence] | None = None) -> str:
+    """Sentences of one clause as a cited claim. A short clause is quoted whole, or, when it is a list, by the items
+    holding the sentences and those of its other sentences that score close to them (`ranked`: every scored
+    sentence; AnswerWeights.item_margin); a sentence that introduces a list ("必须具备下列基本条件:") brings the
+    items after it; an item brings its lead-in."""
     hit = hits[sentences[0].hit]
     chunk_text = " ".join(hit.chunk.text.split())
     span = None  # the quoted part of a chunk quoted in part
-    if len(chunk_text) <= weights.quote_whole:
+    items = (items_quoted(sentences + close_rivals(sentences, ranked, weights.item_margin), hit, documents)
+             if len(chunk_text) <= weights.quote_whole and not q.asks_list and ranked is not None else None)
+    if items:  # the items of a short list that hold the sentences, after the list's heading or lead-in
+        chosen, intro, hit = items
+        doc_text = documents[hit.chunk.doc_id].text
+        text = " ".join(" ".join(doc_text[c.start:min(c.end, hits[sentences[0].hit].chunk.end)].split())
+                        for c in chosen)
+        if intro:
+            text = f"{intro}…{text}" if intro.endswith((":", "：")) else f"{intro} {text}"
+    elif len(chunk_text) <= weights.quote_whole:
         text = chunk_text
     else:
         ordered = sorted(sentences, key=lambda s: s.start)
@@ -154,7 +217,7 @@ def quote(sentences: list[Sentence], hits: list[SearchHit], cite, q: Question,
         if text.endswith((":", ":")):
             after = hit.chunk.text[span[1]:].strip()
             text += after[:300] + ("…" if len(after) > 300 else "")
-    if found := lead_in(sentences[0], hit, documents):
+    if not items and (found := lead_in(sentences[0], hit, documents)):
         intro, hit = found
         text, span = f"{intro}…{text}", None
     n = cite(hit)
@@ -339,7 +402,7 @@ def compose_answer(q: Question, hits: list[SearchHit], documents: dict[str, Docu
     if listed:
         parts.append(listed.render(cite(listed.hit), q.english))
     if not parts:
-        parts = [quote(group, hits, cite, q, documents, composer.weights)
+        parts = [quote(group, hits, cite, q, documents, composer.weights, ranked)
                  for group in pick(q, ranked, hits, composer.weights)]
     if not parts:  # nothing quotable in the top clauses
         return refusal(q, hits, documents, score)

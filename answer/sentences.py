@@ -87,6 +87,11 @@ class AnswerWeights:
     second_clause: float = 0.85
     # …and so on up to this many clauses in all (the best one's included).
     max_clauses: int = 2
+    # A short clause that is a list ("一、服务时间 (一)… (二)… (三)…") is quoted by the items holding the chosen
+    # sentences and any of its sentences scoring this share of the best one, under its heading; whole when that is
+    # every item (0: always whole). A list's items are separate rules, but sentence scores within a clause are
+    # close: the items that score close are kept, a hedge when the scores do not separate them.
+    item_margin: float = 0.0
 
 
 @lru_cache(maxsize=1)

@@ -28,6 +28,22 @@ def hit(doc: Document, n: int, dense: float = 0.85, use: float = 0.4, signals: d
                      {"dense": dense, "dense:use": use})
 
 
+def listed_section() -> tuple[Document, SearchHit]:
+    """A county notice's section of three items, as ingest reads it: the section a clause, each item its child."""
+    items = ["(一)图书馆每周开放6天,每天不少于8小时。", "(二)闭馆时间最晚不超过21:00。",
+             "(三)寒暑假期间开放时间另行公布。"]
+    text = "二、开放时间\n" + "\n".join(items) + "\n"
+    section = Clause("n#二", "二", "开放时间", "二、开放时间", 1, 0, len(text))
+    children, at = [], len("二、开放时间\n")
+    for number, item in zip(("(一)", "(二)", "(三)"), items, strict=True):
+        children.append(Clause(f"n#二.{number}", number, "", f"二、开放时间 › {number}", 2, at, at + len(item) + 1,
+                               parent_id="n#二"))
+        at += len(item) + 1
+    doc = Document("n", "某县图书馆开放管理办法", text, clauses=[section, *children])
+    chunk = Chunk("n#二", "n", "n#二", section.path, text.rstrip("\n"), 0, len(text) - 1)
+    return doc, SearchHit(chunk, 1.0, 0.85, {"dense": 1, "bm25": 1}, {"dense": 0.85, "dense:use": 0.4})
+
+
 class KeywordEncoder:
     """A stand-in sentence encoder: one dimension per keyword, so similarity is shared keywords."""
 

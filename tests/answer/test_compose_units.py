@@ -3,7 +3,7 @@ sentence leads."""
 
 from __future__ import annotations
 
-from hits import hit, law
+from hits import hit, law, listed_section
 
 from answer.compose import Composer, after_label, compose_answer, pick
 from answer.question import analyse
@@ -159,3 +159,30 @@ def test_a_place_no_document_mentions_is_refused_without_a_law_or_for_a_figure()
     docs = {"n": NATIONAL, "l": LOCAL}
     fee = compose_answer(analyse("甘肃省的学费是多少元?"), [hit(NATIONAL, 1), hit(LOCAL, 1)], docs, composer)
     assert fee.refused, fee.answer
+
+
+def test_a_short_list_is_quoted_by_the_items_that_answer_under_its_heading():
+    doc, section = listed_section()
+    q = analyse("闭馆时间最晚到几点?")
+
+    def answer(margin: float):
+        return compose_answer(q, [section], {"n": doc}, Composer(None, AnswerWeights(semantic=0.0, item_margin=margin),
+                                                                  ALWAYS_ANSWER))
+
+    narrowed = answer(0.7)
+    assert narrowed.answer.startswith("二、开放时间 (二)闭馆时间最晚不超过21:00"), narrowed.answer
+    assert "每周开放6天" not in narrowed.answer and "寒暑假" not in narrowed.answer
+    # the citation is still the section's clause, verbatim, as search found it
+    assert narrowed.citations[0].chunk.clause_id == "n#二"
+    # a lower margin keeps the items that score close: (三) shares "时间" with the question, (一) nothing
+    hedged = answer(0.5).answer
+    assert "21:00" in hedged and "寒暑假" in hedged and "每周开放6天" not in hedged, hedged
+    # margin 0 keeps every item: the list whole, as without the margin
+    assert all(part in answer(0.0).answer for part in ("每周开放6天", "21:00", "寒暑假"))
+
+
+def test_a_short_list_asked_for_as_a_list_is_quoted_whole():
+    doc, section = listed_section()
+    composer = Composer(None, AnswerWeights(semantic=0.0, item_margin=2.0), ALWAYS_ANSWER)  # would always narrow
+    answer = compose_answer(analyse("开放时间有哪些规定?"), [section], {"n": doc}, composer)
+    assert all(part in answer.answer for part in ("每周开放6天", "21:00", "寒暑假")), answer.answer
