@@ -37,7 +37,7 @@ from answer.sentences import (
     score_sentences,
 )
 from answer.vocab import english_places
-from policyqa.models import Clause, Document, ResponsibilityRecord
+from policyqa.models import FRONT_MATTER, Chunk, Clause, Document, ResponsibilityRecord
 from retrieval.search import SearchHit
 
 REFUSAL_ZH = "文件中没有找到能回答这个问题的依据。"
@@ -49,6 +49,9 @@ RECORD_MIN_SCORE = 0.28  # below it the best record is about another task (calib
 ARTICLE = re.compile(r"第[一二三四五六七八九十百千零]+条")
 HEADING = re.compile(r"第[一二三四五六七八九十百千零]+(?:编|分编|章|节)")  # a law's parts above its articles
 IN_FORCE = "现行有效"  # the law library's status of a law in force
+# characters of a list quoted after the lead-in that introduces it: enough for its first items, not a whole
+# chapter's worth (the citation holds the rest)
+MAX_FOLLOWING = 300
 MAX_LEAD_IN = 200  # characters: a longer text before a list's first item is a paragraph, not its lead-in
 
 
@@ -110,6 +113,20 @@ def lead_in(s: Sentence, hit: SearchHit, documents: dict[str, Document]) -> tupl
     if not intro.endswith((":", ":")) or len(intro) > MAX_LEAD_IN or norm(intro) in norm(hit.chunk.text):
         return None
     return intro, clause_as_hit(doc, parent, hit.score)
+
+
+def what_follows(hit: SearchHit, documents: dict[str, Document]) -> tuple[str, SearchHit] | None:
+    """When a chunk ends with a lead-in ("第十一条 取得教师资格应当具备的相应学历是:") whose items were chunked apart,
+    the start of what its clause says after the chunk (at most MAX_FOLLOWING characters) and the whole clause to
+    cite: a quote that stops at the colon says nothing."""
+    doc = documents.get(hit.chunk.doc_id)
+    clause = next((c for c in doc.clauses if c.clause_id == hit.chunk.clause_id), None) if doc else None
+    if clause is None or clause.end <= hit.chunk.end:
+        return None
+    after = " ".join(doc.text[hit.chunk.end:clause.end].split())
+    if not after:
+        return None
+    return after[:MAX_FOLLOWING] + ("…" if len(after) > MAX_FOLLOWING else ""), clause_as_hit(doc, clause, hit.score)
 
 
 def items_quoted(sentences: list[Sentence], hit: SearchHit,
@@ -190,6 +207,13 @@ def after_label(text: str, article: str, title: str) -> str:
     return text[at + len(article):].lstrip() if not before.strip() else text
 
 
+def is_front_matter(chunk: Chunk) -> bool:
+    """Whether the chunk is what a document has before its first clause (a cover notice's lines, addressee,
+    contacts, signature): lines that say different things, not one rule, so its sentences are quoted rather than
+    all of it ("邮箱是多少" wants the e-mail line, not the notice around it)."""
+    return chunk.clause_id.endswith(FRONT_MATTER)
+
+
 def quote(sentences: list[Sentence], hits: list[SearchHit], cite, q: Question,
           documents: dict[str, Document], weights: AnswerWeights, ranked: list[Sentence] | None = None) -> str:
     """Sentences of one clause as a cited claim. A short clause is quoted whole, or, when it is a list, by the items
@@ -199,8 +223,9 @@ def quote(sentences: list[Sentence], hits: list[SearchHit], cite, q: Question,
     hit = hits[sentences[0].hit]
     chunk_text = " ".join(hit.chunk.text.split())
     span = None  # the quoted part of a chunk quoted in part
+    whole = len(chunk_text) <= weights.quote_whole and not is_front_matter(hit.chunk)
     items = (items_quoted(sentences + close_rivals(sentences, ranked, weights.item_margin), hit, documents)
-             if len(chunk_text) <= weights.quote_whole and not q.asks_list and ranked is not None else None)
+             if whole and not q.asks_list and ranked is not None else None)
     if items:  # the items of a short list that hold the sentences, after the list's heading or lead-in
         chosen, intro, hit = items
         doc_text = documents[hit.chunk.doc_id].text
@@ -208,7 +233,7 @@ def quote(sentences: list[Sentence], hits: list[SearchHit], cite, q: Question,
                         for c in chosen)
         if intro:
             text = f"{intro}…{text}" if intro.endswith((":", "：")) else f"{intro} {text}"
-    elif len(chunk_text) <= weights.quote_whole:
+    elif whole:
         text = chunk_text
     else:
         ordered = sorted(sentences, key=lambda s: s.start)
@@ -216,7 +241,10 @@ def quote(sentences: list[Sentence], hits: list[SearchHit], cite, q: Question,
         span = (ordered[0].start, ordered[-1].start + len(ordered[-1].text))
         if text.endswith((":", ":")):
             after = hit.chunk.text[span[1]:].strip()
-            text += after[:300] + ("…" if len(after) > 300 else "")
+            text += after[:MAX_FOLLOWING] + ("…" if len(after) > MAX_FOLLOWING else "")
+    if not items and text.endswith((":", ":")) and (following := what_follows(hit, documents)):
+        (after, hit), span = following, None
+        text += after
     if not items and (found := lead_in(sentences[0], hit, documents)):
         intro, hit = found
         text, span = f"{intro}…{text}", None
@@ -242,7 +270,10 @@ def pick(q: Question, ranked: list[Sentence], hits: list[SearchHit], weights: An
     if not ranked:
         return []
     best = ranked[0]
-    first = [best] + [s for s in ranked[1:3] if s.hit == best.hit and s.score >= best.score * 0.8][:1]
+    # the runner-up of the best sentence's clause, when close; not one without the value asked for when the best
+    # holds it (a notice's "电话:…" line wants no paragraph beside it)
+    first = [best] + [s for s in ranked[1:3] if s.hit == best.hit and s.score >= best.score * 0.8
+                      and (s.value or not best.value)][:1]
     groups = [first]
     quoted = {best.hit}
     doc_of = lambda s: hits[s.hit].chunk.doc_id  # noqa: E731

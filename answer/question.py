@@ -121,6 +121,8 @@ VALUE_PATTERNS = {
     "names": re.compile(r"(?=([\u4e00-\u9fff]{2,8}?(?:中学|小学|大学|学院|学校|幼儿园))[、,和及与]"
                         r"([\u4e00-\u9fff]{2,12}?(?:中学|小学|大学|学院|学校|幼儿园)))"),
 }
+# A call made or taken ("接到老师的电话", "打完电话"): what happened to the asker, not a number asked for.
+CALL = re.compile(r"[接打挂回][了完到过]?(?:[^,，。;；!！?？]{0,8}?的)?电话")
 CONTACT_KINDS = ("phone", "email", "address", "hours")  # found on contact lines that share no topic words
 # Kinds that choose the sentence but are not required of it: a law does not define every term it regulates, so
 # a question asking what a thing is is answered by the clause about it when no clause defines it.
@@ -471,9 +473,11 @@ def analyse(text: str) -> Question:
     # A story's numbers and phone calls are the asker's circumstances ("他在电话中说…", "13岁"); the values
     # it asks for are in its asking sentence(s).
     asking = focus if style == "long" else q
-    kinds = tuple(name for name, pattern in VALUE_QUESTIONS.items() if pattern.search(asking))
+    kinds = tuple(name for name, pattern in VALUE_QUESTIONS.items() if pattern.search(CALL.sub("", asking)))
     if "email" in kinds:  # 邮箱地址, "email address": the address asked for is the email's
         kinds = tuple(k for k in kinds if k != "address")
+    if any(k in CONTACT_KINDS for k in kinds):  # "电话是多少", "邮箱是多少": the 多少 asks for the contact, not a count
+        kinds = tuple(k for k in kinds if k != "count")
     if len(kinds) > 1:  # "什么是…的标准, 多少": the value asked for, not what the thing is
         kinds = tuple(k for k in kinds if k not in PREFERRED_KINDS)
     who = (WHO_EN if english else WHO_ZH).search(q)

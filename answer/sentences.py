@@ -25,16 +25,18 @@ from threading import Lock
 import numpy as np
 
 from answer.question import Question, coverage, norm
-from ingest.metadata import JOINT_ISSUER
+from ingest.metadata import DOC_NUMBER, JOINT_ISSUER
 from policyqa.models import Chunk, Document
 from retrieval.search import SearchHit
 
 WEIGHTS_FILE = Path(__file__).with_name("data") / "answer_weights.json"
 SENTENCE = re.compile(r"[^。;!?\n]+[。;!?]?")
 MIN_SENTENCE = 6  # characters: shorter pieces are labels ("(一)"), not statements
-# A signature, a date line or the addressee line: who wrote to whom, not what (ingest reads issuers from
-# the same signature pattern).
-FURNITURE = re.compile(rf"{JOINT_ISSUER.pattern}|^\d{{4}}年\d{{1,2}}月\d{{1,2}}日$|^各.{{2,80}}[::]$")
+# A signature, a date line, the addressee line, a line that is only a document number ("(国办发〔2015〕71号)") or a
+# notice's title ("关于…的通知"), or an attachment's name ("附件:…征求意见稿"): who wrote to whom and what came
+# with it, not what it says (ingest reads issuers and numbers from the same patterns).
+FURNITURE = re.compile(rf"{JOINT_ISSUER.pattern}|^\d{{4}}年\d{{1,2}}月\d{{1,2}}日$|^各.{{2,80}}[::]$|^附件\s*\d*\s*[::]|"
+                       rf"^[((]?{DOC_NUMBER.pattern}[))]?$|^关于.{{2,80}}的(通知|意见|决定|办法|方案|规定|批复|函|计划)$")
 # A sentence that names its own document ("本法自2022年1月1日起施行", "本办法由市教育局负责解释") is about
 # that document: the words of its title count as the sentence's (when asked which sentence is about the
 # question) as much as its clause's headings do.

@@ -104,6 +104,11 @@ class Document:
         return doc
 
 
+# Clause ids (after the document id) of what a document has before its first clause: the text before it
+# (ingest/structure.py) and a cover notice that issues the document (ingest/pipeline.py).
+FRONT_MATTER = ("#preamble", "#notice")
+
+
 @dataclass
 class Chunk:
     """The unit that is embedded, searched and cited."""

@@ -44,6 +44,24 @@ def listed_section() -> tuple[Document, SearchHit]:
     return doc, SearchHit(chunk, 1.0, 0.85, {"dense": 1, "bm25": 1}, {"dense": 0.85, "dense:use": 0.4})
 
 
+def lead_in_chunk() -> tuple[Document, SearchHit]:
+    """An article whose lead-in ingest chunked apart from its items (as 教师法 第十一条 is): the hit is the lead-in
+    alone, "…学历是:", the items are the article's children and the rest of its text."""
+    lead = "第十一条 取得教师资格应当具备的相应学历是:"
+    items = ["(一)取得幼儿园教师资格,应当具备幼儿师范学校毕业及其以上学历;",
+             "(二)取得小学教师资格,应当具备中等师范学校毕业及其以上学历。"]
+    text = lead + "\n" + "\n".join(items) + "\n"
+    article = Clause("t#11", "第十一条", "", "第十一条", 1, 0, len(text) - 1)
+    children, at = [], len(lead) + 1
+    for number, item in zip(("(一)", "(二)"), items, strict=True):
+        children.append(Clause(f"t#11.{number}", number, "", f"第十一条 › {number}", 2, at, at + len(item),
+                               parent_id="t#11"))
+        at += len(item) + 1
+    doc = Document("t", "中华人民共和国教师法", text, clauses=[article, *children])
+    chunk = Chunk("t#11", "t", "t#11", article.path, lead, 0, len(lead))
+    return doc, SearchHit(chunk, 1.0, 0.85, {"dense": 1, "bm25": 1}, {"dense": 0.85, "dense:use": 0.4})
+
+
 class KeywordEncoder:
     """A stand-in sentence encoder: one dimension per keyword, so similarity is shared keywords."""
 
@@ -53,3 +71,18 @@ class KeywordEncoder:
     def encode(self, texts: list[str]) -> np.ndarray:
         vectors = np.array([[1.0 if k in t else 0.0 for k in self.keywords] + [0.1] for t in texts])
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def notice_front_matter() -> tuple[Document, SearchHit]:
+    """A county notice's text before its first clause, as ingest reads it: one '#preamble' clause of several lines
+    (addressee, body, contacts, attachment, signature), short enough to be quoted whole were it a clause."""
+    lines = ["某县教育局关于征求意见的通知", "各学校:", "请于12月20日前将书面意见反馈给教育局。",
+             "电话:0913-1234567", "邮箱:jyj@example.com。", "附件:某县教育提升三年行动计划(2021-2023年)", "某县教育局",
+             "2020年11月5日"]
+    text = "\n".join(lines) + "\n1.总体目标\n到2023年全县学校达标。\n"
+    end = len("\n".join(lines))
+    clauses = [Clause("f#preamble", "", "", "(正文前部分)", 0, 0, end),
+               Clause("f#1", "1.", "总体目标", "1.总体目标", 1, end + 1, len(text) - 1)]
+    doc = Document("f", "某县教育提升三年行动计划(2021-2023年)", text, clauses=clauses)
+    chunk = Chunk("f#preamble", "f", "f#preamble", "(正文前部分)", text[:end], 0, end)
+    return doc, SearchHit(chunk, 1.0, 0.85, {"dense": 1, "bm25": 1}, {"dense": 0.85, "dense:use": 0.4})

@@ -3,7 +3,7 @@ sentence leads."""
 
 from __future__ import annotations
 
-from hits import hit, law, listed_section
+from hits import hit, law, lead_in_chunk, listed_section, notice_front_matter
 
 from answer.compose import Composer, after_label, compose_answer, pick
 from answer.question import analyse
@@ -186,3 +186,27 @@ def test_a_short_list_asked_for_as_a_list_is_quoted_whole():
     composer = Composer(None, AnswerWeights(semantic=0.0, item_margin=2.0), ALWAYS_ANSWER)  # would always narrow
     answer = compose_answer(analyse("开放时间有哪些规定?"), [section], {"n": doc}, composer)
     assert all(part in answer.answer for part in ("每周开放6天", "21:00", "寒暑假")), answer.answer
+
+
+def test_a_documents_front_matter_is_quoted_by_its_sentences_not_whole():
+    doc, front = notice_front_matter()
+    composer = Composer(None, AnswerWeights(semantic=0.0), ALWAYS_ANSWER)
+    email = compose_answer(analyse("教育局的邮箱是多少?"), [front], {"f": doc}, composer).answer
+    assert email.startswith("邮箱:jyj@example.com"), email
+    assert "电话" not in email and "各学校" not in email
+    deadline = compose_answer(analyse("意见反馈截止到哪天?"), [front], {"f": doc}, composer).answer
+    assert deadline.startswith("请于12月20日前将书面意见反馈给教育局"), deadline
+    # the line with the asked value is not joined by a close runner-up that lacks it (the 意见反馈 sentence scores
+    # above 0.8 of the phone line here)
+    phone = compose_answer(analyse("意见反馈的联系电话是多少?"), [front], {"f": doc}, composer).answer
+    assert phone.startswith("电话:0913-1234567") and "请于" not in phone, phone
+
+
+def test_a_lead_in_chunked_apart_from_its_items_brings_them():
+    doc, lead = lead_in_chunk()
+    composer = Composer(None, AnswerWeights(semantic=0.0), ALWAYS_ANSWER)
+    answer = compose_answer(analyse("当老师有什么学历要求?"), [lead], {"t": doc}, composer)
+    assert "幼儿师范学校" in answer.answer and "中等师范学校" in answer.answer, answer.answer
+    # the citation is the whole article, which holds every quoted word
+    cited = answer.citations[0].chunk
+    assert (cited.clause_id, cited.start, cited.end) == ("t#11", 0, len(doc.text) - 1)

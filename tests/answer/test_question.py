@@ -44,6 +44,10 @@ from answer.question import analyse, focus_of, holds_value, is_place, name_found
     ("What does family education mean?", {"definition"}),
     ("What is the deadline for applications?", {"date"}),  # a value of something, not what it is
     ("什么是学费减免的标准,每年多少元?", {"amount", "count"}),  # the value asked for, not a definition
+    ("教育局的邮箱是多少?", {"email"}),  # 是多少 asks for the contact itself, not a count
+    ("办公室电话是多少", {"phone"}),
+    ("我接到老师的电话,说孩子在学校打架了,几个同学都有份,学校怎么处理?", {"count"}),  # a call taken, not a number
+    ("打完电话我才知道孩子被罚站了,这合法吗?", set()),
 ])
 def test_value_kinds(question, slots):
     assert set(analyse(question).value_kinds) == slots

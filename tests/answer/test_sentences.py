@@ -6,7 +6,7 @@ from __future__ import annotations
 from hits import KeywordEncoder, hit, law
 
 from answer.question import analyse
-from answer.sentences import AnswerWeights, score_sentences, split_sentences
+from answer.sentences import FURNITURE, AnswerWeights, score_sentences, split_sentences
 
 DOC = law("t", "某某法", [
     "第一条 为了保障学生的权利,制定本法。",
@@ -58,6 +58,15 @@ def test_the_title_line_and_bare_heading_count_little():
                              LEXICAL_ONLY)
     title = next(s for s in ranked if s.text.startswith("关于加强"))
     assert title.furniture and ranked[0].text.startswith("学校美育课程")
+    # an attachment's name says what came with the notice, not what it says
+    notice = law("n", "关于征求意见的通知", ["附件:某县学校美育工作课时安排(2021-2023年)", "学校美育课程每周不少于2课时。"])
+    ranked = score_sentences(analyse("学校美育工作课时有什么要求"), [hit(notice, 1), hit(notice, 2)], {"n": notice},
+                             None, LEXICAL_ONLY)
+    assert next(s for s in ranked if s.text.startswith("附件")).furniture
+    # so do a line that is only the document's number and the cover notice's own title
+    for line in ("(国办发〔2015〕71号)", "某教字〔2017〕17号", "关于《某县美育三年行动计划(2021—2023年)》意见征集的通知"):
+        assert FURNITURE.search(line), line
+    assert not FURNITURE.search("关于美育课时,各校要开足开齐。")
 
 
 def test_a_one_sentence_article_is_a_rule_not_a_bare_heading():
