@@ -134,6 +134,32 @@ def parent_lead_in(doc: Document, clause: Clause, limit: int = 80) -> str:
     return lead if 0 < len(lead) <= limit else ""
 
 
+def within(clause_id: str | None, ancestor_id: str, parents: dict[str, str | None]) -> bool:
+    """Whether a clause is the given one or lies below it."""
+    while clause_id:
+        if clause_id == ancestor_id:
+            return True
+        clause_id = parents.get(clause_id)
+    return False
+
+
+def ending_the_list_before(pending: list[tuple[int, int, Clause]], unit: Clause, before: Clause | None,
+                           clauses: list[Clause]) -> int:
+    """How many of the tiny pieces waiting before a unit end the list of the unit before them: items whose list
+    the unit is not in ("(十一)学校有未依法履行职责的其他情形。" is 第三十一条's last item, not part of 第三十二条).
+    They join that unit; a bare heading, whose list the unit is in, still travels forward with it."""
+    if before is None or not pending:
+        return 0
+    parents = {c.clause_id: c.parent_id for c in clauses}
+    back = 0
+    for _, _, piece in pending:
+        parent = piece.parent_id
+        if not parent or within(unit.clause_id, parent, parents) or not within(before.clause_id, parent, parents):
+            break
+        back += 1
+    return back
+
+
 def chunk_document(doc: Document, settings: ChunkSettings = ChunkSettings()) -> list[Chunk]:
     text = doc.text
     records_by_clause: dict[str, list] = {}
@@ -141,26 +167,29 @@ def chunk_document(doc: Document, settings: ChunkSettings = ChunkSettings()) -> 
         records_by_clause.setdefault(r.clause_id, []).append(r)
     # Collect (clause, start, end) units, merging tiny ones forward into the next unit.
     units: list[list] = []
-    carry: tuple[int, Clause] | None = None
+    pending: list[tuple[int, int, Clause]] = []  # tiny pieces waiting for the unit they travel with
     whole_under = settings.max_chars if settings.whole_clauses else 0
     for clause, start, end in own_spans(doc.clauses, len(text), whole_under):
         body = text[start:end].strip()
-        if carry is not None:
-            start = carry[0]
         # An article is cited by its number, so even a short one ("第十条 本法自公布之日起施行。") stands alone.
         short_text = len(body) < (len(clause.number) + 4 if clause.is_article else settings.min_chars)
         tiny = short_text or heading_only(clause, body)
         if tiny and clause.clause_id not in records_by_clause:
             # Too small to stand alone (usually a bare heading): it travels with what follows.
-            carry = (start, clause) if carry is None else carry
+            pending.append((start, end, clause))
             continue
-        carry = None
+        back = ending_the_list_before(pending, clause, units[-1][0] if units else None, doc.clauses)
+        if back:  # the last items of the list before stay with it
+            units[-1][2] = pending[back - 1][1]
+        if back < len(pending):
+            start = pending[back][0]
+        pending = []
         units.append([clause, start, end])
-    if carry is not None:
+    if pending:
         if units:
             units[-1][2] = len(text)
         else:
-            units.append([carry[1], carry[0], len(text)])
+            units.append([pending[0][2], pending[0][0], len(text)])
 
     parents = {c.parent_id for c in doc.clauses if c.parent_id}
     chunks: list[Chunk] = []

@@ -184,3 +184,25 @@ def test_every_article_is_its_own_chunk():
     measures = load_document(EXTCORPUS / "03_moe_tiyu_meiyu_jianzhi_jiaoshi_banfa_2017.txt")
     for c in chunk_document(measures, ChunkSettings()):
         assert len(re.findall(r"(?:^|\n)第[一二三四五六七八九十]+条", c.text)) <= 1, c.text[:80]
+
+
+def test_a_lists_last_short_items_stay_with_it():
+    """A short last item ("(十一)学校有未依法履行职责的其他情形。") belongs to its article's list: it is not carried
+    into the next article's chunk, which would cite it under the wrong number; a bare heading still opens the
+    chunk of what it heads."""
+    from helpers import EXTCORPUS
+
+    from ingest.pipeline import load_document
+
+    regulation = load_document(EXTCORPUS / "12_ningbo_xuexiao_anquan_tiaoli_2020.txt")
+    chunks = chunk_document(regulation, ChunkSettings())
+    for c in chunks:  # an article's chunk starts with it (after its chapter's heading), no other article's end
+        article = re.search(r"第[一二三四五六七八九十]+条", c.clause_id)
+        first = re.search(r"(?:^|\n)(第[一二三四五六七八九十]+条)", c.text)
+        if article and first:
+            assert first.group(1) == article.group(0), (c.chunk_id, c.text[:60])
+            assert re.fullmatch(r"(第[一二三四五六七八九十]+章[^\n]*\n)?", c.text[:first.start(1)]), c.text[:60]
+    last_item = next(c for c in chunks if "(十一)学校有未依法履行职责的其他情形。" in c.text)
+    assert "第三十一条" in last_item.clause_id and "第三十二条" not in last_item.text
+    chapter = next(c for c in chunks if c.text.startswith("第三章"))  # the chapter heading opens its first article
+    assert "第三十条" in chapter.clause_id
