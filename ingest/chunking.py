@@ -144,13 +144,12 @@ def within(clause_id: str | None, ancestor_id: str, parents: dict[str, str | Non
 
 
 def ending_the_list_before(pending: list[tuple[int, int, Clause]], unit: Clause, before: Clause | None,
-                           clauses: list[Clause]) -> int:
+                           parents: dict[str, str | None]) -> int:
     """How many of the tiny pieces waiting before a unit end the list of the unit before them: items whose list
     the unit is not in ("(十一)学校有未依法履行职责的其他情形。" is 第三十一条's last item, not part of 第三十二条).
     They join that unit; a bare heading, whose list the unit is in, still travels forward with it."""
     if before is None or not pending:
         return 0
-    parents = {c.clause_id: c.parent_id for c in clauses}
     back = 0
     for _, _, piece in pending:
         parent = piece.parent_id
@@ -168,6 +167,7 @@ def chunk_document(doc: Document, settings: ChunkSettings = ChunkSettings()) -> 
     # Collect (clause, start, end) units, merging tiny ones forward into the next unit.
     units: list[list] = []
     pending: list[tuple[int, int, Clause]] = []  # tiny pieces waiting for the unit they travel with
+    parent_of = {c.clause_id: c.parent_id for c in doc.clauses}
     whole_under = settings.max_chars if settings.whole_clauses else 0
     for clause, start, end in own_spans(doc.clauses, len(text), whole_under):
         body = text[start:end].strip()
@@ -178,7 +178,7 @@ def chunk_document(doc: Document, settings: ChunkSettings = ChunkSettings()) -> 
             # Too small to stand alone (usually a bare heading): it travels with what follows.
             pending.append((start, end, clause))
             continue
-        back = ending_the_list_before(pending, clause, units[-1][0] if units else None, doc.clauses)
+        back = ending_the_list_before(pending, clause, units[-1][0] if units else None, parent_of)
         if back:  # the last items of the list before stay with it
             units[-1][2] = pending[back - 1][1]
         if back < len(pending):
