@@ -310,6 +310,24 @@ def is_place(word: str) -> bool:
     return any(tags.get(word + level) == "ns" for level in PLACE_LEVELS)
 
 
+def names_a_law(name: str, end: int, question: str) -> bool:
+    """Whether "…法" read without book-title marks (ending at `end` in the question) is a law's name. One whose
+    ending is a national law's short name is (我想知道民法典, 学前教育法). Any other must be a word of the
+    question: its 法 ends a word of jieba's segmentation that is not a verb. "相关法律法|规" cuts a word in two;
+    "体育锻炼已入法" ends in the verb 入法 (to be written into law), not in a law; "交通法", "反霸凌法" stay
+    names (of laws the index may not hold, which the answer then says)."""
+    import jieba.posseg
+
+    if any(name[i:] in national_law_names() for i in range(len(name) - 2)):
+        return True
+    at = 0
+    for word in jieba.posseg.dt.cut(question):
+        at += len(word.word)
+        if at >= end:
+            return at == end and (not word.flag.startswith("v") or word.flag == "vn")  # vn: a verb as a noun
+    return True
+
+
 def named_entities(question: str) -> tuple[str, ...]:
     """Places (provinces and cities by their Chinese or English names, and places jieba tags) and law
     names in the question."""
@@ -321,8 +339,9 @@ def named_entities(question: str) -> tuple[str, ...]:
         if zh in question or any(re.search(rf"\b{re.escape(n)}\b", lowered) for n in names):
             places.append(zh)
     marked = LAW_IN_MARKS.findall(question)  # whole: not also the ending the unmarked pattern reads of it
-    laws = marked + [law for law in (re.split(r"[按依据照和与及的]", name)[-1] for name in LAW_NAME.findall(question))
-                     if not any(m.endswith(law) for m in marked)]
+    unmarked = [(re.split(r"[按依据照和与及的]", m.group(1))[-1], m.end(1)) for m in LAW_NAME.finditer(question)]
+    laws = marked + [law for law, end in unmarked
+                     if not any(m.endswith(law) for m in marked) and names_a_law(law, end, question)]
     words = word_stems(lowered)
     for en, zh in english_laws():  # longest first; a name inside a longer one found is not another law
         name = word_stems(en)

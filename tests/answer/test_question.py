@@ -148,6 +148,18 @@ def test_a_law_name_is_read_before_the_words_that_ask_about_it():
     assert analyse("教育法律有哪些?").names == ()  # 法律 is not a law's name
 
 
+
+@pytest.mark.parametrize("question", ["校园欺凌已经入法,学校怎么处理?", "近视防控入法是真的吗", "查了有关法律法规,还是不清楚"])
+def test_a_phrase_ending_in_fa_is_not_a_law_unless_it_is_a_word_naming_one(question):
+    # 入法 (written into law) is a verb; 法律法|规 cuts a word in two: no law is named, so none is refused by name
+    assert analyse(question).names == ()
+
+
+def test_an_unmarked_law_the_catalogue_lacks_is_still_named():
+    # a colloquial or hoped-for law's name is a word ending in 法: the answer says no document mentions it
+    assert "交通法" in analyse("按交通法,校车可以超员吗").names
+    assert "校园安全法" in analyse("校园安全法有没有这一条").names
+
 def test_a_law_name_between_book_title_marks_is_read_whole():
     assert analyse("《中华人民共和国学位法》对论文答辩有何规定").names == ("中华人民共和国学位法",)
     assert analyse("请发一下《中国少年儿童网络游戏管理法》全文").names == ("中国少年儿童网络游戏管理法",)
