@@ -52,6 +52,7 @@ IN_FORCE = "现行有效"  # the law library's status of a law in force
 # characters of a list quoted after the lead-in that introduces it: enough for its first items, not a whole
 # chapter's worth (the citation holds the rest)
 MAX_FOLLOWING = 300
+CITED = re.compile(r"\s*\[\d+\]。?$")  # the citation mark that ends a quote ("…[2]。", English "… [2]")
 MAX_LEAD_IN = 200  # characters: a longer text before a list's first item is a paragraph, not its lead-in
 
 
@@ -277,10 +278,13 @@ def pick(q: Question, ranked: list[Sentence], hits: list[SearchHit], weights: An
     groups = [first]
     quoted = {best.hit}
     doc_of = lambda s: hits[s.hit].chunk.doc_id  # noqa: E731
+    # A document that repeats a section word for word (one notice bundling four plans, each with the same
+    # "一、组织机构 …") has it in several chunks: it is quoted once.
+    said = {" ".join(hits[best.hit].chunk.text.split())}
     for s in ranked[1:]:
         if len(groups) >= weights.max_clauses:
             break
-        if s.hit in quoted or s.furniture:
+        if s.hit in quoted or s.furniture or " ".join(hits[s.hit].chunk.text.split()) in said:
             continue
         if q.several and len(groups) == 1 and doc_of(s) != doc_of(best) and s.score >= best.score * 0.3:
             groups.append([s])
@@ -289,7 +293,37 @@ def pick(q: Question, ranked: list[Sentence], hits: list[SearchHit], weights: An
             break  # sentences come best first: no later clause scores higher
         groups.append([s])
         quoted.add(s.hit)
+        said.add(" ".join(hits[s.hit].chunk.text.split()))
     return groups
+
+
+def one_quote_per_clause(parts: list[str]) -> list[str]:
+    """Quotes that cite the same clause made one. Two items of one article, each quoted after the article's lead-in
+    and citing the whole article, become the lead-in once with both items ("…第三十二条规定:…认定:…(三)… (五)…[1]。");
+    a quote whose words another quote of the clause already holds (an item, and the article's lead-in chunk quoted
+    with the items that follow it) is dropped, or replaces the shorter one. Said once, the lead-in does not read
+    as two rules."""
+    merged: list[str] = []
+    for part in parts:
+        mark = CITED.search(part)
+        same = next((i for i, m in enumerate(merged) if mark and m.endswith(mark.group(0))), None)
+        if same is None:
+            merged.append(part)
+            continue
+        earlier = merged[same]
+        body, earlier_body = part[:mark.start()], earlier[:CITED.search(earlier).start()]
+        lead, _, items = body.partition("…")
+        earlier_lead, _, earlier_items = earlier_body.partition("…")
+        if all(piece in earlier_body for piece in (lead, items)):
+            continue  # already said
+        if all(piece in body for piece in (earlier_lead, earlier_items)):
+            merged[same] = part  # the later quote holds the earlier one
+        elif items and earlier_items and lead == earlier_lead:
+            close = "”" if earlier_body.endswith("”") else ""  # an English answer's quote marks close once
+            merged[same] = f"{earlier_body.removesuffix(close)} {items}{earlier[len(earlier_body):]}"
+        else:
+            merged.append(part)
+    return merged
 
 
 def value_first(q: Question, ranked: list[Sentence]) -> list[Sentence]:
@@ -403,9 +437,13 @@ def compose_answer(q: Question, hits: list[SearchHit], documents: dict[str, Docu
     cited: list[SearchHit] = []
 
     def cite(hit: SearchHit) -> int:
-        if hit not in cited:
+        """The citation's number: one per span of a document (a clause cited twice keeps its number)."""
+        spans = [(h.chunk.doc_id, h.chunk.start, h.chunk.end) for h in cited]
+        span = (hit.chunk.doc_id, hit.chunk.start, hit.chunk.end)
+        if span not in spans:
             cited.append(hit)
-        return cited.index(hit) + 1
+            spans.append(span)
+        return spans.index(span) + 1
 
     for kind, facts in (("number", doc_number_facts(q, hits, documents)),
                         ("issuer", issuer_facts(q, hits, documents)),
@@ -433,8 +471,8 @@ def compose_answer(q: Question, hits: list[SearchHit], documents: dict[str, Docu
     if listed:
         parts.append(listed.render(cite(listed.hit), q.english))
     if not parts:
-        parts = [quote(group, hits, cite, q, documents, composer.weights, ranked)
-                 for group in pick(q, ranked, hits, composer.weights)]
+        parts = one_quote_per_clause([quote(group, hits, cite, q, documents, composer.weights, ranked)
+                                      for group in pick(q, ranked, hits, composer.weights)])
     if not parts:  # nothing quotable in the top clauses
         return refusal(q, hits, documents, score)
     if q.english and not found:

@@ -62,6 +62,26 @@ def lead_in_chunk() -> tuple[Document, SearchHit]:
     return doc, SearchHit(chunk, 1.0, 0.85, {"dense": 1, "bm25": 1}, {"dense": 0.85, "dense:use": 0.4})
 
 
+def items_chunked_apart() -> tuple[Document, list[SearchHit]]:
+    """An article whose lead-in and three items ingest chunked apart, each item its own chunk (a long article's
+    list): the hits are the items (一) and (三), the lead-in that gives them their meaning in neither."""
+    lead = "第三十条 有下列情形之一的,学校不承担事故责任:"
+    items = ["(一)学生在放学后自行滞留校园发生事故的;", "(二)学生之间在校外自行活动发生事故的;",
+             "(三)学生在节假日自行到校发生事故的。"]
+    text = lead + "\n" + "\n".join(items) + "\n"
+    article = Clause("s#30", "第三十条", "", "第三十条", 1, 0, len(text) - 1)
+    children, at = [], len(lead) + 1
+    for number, item in zip(("(一)", "(二)", "(三)"), items, strict=True):
+        children.append(Clause(f"s#30.{number}", number, "", f"第三十条 › {number}", 2, at, at + len(item),
+                               parent_id="s#30"))
+        at += len(item) + 1
+    doc = Document("s", "某市学校安全条例", text, clauses=[article, *children])
+    hits = [SearchHit(Chunk(c.clause_id, "s", c.clause_id, c.path, text[c.start:c.end], c.start, c.end), 1.0 / rank,
+                      0.85, {"dense": rank}, {"dense": 0.85, "dense:use": 0.4})
+            for rank, c in enumerate((children[0], children[2]), start=1)]
+    return doc, hits
+
+
 class KeywordEncoder:
     """A stand-in sentence encoder: one dimension per keyword, so similarity is shared keywords."""
 

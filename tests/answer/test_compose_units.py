@@ -3,12 +3,14 @@ sentence leads."""
 
 from __future__ import annotations
 
-from hits import hit, law, lead_in_chunk, listed_section, notice_front_matter
+from hits import hit, items_chunked_apart, law, lead_in_chunk, listed_section, notice_front_matter
 
-from answer.compose import Composer, after_label, compose_answer, pick
+from answer.compose import Composer, after_label, compose_answer, one_quote_per_clause, pick
 from answer.question import analyse
 from answer.refusal import ALWAYS_ANSWER
 from answer.sentences import AnswerWeights, Sentence
+from policyqa.models import Chunk
+from retrieval.search import SearchHit
 
 
 def test_part_of_an_article_numbered_in_digits_is_quoted_under_its_label():
@@ -210,3 +212,48 @@ def test_a_lead_in_chunked_apart_from_its_items_brings_them():
     # the citation is the whole article, which holds every quoted word
     cited = answer.citations[0].chunk
     assert (cited.clause_id, cited.start, cited.end) == ("t#11", 0, len(doc.text) - 1)
+
+
+def test_two_items_of_one_article_are_quoted_once_under_its_lead_in():
+    doc, items = items_chunked_apart()
+    composer = Composer(None, AnswerWeights(semantic=0.0, second_clause=0.7), ALWAYS_ANSWER)  # both items quoted
+    answer = compose_answer(analyse("学生放学后滞留校园或节假日自行到校发生事故,学校承担责任吗?"), items, {"s": doc}, composer)
+    text = answer.answer
+    assert text.count("学校不承担事故责任") == 1, text  # the lead-in once, not once per item
+    assert "放学后自行滞留校园" in text and "节假日自行到校" in text and "校外自行活动" not in text, text
+    # one citation: the whole article, which holds every quoted word
+    assert [(c.chunk.clause_id, c.chunk.start, c.chunk.end) for c in answer.citations] == [("s#30", 0, len(doc.text) - 1)]
+
+
+def test_a_section_a_document_repeats_word_for_word_is_quoted_once():
+    # one notice bundling several plans, each with the same organisers' section
+    doc = law("c", "某市关于印发几项展评活动方案的通知", ["主办单位:市教育局。承办单位:市艺术教育协会。",
+                                                   "主办单位:市教育局。承办单位:市艺术教育协会。", "各区县按时报送作品。"])
+    composer = Composer(None, AnswerWeights(semantic=0.0, second_clause=0.5), ALWAYS_ANSWER)  # close: both picked
+    answer = compose_answer(analyse("展评活动的承办单位是谁?"), [hit(doc, 1), hit(doc, 2)], {"c": doc}, composer)
+    assert answer.answer.count("承办单位") == 1 and len(answer.citations) == 1, answer.answer
+
+
+def test_an_item_and_its_articles_lead_in_chunk_are_quoted_once():
+    # the item (三) first, then the lead-in chunk, which brings the items after it: the article is quoted once, whole
+    doc, items = items_chunked_apart()
+    lead = doc.clauses[0]
+    lead_text = doc.text[:doc.text.index("\n")]
+    lead_hit = SearchHit(Chunk(lead.clause_id, "s", lead.clause_id, lead.path, lead_text, 0, len(lead_text)), 0.5,
+                         0.85, {"dense": 2}, {"dense": 0.85, "dense:use": 0.4})
+    composer = Composer(None, AnswerWeights(semantic=0.0, second_clause=0.3), ALWAYS_ANSWER)
+    answer = compose_answer(analyse("节假日学生自行到校发生事故,学校承担事故责任吗?"), [items[1], lead_hit], {"s": doc}, composer)
+    assert answer.answer.count("节假日自行到校") == 1 and answer.answer.count("不承担事故责任") == 1, answer.answer
+    assert "校外自行活动" in answer.answer  # the lead-in chunk with what follows it holds the item quote
+    assert len(answer.citations) == 1
+
+
+def test_quotes_of_one_clause_merge_in_either_language():
+    chinese = one_quote_per_clause(["《某条例》第三十条规定:学校不承担责任:…(一)放学后滞留的[1]。", "《某法》第九条规定:应当报告[2]。",
+                                    "《某条例》第三十条规定:学校不承担责任:…(三)节假日到校的[1]。"])
+    assert chinese == ["《某条例》第三十条规定:学校不承担责任:…(一)放学后滞留的 (三)节假日到校的[1]。", "《某法》第九条规定:应当报告[2]。"]
+    english = one_quote_per_clause(["“第三十条 学校不承担责任:…(一)放学后滞留的;” [1]", "“第三十条 学校不承担责任:…(三)节假日到校的。” [1]"])
+    assert english == ["“第三十条 学校不承担责任:…(一)放学后滞留的; (三)节假日到校的。” [1]"]
+    # a quote the earlier one holds is dropped; one that holds the earlier one replaces it
+    assert one_quote_per_clause(["甲:…(一)乙[1]。", "甲:…(一)乙[1]。"]) == ["甲:…(一)乙[1]。"]
+    assert one_quote_per_clause(["甲:…(二)丙[1]。", "甲:(一)乙 (二)丙[1]。"]) == ["甲:(一)乙 (二)丙[1]。"]
