@@ -313,8 +313,8 @@ def is_place(word: str) -> bool:
 def names_a_law(name: str, end: int, question: str) -> bool:
     """Whether "…法" read without book-title marks (ending at `end` in the question) is a law's name. One whose
     ending is a national law's short name is (我想知道民法典, 学前教育法). Any other must be a word of the
-    question: its 法 ends a word of jieba's segmentation that is not a verb. "相关法律法|规" cuts a word in two;
-    "体育锻炼已入法" ends in the verb 入法 (to be written into law), not in a law; "交通法", "反霸凌法" stay
+    question: its 法 ends a word of jieba's segmentation that is not a verb. "有关法律法|规" cuts a word in two;
+    "近视防控入法" ends in the verb 入法 (to be written into law), not in a law; "校园安全法", "反欺凌法" stay
     names (of laws the index may not hold, which the answer then says)."""
     import jieba.posseg
 
