@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import count
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
@@ -91,10 +92,12 @@ def heading_only(clause: Clause, body: str) -> bool:
     return at != -1 and at <= 8 and not re.sub(r"[\s。,,;;::]", "", body[at + len(clause.heading):])
 
 
-def own_spans(clauses: list[Clause], text_len: int, whole_under: int = 0) -> list[tuple[Clause, int, int]]:
-    """Each clause with the part of its span that is not inside a child clause. With `whole_under`, a
-    clause whose whole span is shorter keeps its children inside it (they get no span of their own),
-    unless they are articles: a chapter of short articles stays one chunk per article, each citable."""
+def own_spans(clauses: list[Clause], text: str, whole_under: int = 0) -> list[tuple[Clause, int, int]]:
+    """Each clause with the part of its span that is not inside a child clause, in document order: the text before
+    its first child and, when its children end before it does (an article's paragraph after its list, see
+    ingest.structure.ending_lists_at_their_last_item), the text after the last one. With `whole_under`, a clause
+    whose whole span is shorter keeps its children inside it (they get no span of their own), unless they are
+    articles: a chapter of short articles stays one chunk per article, each citable."""
     children: dict[str, list[Clause]] = {}
     for c in clauses:
         if c.parent_id:
@@ -110,8 +113,11 @@ def own_spans(clauses: list[Clause], text_len: int, whole_under: int = 0) -> lis
             whole.add(c.clause_id)
             kids = None
         end = min(k.start for k in kids) if kids else c.end
-        out.append((c, c.start, min(end, text_len)))
-    return out
+        out.append((c, c.start, min(end, len(text))))
+        after = max(k.end for k in kids) if kids else c.end
+        if after < c.end and text[after:c.end].strip():
+            out.append((c, after, min(c.end, len(text))))
+    return sorted(out, key=lambda span: span[1])
 
 
 def descendants(clauses: list[Clause], clause_id: str) -> set[str]:
@@ -144,16 +150,18 @@ def within(clause_id: str | None, ancestor_id: str, parents: dict[str, str | Non
 
 
 def ending_the_list_before(pending: list[tuple[int, int, Clause]], unit: Clause, before: Clause | None,
-                           parents: dict[str, str | None]) -> int:
+                           parents: dict[str, str | None], tail: bool = False) -> int:
     """How many of the tiny pieces waiting before a unit end the list of the unit before them: items whose list
-    the unit is not in ("(十一)学校有未依法履行职责的其他情形。" is 第三十一条's last item, not part of 第三十二条).
-    They join that unit; a bare heading, whose list the unit is in, still travels forward with it."""
+    the unit is not in ("(十一)学校有未依法履行职责的其他情形。" is 第三十一条's last item, not part of 第三十二条), or
+    whose list the unit follows (`tail`: the article's paragraph after its list). They join that unit; a bare
+    heading, whose list the unit is in, still travels forward with it."""
     if before is None or not pending:
         return 0
     back = 0
     for _, _, piece in pending:
         parent = piece.parent_id
-        if not parent or within(unit.clause_id, parent, parents) or not within(before.clause_id, parent, parents):
+        in_list = within(unit.clause_id, parent, parents) and not (tail and unit.clause_id == parent)
+        if not parent or in_list or not within(before.clause_id, parent, parents):
             break
         back += 1
     return back
@@ -169,16 +177,20 @@ def chunk_document(doc: Document, settings: ChunkSettings = ChunkSettings()) -> 
     pending: list[tuple[int, int, Clause]] = []  # tiny pieces waiting for the unit they travel with
     parent_of = {c.clause_id: c.parent_id for c in doc.clauses}
     whole_under = settings.max_chars if settings.whole_clauses else 0
-    for clause, start, end in own_spans(doc.clauses, len(text), whole_under):
+    for clause, start, end in own_spans(doc.clauses, text, whole_under):
         body = text[start:end].strip()
+        tail = start > clause.start  # the paragraph after an article's list: the list has ended
         # An article is cited by its number, so even a short one ("第十条 本法自公布之日起施行。") stands alone.
         short_text = len(body) < (len(clause.number) + 4 if clause.is_article else settings.min_chars)
         tiny = short_text or heading_only(clause, body)
+        if tail and tiny and units and within(units[-1][0].clause_id, clause.clause_id, parent_of):
+            units[-1][2] = end  # too short to stand alone: it ends the chunk of its article's last item
+            continue
         if tiny and clause.clause_id not in records_by_clause:
             # Too small to stand alone (usually a bare heading): it travels with what follows.
             pending.append((start, end, clause))
             continue
-        back = ending_the_list_before(pending, clause, units[-1][0] if units else None, parent_of)
+        back = ending_the_list_before(pending, clause, units[-1][0] if units else None, parent_of, tail)
         if back:  # the last items of the list before stay with it
             units[-1][2] = pending[back - 1][1]
         if back < len(pending):
@@ -193,6 +205,7 @@ def chunk_document(doc: Document, settings: ChunkSettings = ChunkSettings()) -> 
 
     parents = {c.parent_id for c in doc.clauses if c.parent_id}
     chunks: list[Chunk] = []
+    taken: set[str] = set()
     for clause, start, end in units:
         raw = text[start:end]
         lead = len(raw) - len(raw.lstrip())
@@ -206,7 +219,11 @@ def chunk_document(doc: Document, settings: ChunkSettings = ChunkSettings()) -> 
                 continue
             s = start + offset + (len(piece) - len(piece.lstrip()))
             chunk_id = clause.clause_id if len(pieces) == 1 else f"{clause.clause_id}~{n}"
-            whole = clause.clause_id in parents and clause.end <= end  # a clause kept whole, items and all
+            if chunk_id in taken:  # the paragraph after an article's list: a second unit of the article
+                chunk_id = next(f"{clause.clause_id}~{k}" for k in count(2) if f"{clause.clause_id}~{k}" not in taken)
+            taken.add(chunk_id)
+            # a clause kept whole, items and all (not the paragraph after its list, a unit of its own)
+            whole = clause.clause_id in parents and clause.end <= end and start <= clause.start
             covered = descendants(doc.clauses, clause.clause_id) if whole else {clause.clause_id}
             records = [r for cid in records_by_clause if cid in covered for r in records_by_clause[cid]]
             lead = parent_lead_in(doc, clause) if settings.context in ("parent", "window") else ""

@@ -139,8 +139,11 @@ def add_records(doc: Document) -> None:
     from ingest.chunking import own_spans
 
     new_clauses: list[Clause] = []
-    for clause, start, end in own_spans(doc.clauses, len(doc.text)):
-        new_clauses.append(clause)
+    listed: set[str] = set()
+    for clause, start, end in own_spans(doc.clauses, doc.text):
+        if clause.clause_id not in listed:  # once: an article's paragraph after its list is a second span of it
+            listed.add(clause.clause_id)
+            new_clauses.append(clause)
         for rows in find_tables(doc.text, start, end):
             for row in rows:
                 row_id = f"{clause.clause_id}.{row.number}"

@@ -9,7 +9,7 @@ allowing numbering that restarts per section or runs on across sections.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ingest.tables import CELL_SEP, is_pipe_header
 from policyqa.models import Clause
@@ -213,4 +213,27 @@ def parse_clauses(doc_id: str, text: str) -> list[Clause]:
                         parent.clause_id if parent else None)
         clauses.append(clause)
         stack.append((h, clause))
+    return ending_lists_at_their_last_item(clauses, text)
+
+
+def ending_lists_at_their_last_item(clauses: list[Clause], text: str) -> list[Clause]:
+    """An article's list of one-line items ends with its last item's line: what follows is the article's next
+    paragraph (款), not more of the item ("(九)法律、法规规定的其他权利。\n国家保护学校…的合法权益不受侵犯。"). A clause
+    runs to the next heading, so the last item would carry that paragraph and cite it under the item's number. Only
+    in articles: a policy's items are headings whose text runs on over several paragraphs."""
+    children: dict[str, list[int]] = {}
+    for i, c in enumerate(clauses):
+        if c.parent_id:
+            children.setdefault(c.parent_id, []).append(i)
+    for parent in clauses:
+        kids = children.get(parent.clause_id, [])
+        if not parent.is_article or len(kids) < 2 or any(clauses[i].clause_id in children for i in kids):
+            continue
+        if any("\n" in text[clauses[i].start:clauses[i].end].strip() for i in kids[:-1]):
+            continue  # items of several lines: no line ends the list
+        last = clauses[kids[-1]]
+        body = text[last.start:last.end].rstrip()
+        line_end = body.find("\n")
+        if line_end > 0:
+            clauses[kids[-1]] = replace(last, end=last.start + line_end)
     return clauses

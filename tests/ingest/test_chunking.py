@@ -206,3 +206,19 @@ def test_a_lists_last_short_items_stay_with_it():
     assert "第三十一条" in last_item.clause_id and "第三十二条" not in last_item.text
     chapter = next(c for c in chunks if c.text.startswith("第三章"))  # the chapter heading opens its first article
     assert "第三十条" in chapter.clause_id
+
+
+def test_an_articles_paragraph_after_its_list_is_cited_under_the_article():
+    """教师法 第十一条 lists six degrees, then says what one without them must do: that paragraph is the article's own
+    chunk, cited as 第十一条, not part of the chunk of item (六)."""
+    from helpers import LAWCORPUS
+
+    from ingest.pipeline import load_document
+
+    law = load_document(LAWCORPUS / "13_teachers_law.txt")
+    chunks = chunk_document(law, ChunkSettings())
+    assert len({c.chunk_id for c in chunks}) == len(chunks)
+    exam = next(c for c in chunks if "必须通过国家教师资格考试" in c.text)
+    assert exam.clause_id.endswith("第十一条") and exam.text.startswith("不具备本法规定的教师资格学历的公民")
+    sixth = next(c for c in chunks if c.clause_id.endswith("第十一条.(六)"))
+    assert sixth.text.endswith("中等学校毕业及其以上学历。")

@@ -218,6 +218,19 @@ def test_duplicate_labels_get_distinct_ids():
     assert "一.(一)~2" in ids
 
 
+def test_an_articles_paragraph_after_its_list_is_not_its_last_items():
+    text = ("第一条 学校行使下列权利:\n(一)按照章程自主管理;\n(二)组织实施教学活动。\n国家保护学校的合法权益不受侵犯。\n"
+            "第二条 学校应当履行下列义务。\n")
+    clauses = {c.clause_id.split("#", 1)[1]: c for c in parse_clauses("d", text)}
+    last, article = clauses["第一条.(二)"], clauses["第一条"]
+    assert text[last.start:last.end].strip() == "(二)组织实施教学活动。"
+    assert "国家保护学校的合法权益不受侵犯。" in text[article.start:article.end]
+    # a policy's item is a heading whose text runs on over paragraphs: it keeps them
+    policy = "一、主要任务\n(一)完善课程。\n(二)加强师资。\n各校配齐教师。\n二、保障措施\n"
+    item = next(c for c in parse_clauses("p", policy) if c.clause_id.endswith("(二)"))
+    assert policy[item.start:item.end].strip() == "(二)加强师资。\n各校配齐教师。"
+
+
 def test_no_headings_gives_one_preamble():
     text = "这是一段没有编号的正文,只有一句话。"
     clauses = parse_clauses("d", text)
