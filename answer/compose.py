@@ -26,7 +26,7 @@ from answer.laws import article_number, is_law, version_info
 from answer.lists import best_list
 from answer.mentions import documents_naming, is_law_name, is_law_titled, mentioning
 from answer.places import is_national
-from answer.question import Question, coverage, norm
+from answer.question import CN_NUM, Question, cn_number, coverage, norm
 from answer.refusal import RefusalModel, corpus_text, default_model, features, value_sentences
 from answer.sentences import (
     AnswerWeights,
@@ -52,6 +52,7 @@ IN_FORCE = "现行有效"  # the law library's status of a law in force
 # characters of a list quoted after the lead-in that introduces it: enough for its first items, not a whole
 # chapter's worth (the citation holds the rest)
 MAX_FOLLOWING = 300
+ITEM_NUMBER = re.compile(rf"\(([{CN_NUM}]+|\d+)\)")  # a list item's number as a quote starts with it: (三), (12)
 CITED = re.compile(r"\s*\[\d+\]。?$")  # the citation mark that ends a quote ("…[2]。", English "… [2]")
 MAX_LEAD_IN = 200  # characters: a longer text before a list's first item is a paragraph, not its lead-in
 
@@ -297,6 +298,12 @@ def pick(q: Question, ranked: list[Sentence], hits: list[SearchHit], weights: An
     return groups
 
 
+def item_number(text: str) -> int | None:
+    """The number of the list item a quoted text starts with ("(三)…" 3, "(12)…" 12); None for other text."""
+    m = ITEM_NUMBER.match(text)
+    return cn_number(m.group(1)) if m else None
+
+
 def one_quote_per_clause(parts: list[str]) -> list[str]:
     """Quotes that cite the same clause made one. Two items of one article, each quoted after the article's lead-in
     and citing the whole article, become the lead-in once with both items ("…第三十二条规定:…认定:…(三)… (五)…[1]。");
@@ -320,7 +327,11 @@ def one_quote_per_clause(parts: list[str]) -> list[str]:
             merged[same] = part  # the later quote holds the earlier one
         elif items and earlier_items and lead == earlier_lead:
             close = "”" if earlier_body.endswith("”") else ""  # an English answer's quote marks close once
-            merged[same] = f"{earlier_body.removesuffix(close)} {items}{earlier[len(earlier_body):]}"
+            pieces = [earlier_items.removesuffix(close), items.removesuffix(close)]
+            numbers = [item_number(piece) for piece in pieces]
+            if None not in numbers and numbers[1] < numbers[0]:
+                pieces.reverse()  # the items in the article's order: (二) before (三)
+            merged[same] = f"{lead}…{' '.join(pieces)}{close}{earlier[len(earlier_body):]}"
         else:
             merged.append(part)
     return merged

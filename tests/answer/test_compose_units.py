@@ -254,6 +254,8 @@ def test_quotes_of_one_clause_merge_in_either_language():
     assert chinese == ["《某条例》第三十条规定:学校不承担责任:…(一)放学后滞留的 (三)节假日到校的[1]。", "《某法》第九条规定:应当报告[2]。"]
     english = one_quote_per_clause(["“第三十条 学校不承担责任:…(一)放学后滞留的;” [1]", "“第三十条 学校不承担责任:…(三)节假日到校的。” [1]"])
     assert english == ["“第三十条 学校不承担责任:…(一)放学后滞留的; (三)节假日到校的。” [1]"]
+    # the items follow the article's order whichever scored first
+    assert one_quote_per_clause(["甲:…(三)丁[1]。", "甲:…(二)丙[1]。"]) == ["甲:…(二)丙 (三)丁[1]。"]
     # a quote the earlier one holds is dropped; one that holds the earlier one replaces it
     assert one_quote_per_clause(["甲:…(一)乙[1]。", "甲:…(一)乙[1]。"]) == ["甲:…(一)乙[1]。"]
     assert one_quote_per_clause(["甲:…(二)丙[1]。", "甲:(一)乙 (二)丙[1]。"]) == ["甲:(一)乙 (二)丙[1]。"]
