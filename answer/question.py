@@ -310,21 +310,19 @@ def is_place(word: str) -> bool:
     return any(tags.get(word + level) == "ns" for level in PLACE_LEVELS)
 
 
-def names_a_law(name: str, end: int, question: str) -> bool:
+def names_a_law(name: str, end: int, words: list[tuple[str, str]]) -> bool:
     """Whether "…法" read without book-title marks (ending at `end` in the question) is a law's name. One whose
     ending is a national law's short name is (我想知道民法典, 学前教育法). Any other must be a word of the
-    question: its 法 ends a word of jieba's segmentation that is not a verb. "有关法律法|规" cuts a word in two;
-    "近视防控入法" ends in the verb 入法 (to be written into law), not in a law; "校园安全法", "反欺凌法" stay
-    names (of laws the index may not hold, which the answer then says)."""
-    import jieba.posseg
-
+    question (`words`: its jieba segmentation, word and part of speech): its 法 ends a word that is not a verb.
+    "有关法律法|规" cuts a word in two; "近视防控入法" ends in the verb 入法 (to be written into law), not in a law;
+    "校园安全法", "反欺凌法" stay names (of laws the index may not hold, which the answer then says)."""
     if any(name[i:] in national_law_names() for i in range(len(name) - 2)):
         return True
     at = 0
-    for word in jieba.posseg.dt.cut(question):
-        at += len(word.word)
+    for word, flag in words:
+        at += len(word)
         if at >= end:
-            return at == end and (not word.flag.startswith("v") or word.flag == "vn")  # vn: a verb as a noun
+            return at == end and (not flag.startswith("v") or flag == "vn")  # vn: a verb as a noun
     return True
 
 
@@ -333,7 +331,8 @@ def named_entities(question: str) -> tuple[str, ...]:
     names in the question."""
     import jieba.posseg  # loads its model on first use only
 
-    places = [w.word for w in jieba.posseg.cut(question) if w.flag == "ns" and is_place(w.word)]
+    words = [(w.word, w.flag) for w in jieba.posseg.cut(question)]  # once: for places and for law names
+    places = [word for word, flag in words if flag == "ns" and is_place(word)]
     lowered = question.lower()
     for zh, names in english_places().items():
         if zh in question or any(re.search(rf"\b{re.escape(n)}\b", lowered) for n in names):
@@ -341,7 +340,7 @@ def named_entities(question: str) -> tuple[str, ...]:
     marked = LAW_IN_MARKS.findall(question)  # whole: not also the ending the unmarked pattern reads of it
     unmarked = [(re.split(r"[按依据照和与及的]", m.group(1))[-1], m.end(1)) for m in LAW_NAME.finditer(question)]
     laws = marked + [law for law, end in unmarked
-                     if not any(m.endswith(law) for m in marked) and names_a_law(law, end, question)]
+                     if not any(m.endswith(law) for m in marked) and names_a_law(law, end, words)]
     words = word_stems(lowered)
     for en, zh in english_laws():  # longest first; a name inside a longer one found is not another law
         name = word_stems(en)
