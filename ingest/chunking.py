@@ -70,7 +70,7 @@ def is_heading_line(piece: str) -> bool:
             and not any(line.endswith(("。", ";", "!", "?")) for line in lines))
 
 
-NUMBER_LABEL = re.compile(r"第[一二三四五六七八九十百千零]+[章条]|[一二三四五六七八九十]+[、是]|\([一二三四五六七八九十\d]+\)|\d+[.、]|[①-⑳]")
+NUMBER_LABEL = re.compile(r"第[一二三四五六七八九十百千零]+(?:分编|[编章节条])|[一二三四五六七八九十]+[、是]|\([一二三四五六七八九十\d]+\)|\d+[.、]|[①-⑳]")
 
 
 def headings_only(headings: list[str]):

@@ -1,4 +1,4 @@
-"""Parse the clause ladder of a policy document: 第X章 / 第X条 / 一、/ (一) / 1. / (1) / ①.
+"""Parse the clause ladder of a policy document: 第X编 / 第X分编 / 第X章 / 第X节 / 第X条 / 一、/ (一) / 1. / (1) / ①.
 
 Headings are found at line starts and inline after a sentence end (run-on scraped text puts a whole plan
 on one line). A candidate is accepted only when its number continues its style's sequence (n == 1, or
@@ -16,19 +16,29 @@ from policyqa.models import Clause
 
 CN_DIGITS = "零一二三四五六七八九十百千"  # 千: the Civil Code runs to 第一千二百六十条
 
+# A heading line of a law's parts above its chapters and articles ("第五编 婚姻家庭", "第二节 监护"): the number,
+# a space and a short title, the whole line. Only so, since prose says "第一节课" and "第二编写组".
+WHOLE_LINE_TITLE = r"(?=[ \t\u3000]+[^\s。;,,::][^\n。;,,::]{0,24}(?:\n|$))[ \t\u3000]+"
 # style -> (rank, regex). Lower rank = higher in the ladder. Text is NFKC-normalised (half-width parens).
+# A code's ladder (the Civil Code): 编 (part) > 分编 (sub-part) > 章 > 节 (section) > 条. Without the parts and
+# sections an article's text ended with the next section's heading ("…视为住所。\n第二节 监护"), and every
+# article of a chapter was indexed under the chapter's first section.
 STYLES: dict[str, tuple[int, re.Pattern[str]]] = {
-    "chapter": (0, re.compile(rf"第([{CN_DIGITS}]{{1,4}})章\s*")),
-    "article": (1, re.compile(rf"第([{CN_DIGITS}]{{1,8}})条\s*")),
+    "part": (0, re.compile(rf"第([{CN_DIGITS}]{{1,3}})编{WHOLE_LINE_TITLE}")),
+    "subpart": (1, re.compile(rf"第([{CN_DIGITS}]{{1,3}})分编{WHOLE_LINE_TITLE}")),
+    "chapter": (2, re.compile(rf"第([{CN_DIGITS}]{{1,4}})章\s*")),
+    "section": (3, re.compile(rf"第([{CN_DIGITS}]{{1,3}})节{WHOLE_LINE_TITLE}")),
+    "article": (4, re.compile(rf"第([{CN_DIGITS}]{{1,8}})条\s*")),
     # Not "一、二年级": a numeral list in prose continues with another numeral.
-    "cn": (2, re.compile(r"([一二三四五六七八九十]{1,3})、(?![一二三四五六七八九十])\s*")),
-    "paren_cn": (3, re.compile(r"\(([一二三四五六七八九十]{1,3})\)\s*")),
-    "arabic": (4, re.compile(r"(\d{1,2})(?:[.、](?![\d.、]))\s*")),
-    "paren_arabic": (5, re.compile(r"\((\d{1,2})\)\s*")),
-    "circled": (6, re.compile(r"([①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳])\s*")),
+    "cn": (5, re.compile(r"([一二三四五六七八九十]{1,3})、(?![一二三四五六七八九十])\s*")),
+    "paren_cn": (6, re.compile(r"\(([一二三四五六七八九十]{1,3})\)\s*")),
+    "arabic": (7, re.compile(r"(\d{1,2})(?:[.、](?![\d.、]))\s*")),
+    "paren_arabic": (8, re.compile(r"\((\d{1,2})\)\s*")),
+    "circled": (9, re.compile(r"([①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳])\s*")),
     # "一是…;二是…" enumerations inside a clause (only after a sentence end: see INLINE_START).
-    "shi": (7, re.compile(r"([一二三四五六七八九十]{1,2})是(?=\S)")),
+    "shi": (10, re.compile(r"([一二三四五六七八九十]{1,2})是(?=\S)")),
 }
+LINE_ONLY = frozenset({"part", "subpart", "section"})  # headings found only at the start of a line
 # Where an inline heading may start: after a sentence end, optionally followed by spaces.
 INLINE_START = re.compile(r"(?<=[。;!?])\s*|(?<=\S)\s+")
 TITLE_END_WORDS = (
@@ -67,8 +77,8 @@ def number_value(style: str, raw: str) -> int:
 
 def id_label(style: str, raw: str) -> str:
     """The label used inside clause ids: 四, (三), 3, 第十条."""
-    return {"chapter": f"第{raw}章", "article": f"第{raw}条", "paren_cn": f"({raw})",
-            "paren_arabic": f"({raw})", "shi": f"{raw}是"}.get(style, raw)
+    return {"part": f"第{raw}编", "subpart": f"第{raw}分编", "chapter": f"第{raw}章", "section": f"第{raw}节",
+            "article": f"第{raw}条", "paren_cn": f"({raw})", "paren_arabic": f"({raw})", "shi": f"{raw}是"}.get(style, raw)
 
 
 def display_label(style: str, raw: str) -> str:
@@ -109,13 +119,15 @@ class Heading:
 
 
 def _candidates(text: str) -> list[Heading]:
-    starts = {0} | {m.end() for m in re.finditer(r"\n", text)}
-    starts |= {m.end() for m in INLINE_START.finditer(text)}
+    line_starts = {0} | {m.end() for m in re.finditer(r"\n", text)}
+    starts = line_starts | {m.end() for m in INLINE_START.finditer(text)}
     # "(一)" is a heading wherever it stands ("三、基本原则(一)坚持..."); prose does not use it.
     starts |= {m.start() for m in STYLES["paren_cn"][1].finditer(text)}
     found = []
     for pos in sorted(starts):
         for style, (_, pattern) in STYLES.items():
+            if style in LINE_ONLY and pos not in line_starts:
+                continue
             m = pattern.match(text, pos)
             if m and m.end() < len(text) and text[m.end()] != "\n" or (m and style in ("chapter", "cn")):
                 found.append(Heading(pos, m.end(), style, m.group(1)))
@@ -128,7 +140,9 @@ def find_headings(text: str) -> list[Heading]:
     accepted = []
     for h in _candidates(text):
         n = number_value(h.style, h.raw)
-        if n == 1 or n == last.get(h.style, 0) + 1:
+        # A whole-line part or section heading is no prose numeral: it may follow a gap (a scraped code that
+        # lost its "第一编 总则" line starts at 第二编).
+        if n == 1 or n == last.get(h.style, 0) + 1 or (h.style in LINE_ONLY and n > last.get(h.style, 0)):
             last[h.style] = n
             accepted.append(h)
     return accepted

@@ -222,3 +222,23 @@ def test_an_articles_paragraph_after_its_list_is_cited_under_the_article():
     assert exam.clause_id.endswith("第十一条") and exam.text.startswith("不具备本法规定的教师资格学历的公民")
     sixth = next(c for c in chunks if c.clause_id.endswith("第十一条.(六)"))
     assert sixth.text.endswith("中等学校毕业及其以上学历。")
+
+
+def test_an_article_is_indexed_under_its_own_section():
+    """民法典 第一千零七十四条 (grandparents' duty to raise a grandchild) is in 第五编 婚姻家庭 › 第三章 家庭关系 ›
+    第二节 父母子女关系和其他近亲属关系: its indexed text names that section, not the chapter's first (夫妻关系), and the
+    article before the section's heading does not end with it."""
+    from helpers import LAWCORPUS
+
+    from ingest.pipeline import load_document
+
+    code = load_document(LAWCORPUS / "01_civil_code.txt")
+    chunks = chunk_document(code, ChunkSettings())
+    grandparents = next(c for c in chunks if c.text.startswith("第一千零七十四条"))
+    assert "第二节 父母子女关系和其他近亲属关系" in grandparents.index_text
+    assert "夫妻关系" not in grandparents.index_text
+    assert grandparents.clause_path.startswith("第五编婚姻家庭 › 第三章家庭关系 › 第二节")
+    residence = next(c for c in chunks if c.text.startswith("第二十五条"))
+    assert residence.text.endswith("经常居所视为住所。")
+    for c in chunks:
+        assert not re.search(r"\n第[一二三四五六七八九十]+(节|编|分编)\s*\S+$", c.text), c.chunk_id

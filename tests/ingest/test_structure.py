@@ -212,6 +212,38 @@ def test_chapter_article_ladder():
     assert ids_of(text) == ["第一章", "第一章.第一条", "第一章.第二条", "第二章", "第二章.第三条"]
 
 
+CODE = ("第一章 基本规定\n第一条 为了规范管理,制定本法。\n"
+        "第二编 主体\n第一分编 通 则\n第一章 一般规定\n第一节 权利\n第二条 主体依法享有权利。\n"
+        "第二节 登记\n第三条 登记应当真实。\n第四条 登记机关应当公开信息。\n"
+        "第二分编 合同\n第一章 订立\n第五条 合同依法成立。\n")
+
+
+def test_a_codes_parts_and_sections_are_clauses():
+    """A code's ladder is 编 > 分编 > 章 > 节 > 条: an article ends before the next section's heading line and sits
+    under its own section (the first 编's heading may be missing from a scraped text: 第二编 still counts)."""
+    clauses = {c.clause_id.split("#", 1)[1]: c for c in parse_clauses("d", CODE)}
+    assert list(clauses) == ["第一章", "第一章.第一条", "第二编", "第二编.第一分编", "第二编.第一分编.第一章",
+                             "第二编.第一分编.第一章.第一节", "第二编.第一分编.第一章.第一节.第二条",
+                             "第二编.第一分编.第一章.第二节", "第二编.第一分编.第一章.第二节.第三条",
+                             "第二编.第一分编.第一章.第二节.第四条", "第二编.第二分编", "第二编.第二分编.第一章",
+                             "第二编.第二分编.第一章.第五条"]
+    second = clauses["第二编.第一分编.第一章.第一节.第二条"]
+    assert CODE[second.start:second.end] == "第二条 主体依法享有权利。\n"
+    fourth = clauses["第二编.第一分编.第一章.第二节.第四条"]
+    assert fourth.path == "第二编主体 › 第一分编通 则 › 第一章一般规定 › 第二节登记 › 第四条登记机关应当公开信息"
+    assert CODE[fourth.start:fourth.end] == "第四条 登记机关应当公开信息。\n"
+
+
+@pytest.mark.parametrize("prose", [
+    "第一节课不早于八点开始,每节课四十分钟。",  # a class period, at a line start
+    "按时到校。第二节 课间操由体育教师组织。",  # after a sentence end, not a line of its own
+    "第二编写组负责修订教材",  # 编写组, a drafting group
+], ids=["class-period", "inline", "drafting-group"])
+def test_section_and_part_words_in_prose_are_not_headings(prose):
+    text = f"一、课时安排\n{prose}\n二、课程设置\n开齐开足课程。"
+    assert ids_of(text) == ["一", "二"]
+
+
 def test_duplicate_labels_get_distinct_ids():
     ids = ids_of("一、甲\n(一)a。\n(二)b。\n(一)c。\n二、乙\n")
     assert len(ids) == len(set(ids))
