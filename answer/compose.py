@@ -262,6 +262,16 @@ def quote(sentences: list[Sentence], hits: list[SearchHit], cite, q: Question,
     return f"{text}[{n}]。"
 
 
+def labelled(text: str, hit: SearchHit, documents: dict[str, Document], english: bool) -> str:
+    """A list answer under its article's label, as a quote is ("《…法》第二十九条规定:设立幼儿园,应当具备下列基本
+    条件:(一)…"): the items of an article read bare ("第二十九条 设立…") do not say which law they are from."""
+    label = source_label(hit, documents)
+    if english or not label:
+        return text
+    article = re.sub(r"^\(.*?\)", "", label.split("》")[-1])
+    return f"{label}规定:{after_label(text, article, documents[hit.chunk.doc_id].title)}"
+
+
 def pick(q: Question, ranked: list[Sentence], hits: list[SearchHit], weights: AnswerWeights) -> list[list[Sentence]]:
     """Sentences to quote, grouped by clause: the best sentence with the runner-up of its clause when
     that scores close; then the best sentence of each further clause that scores nearly as well
@@ -480,7 +490,7 @@ def compose_answer(q: Question, hits: list[SearchHit], documents: dict[str, Docu
                 parts.append(quote([extra], hits, cite, q, documents, composer.weights))
     listed = best_list(q, hits, documents, ranked[0].text if ranked else "") if q.asks_list and not found else None
     if listed:
-        parts.append(listed.render(cite(listed.hit), q.english))
+        parts.append(labelled(listed.render(cite(listed.hit), q.english), listed.hit, documents, q.english))
     if not parts:
         parts = one_quote_per_clause([quote(group, hits, cite, q, documents, composer.weights, ranked)
                                       for group in pick(q, ranked, hits, composer.weights)])

@@ -9,7 +9,7 @@ from answer.compose import Composer, after_label, compose_answer, one_quote_per_
 from answer.question import analyse
 from answer.refusal import ALWAYS_ANSWER
 from answer.sentences import AnswerWeights, Sentence
-from policyqa.models import Chunk
+from policyqa.models import Chunk, Clause, Document
 from retrieval.search import SearchHit
 
 
@@ -259,3 +259,23 @@ def test_quotes_of_one_clause_merge_in_either_language():
     # a quote the earlier one holds is dropped; one that holds the earlier one replaces it
     assert one_quote_per_clause(["甲:…(一)乙[1]。", "甲:…(一)乙[1]。"]) == ["甲:…(一)乙[1]。"]
     assert one_quote_per_clause(["甲:…(二)丙[1]。", "甲:(一)乙 (二)丙[1]。"]) == ["甲:(一)乙 (二)丙[1]。"]
+
+
+def test_a_list_answer_from_an_article_says_which_law_and_article():
+    lead = "第九条 设立托育机构,应当具备下列基本条件:"
+    items = ["(一)有组织机构和章程;", "(二)有符合规定的场地;", "(三)有必备的资金。"]
+    text = lead + "\n" + "\n".join(items) + "\n"
+    article = Clause("c#9", "第九条", "设立托育机构,应当具备下列基本条件", "第九条设立托育机构", 1, 0, len(text) - 1)
+    children, at = [], len(lead) + 1
+    for number, item in zip(("(一)", "(二)", "(三)"), items, strict=True):
+        children.append(Clause(f"c#9.{number}", number, item[3:-1], f"第九条 › {number}", 2, at, at + len(item),
+                               parent_id="c#9"))
+        at += len(item) + 1
+    doc = Document("c", "某某省托育服务条例", text, clauses=[article, *children])
+    chunk = Chunk("c#9", "c", "c#9", article.path, text.rstrip("\n"), 0, len(text) - 1)
+    found = SearchHit(chunk, 1.0, 0.85, {"dense": 1, "bm25": 1}, {"dense": 0.85, "dense:use": 0.4})
+    q = analyse("设立托育机构要具备哪些条件?")
+    assert q.asks_list
+    answer = compose_answer(q, [found], {"c": doc}, Composer(None, AnswerWeights(semantic=0.0), ALWAYS_ANSWER))
+    assert answer.answer.startswith("《某某省托育服务条例》第九条规定:设立托育机构,应当具备下列基本条件:"), answer.answer
+    assert "有符合规定的场地" in answer.answer and "第九条 设立" not in answer.answer
