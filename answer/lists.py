@@ -15,6 +15,9 @@ from answer.question import Groups, Question, coverage, norm
 from policyqa.models import Clause, Document
 from retrieval.search import SearchHit
 
+MAX_LEAD_IN = 60  # characters: a policy list's lead-in sentence is said when short; a longer one is a paragraph
+MAX_ARTICLE_LEAD_IN = 200  # an article's lead-in is its first sentence, read before its items (as compose quotes it)
+
 
 @dataclass
 class ClauseList:
@@ -57,9 +60,12 @@ def clause_lists(hit: SearchHit, documents: dict[str, Document]) -> list[ClauseL
         children = [c for c in doc.clauses if c.parent_id == clause.clause_id and c.heading and not c.is_article]
         if len(children) >= 2:
             intro = re.sub(r"[。::\s]+$", "", doc.text[clause.start:children[0].start].strip())
-            intro = without_heading(intro, clause)
+            # An article's "heading" is only its first words ("第十六条 对在…的"): its lead-in is one sentence,
+            # said whole ("…的,按照…给予奖励表彰" lost its subject when they were cut off as a title).
+            intro = intro if clause.is_article else without_heading(intro, clause)
+            limit = MAX_ARTICLE_LEAD_IN if clause.is_article else MAX_LEAD_IN
             cited = hit if clause.clause_id == hit.chunk.clause_id else clause_as_hit(doc, clause, hit.score)
-            found.append(ClauseList(cited, label(clause), intro if len(intro) <= 60 else "",
+            found.append(ClauseList(cited, label(clause), intro if len(intro) <= limit else "",
                                     [label(c) for c in children]))
         clause = by_id.get(clause.parent_id) if clause.parent_id else None
     dashes = re.findall(r"——([^。;\n]{2,20})[。;]", hit.chunk.text)

@@ -326,6 +326,24 @@ def names_a_law(name: str, end: int, words: list[tuple[str, str]]) -> bool:
     return True
 
 
+def law_name_from(name: str, end: int, words: list[tuple[str, str]]) -> str:
+    """The unmarked name of a law the catalogue lacks without the words of the clause before it: what follows the
+    first verb of two or more characters that leaves more than 法 ("一切违反交通法" -> "交通法", "最好能创建反霸凌法" ->
+    "反霸凌法"; "反霸凌法" itself stays whole; "违反宪法" -> "宪法", a name too short to be read, as when asked alone). The span read starts at a sentence start or a word
+    like 按, so it may hold those words, and the refusal quotes the name. A name ending in a national law's is left as
+    it was read (names_a_law)."""
+    if any(name[i:] in national_law_names() for i in range(len(name) - 2)):
+        return name
+    start, at = end - len(name), 0
+    for word, flag in words:
+        at += len(word)
+        if at >= end:
+            break
+        if at > start and len(word) >= 2 and flag.startswith("v") and flag != "vn" and end - at >= 2:
+            return name[at - start:]
+    return name
+
+
 def named_entities(question: str) -> tuple[str, ...]:
     """Places (provinces and cities by their Chinese or English names, and places jieba tags) and law
     names in the question."""
@@ -339,7 +357,7 @@ def named_entities(question: str) -> tuple[str, ...]:
             places.append(zh)
     marked = LAW_IN_MARKS.findall(question)  # whole: not also the ending the unmarked pattern reads of it
     unmarked = [(re.split(r"[按依据照和与及的]", m.group(1))[-1], m.end(1)) for m in LAW_NAME.finditer(question)]
-    laws = marked + [law for law, end in unmarked
+    laws = marked + [law_name_from(law, end, words) for law, end in unmarked
                      if not any(m.endswith(law) for m in marked) and names_a_law(law, end, words)]
     words = word_stems(lowered)
     for en, zh in english_laws():  # longest first; a name inside a longer one found is not another law

@@ -160,6 +160,15 @@ def test_an_unmarked_law_the_catalogue_lacks_is_still_named():
     assert "交通法" in analyse("按交通法,校车可以超员吗").names
     assert "校园安全法" in analyse("校园安全法有没有这一条").names
 
+def test_an_unmarked_law_is_named_without_the_words_before_it():
+    # the span before 法 starts at the sentence: the clause's verb and what precedes it are not the law's name
+    assert analyse("一切违反交通法的行为都要处罚,校车超员怎么办").names == ("交通法",)
+    assert "校园安全法" in analyse("学校违背校园安全法怎么办").names
+    assert not any("违背" in name for name in analyse("学校违背校园安全法怎么办").names)
+    assert "反霸凌法" in analyse("最好能创建反霸凌法,严惩霸凌者").names  # 霸凌 is a verb inside the name: kept whole
+    assert analyse("一切违反宪法的行为都要追究,学校这样做对吗").names == ()  # 宪法 alone is too short a name to read
+
+
 def test_a_law_name_between_book_title_marks_is_read_whole():
     assert analyse("《中华人民共和国学位法》对论文答辩有何规定").names == ("中华人民共和国学位法",)
     assert analyse("请发一下《中国少年儿童网络游戏管理法》全文").names == ("中国少年儿童网络游戏管理法",)
