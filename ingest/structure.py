@@ -25,6 +25,8 @@ WHOLE_LINE_TITLE = r"(?=[ \t\u3000]+[^\s。;,,::][^\n。;,,::]{0,24}(?:\n|$))[ \
 # article of a chapter was indexed under the chapter's first section.
 STYLES: dict[str, tuple[int, re.Pattern[str]]] = {
     "part": (0, re.compile(rf"第([{CN_DIGITS}]{{1,3}})编{WHOLE_LINE_TITLE}")),
+    # A code's closing provisions under an unnumbered line of their own ("附 则" after the Civil Code's 第七编).
+    "appendix": (0, re.compile(r"(附)[ \t\u3000]*则(?=[ \t\u3000]*(?:\n|$))")),
     "subpart": (1, re.compile(rf"第([{CN_DIGITS}]{{1,3}})分编{WHOLE_LINE_TITLE}")),
     "chapter": (2, re.compile(rf"第([{CN_DIGITS}]{{1,4}})章\s*")),
     "section": (3, re.compile(rf"第([{CN_DIGITS}]{{1,3}})节{WHOLE_LINE_TITLE}")),
@@ -38,7 +40,7 @@ STYLES: dict[str, tuple[int, re.Pattern[str]]] = {
     # "一是…;二是…" enumerations inside a clause (only after a sentence end: see INLINE_START).
     "shi": (10, re.compile(r"([一二三四五六七八九十]{1,2})是(?=\S)")),
 }
-LINE_ONLY = frozenset({"part", "subpart", "section"})  # headings found only at the start of a line
+LINE_ONLY = frozenset({"part", "subpart", "section", "appendix"})  # headings found only at the start of a line
 # Where an inline heading may start: after a sentence end, optionally followed by spaces.
 INLINE_START = re.compile(r"(?<=[。;!?])\s*|(?<=\S)\s+")
 TITLE_END_WORDS = (
@@ -68,6 +70,8 @@ def cn_to_int(numeral: str) -> int:
 
 
 def number_value(style: str, raw: str) -> int:
+    if style == "appendix":
+        return 1  # unnumbered, always accepted
     if style in ("arabic", "paren_arabic"):
         return int(raw)
     if style == "circled":
@@ -77,7 +81,7 @@ def number_value(style: str, raw: str) -> int:
 
 def id_label(style: str, raw: str) -> str:
     """The label used inside clause ids: 四, (三), 3, 第十条."""
-    return {"part": f"第{raw}编", "subpart": f"第{raw}分编", "chapter": f"第{raw}章", "section": f"第{raw}节",
+    return {"appendix": "附则", "part": f"第{raw}编", "subpart": f"第{raw}分编", "chapter": f"第{raw}章", "section": f"第{raw}节",
             "article": f"第{raw}条", "paren_cn": f"({raw})", "paren_arabic": f"({raw})", "shi": f"{raw}是"}.get(style, raw)
 
 
@@ -129,7 +133,7 @@ def _candidates(text: str) -> list[Heading]:
             if style in LINE_ONLY and pos not in line_starts:
                 continue
             m = pattern.match(text, pos)
-            if m and m.end() < len(text) and text[m.end()] != "\n" or (m and style in ("chapter", "cn")):
+            if m and m.end() < len(text) and text[m.end()] != "\n" or (m and style in ("chapter", "cn", "appendix")):
                 found.append(Heading(pos, m.end(), style, m.group(1)))
                 break
     return found

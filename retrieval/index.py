@@ -45,10 +45,11 @@ from retrieval.tokenize import STOPWORDS, add_user_words, tokenize
 
 FORMAT_VERSION = 1
 # Bump when ingest output changes for the same input, so stale indexes are rebuilt.
-PIPELINE_VERSION = "ingest-12"  # 8: articles numbered in the thousands (第一千二百六十条); 9: one chunk per article;
+PIPELINE_VERSION = "ingest-13"  # 8: articles numbered in the thousands (第一千二百六十条); 9: one chunk per article;
 # 10: a list's last short items stay with it (ingest/chunking.ending_the_list_before); 11: an article's paragraph
 # after its list is the article's, not its last item's (ingest/structure.ending_lists_at_their_last_item); 12: a
-# code's parts and sections (编, 分编, 节) are clauses, not text at the end of the article before them
+# code's parts and sections (编, 分编, 节) are clauses, not text at the end of the article before them; 13: and its
+# closing provisions' unnumbered 附则 line
 
 
 class IndexError_(RuntimeError):

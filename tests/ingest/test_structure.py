@@ -215,23 +215,26 @@ def test_chapter_article_ladder():
 CODE = ("第一章 基本规定\n第一条 为了规范管理,制定本法。\n"
         "第二编 主体\n第一分编 通 则\n第一章 一般规定\n第一节 权利\n第二条 主体依法享有权利。\n"
         "第二节 登记\n第三条 登记应当真实。\n第四条 登记机关应当公开信息。\n"
-        "第二分编 合同\n第一章 订立\n第五条 合同依法成立。\n")
+        "第二分编 合同\n第一章 订立\n第五条 合同依法成立。\n附 则\n第六条 本法自公布之日起施行。\n")
 
 
 def test_a_codes_parts_and_sections_are_clauses():
-    """A code's ladder is 编 > 分编 > 章 > 节 > 条: an article ends before the next section's heading line and sits
-    under its own section (the first 编's heading may be missing from a scraped text: 第二编 still counts)."""
+    """A code's ladder is 编 > 分编 > 章 > 节 > 条, closed by an unnumbered 附则: an article ends before the next
+    section's heading line and sits under its own section (the first 编's heading may be missing from a scraped
+    text: 第二编 still counts)."""
     clauses = {c.clause_id.split("#", 1)[1]: c for c in parse_clauses("d", CODE)}
     assert list(clauses) == ["第一章", "第一章.第一条", "第二编", "第二编.第一分编", "第二编.第一分编.第一章",
                              "第二编.第一分编.第一章.第一节", "第二编.第一分编.第一章.第一节.第二条",
                              "第二编.第一分编.第一章.第二节", "第二编.第一分编.第一章.第二节.第三条",
                              "第二编.第一分编.第一章.第二节.第四条", "第二编.第二分编", "第二编.第二分编.第一章",
-                             "第二编.第二分编.第一章.第五条"]
+                             "第二编.第二分编.第一章.第五条", "附则", "附则.第六条"]
     second = clauses["第二编.第一分编.第一章.第一节.第二条"]
     assert CODE[second.start:second.end] == "第二条 主体依法享有权利。\n"
     fourth = clauses["第二编.第一分编.第一章.第二节.第四条"]
     assert fourth.path == "第二编主体 › 第一分编通 则 › 第一章一般规定 › 第二节登记 › 第四条登记机关应当公开信息"
     assert CODE[fourth.start:fourth.end] == "第四条 登记机关应当公开信息。\n"
+    fifth = clauses["第二编.第二分编.第一章.第五条"]  # the closing provisions' unnumbered heading ends the last 编
+    assert CODE[fifth.start:fifth.end] == "第五条 合同依法成立。\n"
 
 
 @pytest.mark.parametrize("prose", [
