@@ -329,9 +329,9 @@ def names_a_law(name: str, end: int, words: list[tuple[str, str]]) -> bool:
 def law_name_from(name: str, end: int, words: list[tuple[str, str]]) -> str:
     """The unmarked name of a law the catalogue lacks without the words of the clause before it: what follows the
     first verb of two or more characters that leaves more than 法 ("一切违反交通法" -> "交通法", "最好能创建反霸凌法" ->
-    "反霸凌法"; "反霸凌法" itself stays whole; "违反宪法" -> "宪法", a name too short to be read, as when asked alone). The span read starts at a sentence start or a word
-    like 按, so it may hold those words, and the refusal quotes the name. A name ending in a national law's is left as
-    it was read (names_a_law)."""
+    "反霸凌法"; "反霸凌法" itself stays whole; "违反宪法" -> "宪法", a name too short to be read, as when asked
+    alone). The span read starts at a sentence start or a word like 按, so it may hold those words, and the refusal
+    quotes the name. A name ending in a national law's is left as it was read (names_a_law)."""
     if any(name[i:] in national_law_names() for i in range(len(name) - 2)):
         return name
     start, at = end - len(name), 0

@@ -81,8 +81,9 @@ def number_value(style: str, raw: str) -> int:
 
 def id_label(style: str, raw: str) -> str:
     """The label used inside clause ids: 四, (三), 3, 第十条."""
-    return {"appendix": "附则", "part": f"第{raw}编", "subpart": f"第{raw}分编", "chapter": f"第{raw}章", "section": f"第{raw}节",
-            "article": f"第{raw}条", "paren_cn": f"({raw})", "paren_arabic": f"({raw})", "shi": f"{raw}是"}.get(style, raw)
+    return {"appendix": "附则", "part": f"第{raw}编", "subpart": f"第{raw}分编", "chapter": f"第{raw}章",
+            "section": f"第{raw}节", "article": f"第{raw}条", "paren_cn": f"({raw})", "paren_arabic": f"({raw})",
+            "shi": f"{raw}是"}.get(style, raw)
 
 
 def display_label(style: str, raw: str) -> str:
@@ -133,7 +134,8 @@ def _candidates(text: str) -> list[Heading]:
             if style in LINE_ONLY and pos not in line_starts:
                 continue
             m = pattern.match(text, pos)
-            if m and m.end() < len(text) and text[m.end()] != "\n" or (m and style in ("chapter", "cn", "appendix")):
+            bare = style in ("chapter", "cn", "appendix")  # may stand alone on its line
+            if m and (m.end() < len(text) and text[m.end()] != "\n" or bare):
                 found.append(Heading(pos, m.end(), style, m.group(1)))
                 break
     return found
