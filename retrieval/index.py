@@ -48,7 +48,7 @@ FORMAT_VERSION = 1
 PIPELINE_VERSION = "ingest-13"  # 8: articles numbered in the thousands (第一千二百六十条); 9: one chunk per article;
 # 10: a list's last short items stay with it (ingest/chunking.ending_the_list_before); 11: an article's paragraph
 # after its list is the article's, not its last item's (ingest/structure.ending_lists_at_their_last_item); 12: a
-# code's parts and sections (编, 分编, 节) are clauses, not text at the end of the article before them; 13: and its
+# code's parts and sections (编, 分编, 节) are clauses, not text closing the article above them; 13: and its
 # closing provisions' unnumbered 附则 line
 
 
