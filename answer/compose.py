@@ -255,21 +255,22 @@ def quote(sentences: list[Sentence], hits: list[SearchHit], cite, q: Question,
     if q.english:
         return f"“{text}” [{n}]"
     text = re.sub(r"[。;;]+$", "", text)
-    if label:  # "《…法》第二十七条规定:…", the article's own label moved into the lead
-        article = re.sub(r"^\(.*?\)", "", label.split("》")[-1])  # the number, after any edition "(…版,…)"
-        text = after_label(text, article, documents[hit.chunk.doc_id].title)
-        return f"{label}规定:{text}[{n}]。"
-    return f"{text}[{n}]。"
+    return f"{under_label(text, label, documents[hit.chunk.doc_id].title)}[{n}]。"
+
+
+def under_label(text: str, label: str, title: str) -> str:
+    """"《…法》第二十七条规定:…": a quote of an article under its label, the article's own number (and the headings
+    before it) moved into the lead; the text as it is when there is no label."""
+    if not label:
+        return text
+    article = re.sub(r"^\(.*?\)", "", label.split("》")[-1])  # the number, after any edition "(…版,…)"
+    return f"{label}规定:{after_label(text, article, title)}"
 
 
 def labelled(text: str, hit: SearchHit, documents: dict[str, Document], english: bool) -> str:
     """A list answer under its article's label, as a quote is ("《…法》第二十九条规定:设立幼儿园,应当具备下列基本
     条件:(一)…"): the items of an article read bare ("第二十九条 设立…") do not say which law they are from."""
-    label = source_label(hit, documents)
-    if english or not label:
-        return text
-    article = re.sub(r"^\(.*?\)", "", label.split("》")[-1])
-    return f"{label}规定:{after_label(text, article, documents[hit.chunk.doc_id].title)}"
+    return text if english else under_label(text, source_label(hit, documents), documents[hit.chunk.doc_id].title)
 
 
 def pick(q: Question, ranked: list[Sentence], hits: list[SearchHit], weights: AnswerWeights) -> list[list[Sentence]]:
