@@ -106,3 +106,20 @@ def notice_front_matter() -> tuple[Document, SearchHit]:
     doc = Document("f", "某县教育提升三年行动计划(2021-2023年)", text, clauses=clauses)
     chunk = Chunk("f#preamble", "f", "f#preamble", "(正文前部分)", text[:end], 0, end)
     return doc, SearchHit(chunk, 1.0, 0.85, {"dense": 1, "bm25": 1}, {"dense": 0.85, "dense:use": 0.4})
+
+
+def article_with_items(doc_id: str, title: str, lead: str, items: list[str], heading: str) -> tuple[Document, SearchHit]:
+    """An article whose items are headed clauses (as ingest reads "(一)有组织机构和章程;"), short enough to be one
+    chunk: `heading` is what ingest takes as the article's heading (its first words), the hit is the whole article."""
+    text = lead + "\n" + "\n".join(items) + "\n"
+    number = lead.split(" ", 1)[0]
+    article = Clause(f"{doc_id}#a", number, heading, f"{number}{heading}", 1, 0, len(text) - 1)
+    children, at = [], len(lead) + 1
+    for item in items:
+        label = item[:item.index(")") + 1]
+        children.append(Clause(f"{doc_id}#a.{label}", label, item[len(label):-1], f"{number} › {label}", 2, at,
+                               at + len(item), parent_id=article.clause_id))
+        at += len(item) + 1
+    doc = Document(doc_id, title, text, clauses=[article, *children])
+    chunk = Chunk(article.clause_id, doc_id, article.clause_id, article.path, text.rstrip("\n"), 0, len(text) - 1)
+    return doc, SearchHit(chunk, 1.0, 0.85, {"dense": 1, "bm25": 1}, {"dense": 0.85, "dense:use": 0.4})

@@ -3,13 +3,21 @@ sentence leads."""
 
 from __future__ import annotations
 
-from hits import hit, items_chunked_apart, law, lead_in_chunk, listed_section, notice_front_matter
+from hits import (
+    article_with_items,
+    hit,
+    items_chunked_apart,
+    law,
+    lead_in_chunk,
+    listed_section,
+    notice_front_matter,
+)
 
 from answer.compose import Composer, after_label, compose_answer, one_quote_per_clause, pick
 from answer.question import analyse
 from answer.refusal import ALWAYS_ANSWER
 from answer.sentences import AnswerWeights, Sentence
-from policyqa.models import Chunk, Clause, Document
+from policyqa.models import Chunk
 from retrieval.search import SearchHit
 
 
@@ -262,18 +270,9 @@ def test_quotes_of_one_clause_merge_in_either_language():
 
 
 def test_a_list_answer_from_an_article_says_which_law_and_article():
-    lead = "第九条 设立托育机构,应当具备下列基本条件:"
-    items = ["(一)有组织机构和章程;", "(二)有符合规定的场地;", "(三)有必备的资金。"]
-    text = lead + "\n" + "\n".join(items) + "\n"
-    article = Clause("c#9", "第九条", "设立托育机构,应当具备下列基本条件", "第九条设立托育机构", 1, 0, len(text) - 1)
-    children, at = [], len(lead) + 1
-    for number, item in zip(("(一)", "(二)", "(三)"), items, strict=True):
-        children.append(Clause(f"c#9.{number}", number, item[3:-1], f"第九条 › {number}", 2, at, at + len(item),
-                               parent_id="c#9"))
-        at += len(item) + 1
-    doc = Document("c", "某某省托育服务条例", text, clauses=[article, *children])
-    chunk = Chunk("c#9", "c", "c#9", article.path, text.rstrip("\n"), 0, len(text) - 1)
-    found = SearchHit(chunk, 1.0, 0.85, {"dense": 1, "bm25": 1}, {"dense": 0.85, "dense:use": 0.4})
+    doc, found = article_with_items("c", "某某省托育服务条例", "第九条 设立托育机构,应当具备下列基本条件:",
+                                    ["(一)有组织机构和章程;", "(二)有符合规定的场地;", "(三)有必备的资金。"],
+                                    heading="设立托育机构,应当具备下列基本条件")
     q = analyse("设立托育机构要具备哪些条件?")
     assert q.asks_list
     answer = compose_answer(q, [found], {"c": doc}, Composer(None, AnswerWeights(semantic=0.0), ALWAYS_ANSWER))
@@ -284,18 +283,10 @@ def test_a_list_answer_from_an_article_says_which_law_and_article():
 def test_an_articles_list_keeps_its_lead_in_whole():
     # ingest takes an article's first words as its heading ("对表现突出的兼职教师"); the lead-in is one sentence and
     # is said whole, not from the comma after those words
-    lead = "第十六条 对表现突出的兼职教师,按照精神奖励与物质奖励相结合的原则,给予奖励表彰:"
-    items = ["(一)坚持在偏远学校任教的;", "(二)在课外活动中成绩显著的;", "(三)有其他突出业绩的。"]
-    text = lead + "\n" + "\n".join(items) + "\n"
-    article = Clause("m#16", "第十六条", "对表现突出的兼职教师", "第十六条对表现突出的兼职教师", 1, 0, len(text) - 1)
-    children, at = [], len(lead) + 1
-    for number, item in zip(("(一)", "(二)", "(三)"), items, strict=True):
-        children.append(Clause(f"m#16.{number}", number, item[3:-1], f"第十六条 › {number}", 2, at, at + len(item),
-                               parent_id="m#16"))
-        at += len(item) + 1
-    doc = Document("m", "某某兼职教师管理办法", text, clauses=[article, *children])
-    chunk = Chunk("m#16", "m", "m#16", article.path, text.rstrip("\n"), 0, len(text) - 1)
-    found = SearchHit(chunk, 1.0, 0.85, {"dense": 1, "bm25": 1}, {"dense": 0.85, "dense:use": 0.4})
+    doc, found = article_with_items("m", "某某兼职教师管理办法",
+                                    "第十六条 对表现突出的兼职教师,按照精神奖励与物质奖励相结合的原则,给予奖励表彰:",
+                                    ["(一)坚持在偏远学校任教的;", "(二)在课外活动中成绩显著的;", "(三)有其他突出业绩的。"],
+                                    heading="对表现突出的兼职教师")
     answer = compose_answer(analyse("兼职教师在哪些情况下能被表彰?"), [found], {"m": doc},
                             Composer(None, AnswerWeights(semantic=0.0), ALWAYS_ANSWER))
     assert answer.answer.startswith("《某某兼职教师管理办法》第十六条规定:对表现突出的兼职教师,按照精神奖励"), answer.answer
