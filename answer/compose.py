@@ -55,6 +55,11 @@ MAX_FOLLOWING = 300
 ITEM_NUMBER = re.compile(rf"\(([{CN_NUM}]+|\d+)\)")  # a list item's number as a quote starts with it: (三), (12)
 CITED = re.compile(r"\s*\[\d+\]。?$")  # the citation mark that ends a quote ("…[2]。", English "… [2]")
 MAX_LEAD_IN = 200  # characters: a longer text before a list's first item is a paragraph, not its lead-in
+# A statute's sentence runs on through semicolons ("…的,由…责令改正;情节严重的,…;构成犯罪的,依法追究刑事责任。"): a
+# piece after a semicolon leans on what comes before it ("构成犯罪的" — who did what?). A quote that starts at such a
+# piece starts at its sentence's beginning when that is at most this many characters back (a law's sentence; a
+# policy paragraph joined by semicolons runs longer, and its pieces stand alone).
+MAX_SENTENCE_BACK = 150
 
 
 @dataclass
@@ -239,8 +244,10 @@ def quote(sentences: list[Sentence], hits: list[SearchHit], cite, q: Question,
         text = chunk_text
     else:
         ordered = sorted(sentences, key=lambda s: s.start)
-        text = "".join(s.text for s in ordered)
-        span = (ordered[0].start, ordered[-1].start + len(ordered[-1].text))
+        start = sentence_start(hit.chunk.text, ordered[0].start)
+        text = verbatim_pieces(hit.chunk.text, [(start, ordered[0].start + len(ordered[0].text))]
+                               + [(s.start, s.start + len(s.text)) for s in ordered[1:]])
+        span = (start, ordered[-1].start + len(ordered[-1].text))
         if text.endswith((":", ":")):
             after = hit.chunk.text[span[1]:].strip()
             text += after[:MAX_FOLLOWING] + ("…" if len(after) > MAX_FOLLOWING else "")
@@ -256,6 +263,28 @@ def quote(sentences: list[Sentence], hits: list[SearchHit], cite, q: Question,
         return f"“{text}” [{n}]"
     text = re.sub(r"[。;;]+$", "", text)
     return f"{under_label(text, label, documents[hit.chunk.doc_id].title)}[{n}]。"
+
+
+def sentence_start(text: str, start: int) -> int:
+    """Where the sentence holding the piece at `start` begins, when the piece follows a semicolon of that sentence
+    on the same line and the beginning is at most MAX_SENTENCE_BACK characters back; `start` otherwise."""
+    before = text[:start].rstrip()
+    if not before.endswith((";", "；")):
+        return start
+    begin = max(before.rfind(mark) for mark in "。!?！？\n") + 1
+    begin += len(text[begin:start]) - len(text[begin:start].lstrip())
+    return begin if start - begin <= MAX_SENTENCE_BACK else start
+
+
+def verbatim_pieces(text: str, spans: list[tuple[int, int]]) -> str:
+    """Spans of a clause's text in order, joined as they stand; "…" where text between two of them is left out
+    (two sentences far apart in an article read as one run of text otherwise)."""
+    out = []
+    for i, (a, b) in enumerate(spans):
+        if i and text[spans[i - 1][1]:a].strip():
+            out.append("…")
+        out.append(text[a:b])
+    return "".join(out)
 
 
 def under_label(text: str, label: str, title: str) -> str:

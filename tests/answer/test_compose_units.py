@@ -290,3 +290,30 @@ def test_an_articles_list_keeps_its_lead_in_whole():
     answer = compose_answer(analyse("兼职教师在哪些情况下能被表彰?"), [found], {"m": doc},
                             Composer(None, AnswerWeights(semantic=0.0), ALWAYS_ANSWER))
     assert answer.answer.startswith("《某某兼职教师管理办法》第十六条规定:对表现突出的兼职教师,按照精神奖励"), answer.answer
+
+
+def test_a_piece_after_a_semicolon_is_quoted_from_its_sentences_beginning():
+    """"构成犯罪的,依法追究刑事责任" says nothing alone: a long article quoted by that piece starts where its sentence
+    does; the quote stays the article's own text."""
+    article = ("第1条 举办者抽逃办学资金的,由审批机关责令改正;情节严重的,吊销办学许可证;构成犯罪的,依法追究刑事责任。"
+               "学校应当建立财务管理制度。")
+    doc = law("t", "某某市民办学校条例", [article])
+    composer = Composer(None, AnswerWeights(semantic=0.0, quote_whole=10, second_clause=1.1), ALWAYS_ANSWER)
+    answer = compose_answer(analyse("构成犯罪的怎么处理?"), [hit(doc, 1)], {"t": doc}, composer)
+    assert answer.answer.startswith("《某某市民办学校条例》第1条规定:举办者抽逃办学资金的,由审批机关责令改正;"), answer.answer
+    assert "财务管理制度" not in answer.answer, answer.answer
+
+
+def test_sentences_far_apart_in_a_clause_are_joined_with_an_ellipsis():
+    from answer.compose import sentence_start, verbatim_pieces
+
+    text = "第1条 学校应当配备校医。学校应当建立食堂管理制度。\n(一)学校应当每年组织体检;对体检异常的学生应当告知家长。"
+    first, last = text.index("学校应当配备"), text.index("学校应当每年")
+    pieces = [(first, first + len("学校应当配备校医。")), (last, last + len("学校应当每年组织体检;"))]
+    assert verbatim_pieces(text, pieces) == "学校应当配备校医。…学校应当每年组织体检;"
+    assert verbatim_pieces(text, [(0, 4), (4, 8)]) == text[:8]  # adjacent pieces run on
+    # after a semicolon: back to the sentence's start, never across a line
+    assert sentence_start(text, text.index("对体检异常")) == text.index("(一)")
+    assert sentence_start(text, first) == first  # a sentence's own start stays
+    long_sentence = "某" * 200 + ";其余的,依法处理。"
+    assert sentence_start(long_sentence, long_sentence.index("其余")) == long_sentence.index("其余")
