@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from helpers import RENHUAI
 
+import retrieval.search as search_module
 from retrieval.embedders import model_parts
 from retrieval.fusion import reciprocal_rank_fusion
 from retrieval.tokenize import add_user_words, content_terms, tokenize, user_words
@@ -148,3 +152,23 @@ def test_unrelated_question_scores_lower(real_index):
     on_topic = real_index.search(QUESTION, top_k=1)[0].dense_score
     off_topic = real_index.search("今天的天气怎么样,会下雨吗?", top_k=1)[0].dense_score
     assert on_topic > off_topic
+
+
+@pytest.mark.slow
+def test_a_lone_question_runs_bm25_beside_the_dense_search_with_the_same_lists(real_index, monkeypatch):
+    retriever = real_index.retriever
+    threads = []
+    lexical_ranking = retriever.lexical_ranking
+
+    def recorded(*args):
+        threads.append(threading.current_thread().name)
+        return lexical_ranking(*args)
+
+    monkeypatch.setattr(retriever, "lexical_ranking", recorded)
+    alone = retriever.rankings(QUESTION)
+    monkeypatch.setattr(search_module, "ACTIVITY", SimpleNamespace(count=2))  # another question in flight
+    busy = retriever.rankings(QUESTION)
+    assert threads[0].startswith("policyqa-bm25")
+    assert threads[1] == threading.current_thread().name
+    assert alone.lists == busy.lists and alone.lexical_tokens == busy.lexical_tokens
+    assert list(alone.lists) == list(busy.lists)  # the same order of lists: fusion ties do not move
