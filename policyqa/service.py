@@ -37,6 +37,7 @@ from policyqa.models import Chunk, Document
 from policyqa.settings import Settings
 from retrieval.embedders import (
     ACTIVITY,
+    ONE_QUESTION,
     Embedder,
     EmbedderError,
     USEEmbedder,
@@ -455,7 +456,8 @@ class QAService:
         on_quoted = quoted is not None and (not implied.doc_ids or quoted.doc_id in implied.doc_ids)
         if on_quoted and not implied.doc_ids:
             implied = replace(implied, doc_ids=[quoted.doc_id])
-        with ACTIVITY():  # one piece of work in flight, from the search to the composed answer
+        # one piece of work in flight, from the search to the composed answer; the question's vectors kept till then
+        with ACTIVITY(), ONE_QUESTION():
             hits = self._search(q, top_k or self.settings.answer_depth, mode, filters, implied)
             if on_quoted and points_back(question):  # "它的目标呢?": what "it" is, the clause just quoted says
                 searched = next((h for h in hits if h.chunk.chunk_id == quoted.chunk_id), None)

@@ -173,9 +173,36 @@ class ModelTurns:
 PASSAGE_SLICE = 1
 
 
+class OneQuestion:
+    """Query vectors computed while one question is answered on this thread (QAService.ask marks the span), kept
+    until it ends: the answer step encodes the question's text again to rank sentences, the text the search has
+    just embedded with the same model. Apart from the server's query cache, which keeps vectors across
+    questions (and is off in benchmarks of the uncached rate), so nothing is embedded twice for one question."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    @contextmanager
+    def __call__(self):
+        outer = getattr(self._local, "vectors", None)
+        self._local.vectors = {} if outer is None else outer  # nested: the outer span's vectors
+        try:
+            yield
+        finally:
+            self._local.vectors = outer
+
+    def vectors(self) -> dict[tuple[str, str], np.ndarray] | None:
+        """This thread's vectors of the question being answered; None outside a span."""
+        return getattr(self._local, "vectors", None)
+
+
+ONE_QUESTION = OneQuestion()
+
+
 class QueryCache:
     """Least-recently-used query vectors keyed by (embedder name, text); thread-safe. Misses are embedded
-    outside the cache's lock, in one call."""
+    outside the cache's lock, in one call. Within a question's span (ONE_QUESTION) the vectors already
+    computed for it are used whether the cache is on or not."""
 
     def __init__(self, maxsize: int) -> None:
         self.maxsize = maxsize
@@ -187,30 +214,40 @@ class QueryCache:
         return len(self._items)
 
     def embed(self, name: str, texts: list[str], compute: Callable[[list[str]], np.ndarray]) -> np.ndarray:
-        if self.maxsize <= 0 or not texts:
+        this_question = ONE_QUESTION.vectors()
+        if not texts or (self.maxsize <= 0 and this_question is None):
             return compute(texts)
         keys = [(name, t) for t in texts]
-        found: dict[int, np.ndarray] = {}
-        with self._lock:
-            for i, key in enumerate(keys):
-                vec = self._items.get(key)
-                if vec is not None:
-                    self._items.move_to_end(key)
-                    found[i] = vec
-            self.hits += len(found)
-            self.misses += len(keys) - len(found)
+        found = {i: this_question[key] for i, key in enumerate(keys) if key in this_question} if this_question else {}
+        if self.maxsize > 0:
+            with self._lock:
+                for i, key in enumerate(keys):
+                    if key in self._items:
+                        self._items.move_to_end(key)
+                        found.setdefault(i, self._items[key])
+                self.hits += len(found)
+                self.misses += len(keys) - len(found)
         missing = [i for i in range(len(keys)) if i not in found]
         if missing:
             fresh = compute([texts[i] for i in missing])
             with self._lock:
                 for i, vec in zip(missing, fresh, strict=True):
-                    vec = np.array(vec, dtype=np.float32)  # a copy: a caller's array never aliases the cache
-                    vec.setflags(write=False)
-                    found[i] = self._items[keys[i]] = vec
-                    self._items.move_to_end(keys[i])
+                    found[i] = read_only(vec)
+                    if this_question is not None:
+                        this_question[keys[i]] = found[i]
+                    if self.maxsize > 0:
+                        self._items[keys[i]] = found[i]
+                        self._items.move_to_end(keys[i])
                 while len(self._items) > self.maxsize:
                     self._items.popitem(last=False)
         return np.stack([found[i] for i in range(len(keys))])
+
+
+def read_only(vec: np.ndarray) -> np.ndarray:
+    """A read-only float32 copy: a caller's array never aliases a kept vector."""
+    vec = np.array(vec, dtype=np.float32)
+    vec.setflags(write=False)
+    return vec
 
 
 def use_model_threads(n: int) -> None:

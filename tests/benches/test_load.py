@@ -18,7 +18,7 @@ from helpers import REPO, cli_env
 from pydantic import ValidationError
 
 from policyqa.settings import Settings
-from retrieval.embedders import HashingEmbedder, ModelTurns, QueryCache, enable_query_cache
+from retrieval.embedders import ONE_QUESTION, HashingEmbedder, ModelTurns, QueryCache, enable_query_cache
 
 # -- the query cache --------------------------------------------------------------------------------
 
@@ -63,6 +63,24 @@ def test_query_cache_of_size_zero_is_off():
     cache.embed("m", ["a"], model)
     cache.embed("m", ["a"], model)
     assert model.calls == [["a"], ["a"]] and len(cache) == 0
+
+
+def test_one_questions_vectors_are_kept_for_its_span_only():
+    model, cache = CountingModel(), QueryCache(0)
+    with ONE_QUESTION():
+        cache.embed("m", ["q"], model)
+        both = cache.embed("m", ["q", "s"], model)  # the answer step: the question again and a sentence
+        cache.embed("other", ["q"], model)  # another model's vector of the same text is its own
+        elsewhere = threading.Thread(target=cache.embed, args=("m", ["q"], model))
+        elsewhere.start()
+        elsewhere.join()  # another thread is another question
+    cache.embed("m", ["q"], model)  # the next question
+    assert model.calls == [["q"], ["s"], ["q"], ["q"], ["q"]]
+    assert np.array_equal(both, model.inner.embed_queries(["q", "s"]))
+    both[0] += 1.0  # callers get their own arrays
+    with ONE_QUESTION():
+        cache.embed("m", ["q"], model)
+        assert np.array_equal(cache.embed("m", ["q"], model)[0], model.inner.embed_queries(["q"])[0])
 
 
 def test_query_cache_size_setting(monkeypatch):

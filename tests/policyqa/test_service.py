@@ -1,5 +1,5 @@
-"""policyqa.service: what an ingest keeps when the index it updates was built with other settings, and how many
-clauses an answer reads."""
+"""policyqa.service: what an ingest keeps when the index it updates was built with other settings, how many
+clauses an answer reads, and that no text goes to a model twice for one question."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import pytest
 from helpers import make_settings
 
 from policyqa import service
+from retrieval.embedders import QueryCache, model_parts
 from retrieval.index import read_contents
 
 ONE = "一、总则\n学校应当建立安全管理制度,落实安全责任。\n二、职责\n教育局负责监督检查学校的安全工作。\n"
@@ -52,3 +53,25 @@ def test_an_answer_reads_answer_depth_clauses_and_a_search_returns_top_k(real_in
     assert len(real_index.ask(question).hits) == settings.answer_depth
     assert len(real_index.search(question)) == settings.top_k
     assert len(real_index.ask(question, top_k=3).hits) == 3  # a caller's depth wins
+
+
+@pytest.mark.slow
+def test_one_question_embeds_no_text_twice_with_the_query_cache_off(real_index, monkeypatch):
+    # The search embeds the question with both models, the answer step the same text with USE to rank sentences:
+    # the second is the first one's vector, cache or no cache.
+    question = "学校每学期要组织几次应急疏散演练?"
+    seen: list[str] = []
+    for name, model, _ in model_parts(real_index.embedder):
+        monkeypatch.setattr(model, "query_cache", QueryCache(0))  # off, as in the library and the uncached benches
+        if name.startswith("use:"):
+            def recorded(texts, encode=model._encode):
+                seen.extend(texts)
+                return encode(texts)
+            monkeypatch.setattr(model, "_encode", recorded)
+    first = real_index.ask(question)
+    assert seen.count(real_index.analyse(question).focus) == 1, seen[:3]
+    assert len(seen) == len(set(seen))
+    seen.clear()
+    again = real_index.ask(question)  # a new question's span: embedded afresh, the same answer
+    assert seen.count(real_index.analyse(question).focus) == 1
+    assert again.answer.answer == first.answer.answer
