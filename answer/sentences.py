@@ -27,6 +27,7 @@ import numpy as np
 from answer.question import Question, coverage, norm
 from ingest.metadata import DOC_NUMBER, JOINT_ISSUER
 from policyqa.models import Chunk, Document
+from retrieval.cache import EmbeddingCache
 from retrieval.search import SearchHit
 
 WEIGHTS_FILE = Path(__file__).with_name("data") / "answer_weights.json"
@@ -106,25 +107,26 @@ def default_weights() -> AnswerWeights:
 
 
 class SentenceEncoder:
-    """Sentence vectors from an embedder's query side, with an LRU of the sentences seen (clauses come
-    back for many questions)."""
+    """Sentence vectors from an embedder's query side: from an LRU of the sentences seen (clauses come back for
+    many questions), then from `store` (every indexed sentence, embedded when the index was built:
+    answer/sentence_store.py), then from the model."""
 
-    def __init__(self, embedder, size: int = 50_000) -> None:
-        self.embedder, self.size = embedder, size
+    def __init__(self, embedder, size: int = 50_000, store: EmbeddingCache | None = None) -> None:
+        self.embedder, self.size, self.store = embedder, size, store
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = Lock()
 
     def encode(self, texts: list[str]) -> np.ndarray:
         with self._lock:
             missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        if missing:
-            vectors = self.embedder.embed_queries(missing)
-            with self._lock:
-                for t, v in zip(missing, vectors, strict=True):
-                    self._cache[t] = np.asarray(v, np.float32)
-                while len(self._cache) > self.size:
-                    self._cache.popitem(last=False)
+        stored = [(t, self.store.find(t)) for t in missing] if self.store is not None else []
+        missing = [t for t, v in stored if v is None] if self.store is not None else missing
+        vectors = self.embedder.embed_queries(missing) if missing else []
         with self._lock:
+            for t, v in [(t, v) for t, v in stored if v is not None] + list(zip(missing, vectors, strict=True)):
+                self._cache[t] = np.asarray(v, np.float32)
+            while len(self._cache) > self.size:
+                self._cache.popitem(last=False)
             found = [self._cache.get(t) for t in texts]
         if any(v is None for v in found):  # evicted meanwhile: embed those again
             return np.asarray(self.embedder.embed_queries(texts), np.float32)

@@ -16,7 +16,7 @@ from answer.ordinals import by_ordinal
 from answer.places import document_places, with_document_places
 from answer.question import Question, analyse
 from answer.refusal import RefusalModel, default_model
-from answer.sentences import SentenceEncoder
+from answer.sentence_store import sentence_encoder, update_store
 from ingest.archives import is_archive
 from ingest.chunking import ChunkSettings
 from ingest.laws.changes import ChangeReport, compare
@@ -39,10 +39,7 @@ from retrieval.embedders import (
     ACTIVITY,
     ONE_QUESTION,
     Embedder,
-    EmbedderError,
-    USEEmbedder,
     make_embedder,
-    model_parts,
     use_model_threads,
 )
 from retrieval.filters import SearchFilters, document_priors, law_name
@@ -166,6 +163,7 @@ def _ingest(settings: Settings, paths: list[Path], embedder: Embedder, rebuild: 
                            settings.data_dir / "embed_cache", embed_progress,
                            store=store_config(settings), incremental=not rebuild,
                            sentence_vectors=settings.chunk_sentence_vectors)
+    update_store(settings.data_dir, embedder, chunks, embed_progress)
     return IngestOutcome(report, manifest, False, deleted)
 
 
@@ -212,9 +210,11 @@ def delete_documents(settings: Settings, doc_ids: list[str], embedder: Embedder)
     gone = set(doc_ids)
     documents = [d for d in documents if d.doc_id not in gone]
     chunks = [c for c in chunks if c.doc_id not in gone]
-    return build_index(index_dir(settings), documents, chunks, embedder, vars(chunk_settings(settings)),
-                       settings.data_dir / "embed_cache", store=store_config(settings),
-                       sentence_vectors=settings.chunk_sentence_vectors)
+    manifest = build_index(index_dir(settings), documents, chunks, embedder, vars(chunk_settings(settings)),
+                           settings.data_dir / "embed_cache", store=store_config(settings),
+                           sentence_vectors=settings.chunk_sentence_vectors)
+    update_store(settings.data_dir, embedder, chunks)
+    return manifest
 
 
 @dataclass
@@ -294,9 +294,11 @@ def _import_laws(settings: Settings, source: LawSource, scope: Scope, include_re
         by_doc.setdefault(c.doc_id, []).append(c)
     pairs = [replaced.pop(d.doc_id, (d, by_doc.get(d.doc_id, []))) for d in documents if d.doc_id not in gone]
     pairs += replaced.values()  # the laws new to the index, after the documents it had
-    manifest = build_index(folder, [d for d, _ in pairs], [c for _, cs in pairs for c in cs], embedder,
-                           vars(chunk_settings(settings)), settings.data_dir / "embed_cache", embed_progress,
-                           store=store_config(settings), sentence_vectors=settings.chunk_sentence_vectors)
+    chunks = [c for _, cs in pairs for c in cs]
+    manifest = build_index(folder, [d for d, _ in pairs], chunks, embedder, vars(chunk_settings(settings)),
+                           settings.data_dir / "embed_cache", embed_progress, store=store_config(settings),
+                           sentence_vectors=settings.chunk_sentence_vectors)
+    update_store(settings.data_dir, embedder, chunks, embed_progress)
     return LawImport(report, manifest, True, time.perf_counter() - started)
 
 
@@ -355,18 +357,6 @@ def warm_up(service: QAService | None = None) -> None:
             service.composer.encoder.encode(["学校"])
 
 
-def sentence_encoder(embedder: Embedder) -> SentenceEncoder | None:
-    """The encoder sentence selection uses: the index's USE model when it has one, else a USE model of its
-    own (fast enough for a few dozen sentences a question); None when USE cannot be loaded."""
-    for name, model, _ in model_parts(embedder):
-        if name.startswith("use:"):
-            return SentenceEncoder(model)
-    try:
-        return SentenceEncoder(USEEmbedder())
-    except EmbedderError:
-        return None
-
-
 def document_weights(settings: Settings, documents: dict[str, Document]) -> dict[str, float]:
     """The search's prior on each document (retrieval.filters.document_priors): the law library's articles
     by settings.library_weight, those of laws outside the education scope by
@@ -404,7 +394,8 @@ class QAService:
                                    standardised_sentences=settings.sentence_scores == "standardised",
                                    fusion=settings.fusion)
         self.generator = answer_generator(settings)
-        self.composer = Composer(encoder=sentence_encoder(self.embedder), refusal=refusal_model(settings))
+        self.composer = Composer(encoder=sentence_encoder(self.embedder, settings.data_dir),
+                                 refusal=refusal_model(settings))
 
     def analyse(self, text: str) -> Question:
         """The question analysed, with the places of the indexed documents its English words name."""

@@ -80,6 +80,19 @@ class EmbeddingCache:
         for t, v in zip(texts, vectors, strict=True):
             self.vectors[text_key(t)] = np.asarray(v, np.float32)
 
+    def find(self, text: str) -> np.ndarray | None:
+        """The text's vector, or None when the cache lacks it."""
+        return self.vectors.get(text_key(text))
+
+    def retain(self, texts: list[str]) -> int:
+        """Drop every vector but those of `texts` (a store that holds what an index holds, not all it ever
+        held); how many were dropped."""
+        wanted = {text_key(t) for t in texts}
+        gone = [k for k in self.vectors if k not in wanted]
+        for k in gone:
+            del self.vectors[k]
+        return len(gone)
+
     def get(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)

@@ -1,11 +1,13 @@
 """policyqa.service: what an ingest keeps when the index it updates was built with other settings, how many
-clauses an answer reads, and that no text goes to a model twice for one question."""
+clauses an answer reads, that no text goes to a model twice for one question, and that the answer step's
+sentences come embedded with the index."""
 
 from __future__ import annotations
 
 import pytest
 from helpers import make_settings
 
+from answer.sentence_store import indexed_sentences, open_store, sentence_model
 from policyqa import service
 from retrieval.embedders import QueryCache, model_parts
 from retrieval.index import read_contents
@@ -75,3 +77,25 @@ def test_one_question_embeds_no_text_twice_with_the_query_cache_off(real_index, 
     again = real_index.ask(question)  # a new question's span: embedded afresh, the same answer
     assert seen.count(real_index.analyse(question).focus) == 1
     assert again.answer.answer == first.answer.answer
+
+
+@pytest.mark.slow
+def test_a_new_service_reads_the_clauses_sentences_from_the_store_the_ingest_wrote(real_index, monkeypatch):
+    # Every upload starts a new QAService: its first questions embed no sentence of the clauses they read, the
+    # ingest embedded them all beside the index (answer/sentence_store.py).
+    settings = real_index.settings
+    _, chunks = read_contents(service.index_dir(settings))
+    store = open_store(settings.data_dir, sentence_model(real_index.embedder))
+    assert all(store.find(text) is not None for text in indexed_sentences(chunks))
+    fresh = service.QAService(settings, real_index.embedder)
+    seen: list[str] = []
+    for name, model, _ in model_parts(real_index.embedder):
+        monkeypatch.setattr(model, "query_cache", QueryCache(0))
+        if name.startswith("use:"):
+            def recorded(texts, encode=model._encode):
+                seen.extend(texts)
+                return encode(texts)
+            monkeypatch.setattr(model, "_encode", recorded)
+    question = "初中生在学校打架会被开除吗?"
+    result = fresh.ask(question)
+    assert result.hits and seen == [fresh.analyse(question).focus]
