@@ -480,7 +480,7 @@ def compose_answer(q: Question, hits: list[SearchHit], documents: dict[str, Docu
         hits = [h for h in hits if is_law(documents[h.chunk.doc_id])] or hits
     ranked = score_sentences(q, hits, documents, composer.encoder, composer.weights)
     model = composer.model()
-    score = model.probability(features(q, hits, ranked, corpus_text(documents)))
+    score = model.probability(features(q, hits, ranked, corpus_text(documents), model.weights))
     if score < model.threshold:
         return refusal(q, hits, documents, score)
     ranked = item_first(q, value_first(q, ranked))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from hits import hit, law
 
 from answer.question import analyse
@@ -162,3 +163,26 @@ def test_features_read_only_the_clauses_the_model_was_fitted_on():
     assert FEATURE_DEPTH == 5
     assert features(q, [hits[5], *hits[:4]], score_sentences(q, [hits[5], *hits[:4]], docs, None, WEIGHTS),
                     corpus_text(docs))["value_missing"] == 0.0
+
+
+class UnreadableCorpus(str):
+    """A corpus text that fails when searched (plumbing: shows which features read the corpus)."""
+
+    def __contains__(self, word: object) -> bool:
+        raise AssertionError(f"the corpus was searched for {word!r}")
+
+
+def test_only_the_features_the_model_reads_are_computed():
+    # The unknown-word features search the whole corpus for every term of the question: the answer step asks
+    # only for the shipped model's own features, so an answer does not pay for them.
+    q = analyse("教师试用期是多久?")
+    hits = [hit(DOC, 3), hit(DOC, 1)]
+    ranked = score_sentences(q, hits, DOCS, None, WEIGHTS)
+    model = default_model()
+    assert set(features(q, hits, ranked, UnreadableCorpus(corpus_text(DOCS)), model.weights)) == set(model.weights)
+    everything = features(q, hits, ranked, corpus_text(DOCS))
+    assert set(everything) == set(FEATURES)
+    assert features(q, hits, ranked, corpus_text(DOCS), ["unknown_terms", "polar"]) == {
+        "unknown_terms": everything["unknown_terms"], "polar": everything["polar"]}
+    with pytest.raises(AssertionError, match="corpus was searched"):
+        features(q, hits, ranked, UnreadableCorpus(corpus_text(DOCS)), ["focus_unknown"])
