@@ -40,6 +40,13 @@ def open_store(data_dir: Path, model: Embedder) -> EmbeddingCache:
     return EmbeddingCache(data_dir / FOLDER, model.name, model.dim)
 
 
+def has_store(data_dir: Path, embedder: Embedder) -> bool:
+    """Whether the data folder has a store for the embedder's sentence model (an index built before there was
+    one has none)."""
+    model = sentence_model(embedder)
+    return model is None or (open_store(data_dir, model).folder / EmbeddingCache.FILE).exists()
+
+
 def sentence_encoder(embedder: Embedder, data_dir: Path | None = None) -> SentenceEncoder | None:
     """The encoder for sentence selection, reading the data folder's store when it is given."""
     model = sentence_model(embedder)
@@ -65,6 +72,6 @@ def update_store(data_dir: Path, embedder: Embedder, chunks: list[Chunk], progre
     batches = [todo[i:i + BATCH] for i in range(0, len(todo), BATCH)]
     for batch in progress(batches) if progress and batches else batches:
         store.put(batch, model.embed_passages(batch))
-    if store.retain(texts) or todo:
+    if store.retain(texts) or todo or not (store.folder / EmbeddingCache.FILE).exists():
         store.save()
     return len(todo)

@@ -13,6 +13,10 @@ In one process:
    at a time, so the batch size plays no part). A paired embedder embeds every passage with each of its models,
    so its raw rate is one over the sum of the models' times per passage.
 3. The ratio: the ingest's passages per second of wall time over the raw rate (the mean of the two passes).
+   Since 2026-12-02 an ingest also embeds the answer step's sentences with USE (answer/sentence_store.py, a model
+   instance of its own here, recorded apart): they are passages of the ingest too, and the raw rate is the bare
+   models' rate on the same mix (index passages through every model, answer sentences through USE at USE's raw
+   rate on a sample of them).
 """
 
 from __future__ import annotations
@@ -58,9 +62,10 @@ class Model:
 
 
 def main(argv: list[str] | None = None) -> None:
+    import answer.sentence_store as sentence_store
     from policyqa import service
     from policyqa.settings import Settings
-    from retrieval.embedders import model_parts
+    from retrieval.embedders import USEEmbedder, model_parts
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, nargs="+", default=[ROOT / "evals" / "corpora" / "extcorpus"],
@@ -76,6 +81,9 @@ def main(argv: list[str] | None = None) -> None:
     embedder = service.get_embedder(settings)
     models = {name: model for name, model, _ in model_parts(embedder)}
     recorders = {name: Recorder(model) for name, model in models.items()}
+    answer_model = USEEmbedder()  # the answer step's sentences, recorded apart from the index's passages
+    answer_recorder = Recorder(answer_model)
+    sentence_store.sentence_model = lambda _embedder: answer_model
 
     log(f"ingesting {' '.join(map(str, args.corpus))} with {args.embedder} into an empty {args.data}")
     started = time.perf_counter()
@@ -91,17 +99,26 @@ def main(argv: list[str] | None = None) -> None:
             sample = random.Random(13).sample(recorder.texts, min(SAMPLE, len(recorder.texts)))
             rates[name].append(raw_rate(Model(recorder.original), sample))
             log(f"raw pass {round_}, {name}: {rates[name][-1]:.1f} passages/s")
-    per_passage = [sum(1 / rates[name][i] for name in models) for i in range(2)]
-    raw = [1 / t for t in per_passage]
-    ingest_rate = passages / wall
+        sample = random.Random(13).sample(answer_recorder.texts, min(SAMPLE, len(answer_recorder.texts)))
+        rates.setdefault("answer sentences (USE)", []).append(raw_rate(Model(answer_recorder.original), sample)
+                                                              if sample else float("inf"))
+        log(f"raw pass {round_}, answer sentences: {rates['answer sentences (USE)'][-1]:.1f} passages/s")
+    answer = len(answer_recorder.texts)
+    # the bare models' time for the ingest's whole mix, per raw pass
+    bare = [passages * sum(1 / rates[name][i] for name in models) + answer / rates["answer sentences (USE)"][i]
+            for i in range(2)]
+    raw = [(passages + answer) / t for t in bare]
+    ingest_rate = (passages + answer) / wall
     folders = " ".join(str(c.relative_to(ROOT) if c.is_relative_to(ROOT) else c) for c in args.corpus)
     result = {
         "command": f"python -m benches.ingest_rate --corpus {folders} --embedder {args.embedder}",
         "machine": machine_info(),
         "passages_embedded": passages,
+        "answer_sentences_embedded": answer,
         "chunks": outcome.manifest.get("n_chunks"), "sentences": outcome.manifest.get("sentences"),
         "ingest_seconds": round(wall, 1),
-        "model_seconds": {name: round(r.seconds, 1) for name, r in recorders.items()},
+        "model_seconds": {name: round(r.seconds, 1) for name, r in
+                          [*recorders.items(), ("answer sentences (USE)", answer_recorder)]},
         "ingest_passages_per_s": round(ingest_rate, 2),
         "raw_passages_per_s": {name: [round(v, 2) for v in vs] for name, vs in rates.items()},
         "raw_embedder_passages_per_s": [round(v, 2) for v in raw],
@@ -109,8 +126,8 @@ def main(argv: list[str] | None = None) -> None:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
-    print(f"ingest: {passages} passages in {wall:.1f} s = {ingest_rate:.2f}/s (in the models: "
-          f"{sum(r.seconds for r in recorders.values()):.1f} s); raw {args.embedder}: "
+    print(f"ingest: {passages} passages and {answer} answer sentences in {wall:.1f} s = {ingest_rate:.2f}/s (in "
+          f"the models: {sum(r.seconds for r in [*recorders.values(), answer_recorder]):.1f} s); raw, same mix: "
           f"{' / '.join(f'{v:.2f}' for v in raw)}/s; ingest / raw = {result['ratio']:.3f}")
 
 

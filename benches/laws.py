@@ -85,10 +85,30 @@ def sentence_sample(source, settings, n: int, seed: int = 16) -> list[str]:
     return sentence_texts([text for text, _ in drawn], [title for _, title in drawn])[0]
 
 
-def mixed_rate(articles: int, sentences: int, article_rate: float, sentence_rate: float) -> float:
-    """Passages per second the bare embedder would reach on the import's own mix: the time it needs for the
-    articles at its article rate plus the sentences at its sentence rate (sentences are shorter)."""
-    return (articles + sentences) / (articles / article_rate + sentences / sentence_rate)
+def answer_sentence_sample(source, settings, n: int, seed: int = 16) -> list[str]:
+    """The answer step's sentences (answer/sentence_store.py: bare, through USE alone) of n articles drawn as
+    library_sample draws them."""
+    import random
+
+    from answer.sentence_store import indexed_sentences
+    from ingest.laws.documents import current_versions, law_chunks, law_document
+    from policyqa.service import chunk_settings
+
+    laws = source.laws()
+    current = current_versions(laws)
+    chunks = [c for law in laws
+              for c in law_chunks(law_document(law, source.articles(law.law_id), source, current[law.name]),
+                                  chunk_settings(settings))]
+    return indexed_sentences(random.Random(seed).sample(chunks, min(n, len(chunks))))
+
+
+def mixed_rate(articles: int, sentences: int, article_rate: float, sentence_rate: float,
+               answer_sentences: int = 0, answer_rate: float = 1.0) -> float:
+    """Passages per second the bare models would reach on the import's own mix: the time they need for the
+    articles at the article rate, the index's sentences at its sentence rate (sentences are shorter) and the
+    answer step's sentences at USE's rate on them."""
+    return ((articles + sentences + answer_sentences)
+            / (articles / article_rate + sentences / sentence_rate + answer_sentences / answer_rate))
 
 
 def share_cache(data_dir: Path, shared: Path) -> None:
@@ -109,7 +129,7 @@ def build(settings, folders: list[Path], embedder, source, scope) -> dict:
     # are shorter passages than the raw rate's sample of articles.
     sentences = (outcome.manifest or {}).get("sentences_embedded_now", 0) if outcome.built else 0
     return {"seconds": round(outcome.seconds, 1), "embedded": outcome.embedded, "sentences_embedded": sentences,
-            "outcome": outcome}
+            "answer_sentences_embedded": outcome.answer_sentences, "outcome": outcome}
 
 
 def probe(data_dir: Path, questions: list[str]) -> dict:
@@ -164,6 +184,7 @@ def main() -> None:
         probe_main(args.probe)
         return
 
+    from answer.sentence_store import sentence_model
     from evals.run import load_eval_set
     from evals.session import set_corpora
     from ingest.laws.scope import load_scope
@@ -184,6 +205,9 @@ def main() -> None:
     sentences = sentence_sample(source, base, args.sample // 3)  # about as many sentences as articles
     log(f"raw embedder rate on {len(sentences)} sentences of {args.sample // 3} articles")
     result["raw_sentence_rate"] = round(raw_rate(embedder, sentences), 2)
+    answer_sentences = answer_sentence_sample(source, base, args.sample // 3)
+    log(f"raw USE rate on the answer step's {len(answer_sentences)} sentences of {args.sample // 3} articles")
+    result["raw_answer_sentence_rate"] = round(raw_rate(sentence_model(embedder), answer_sentences), 2)
     if args.raw_only:
         result["sample_mean_chars"] = round(sum(map(len, sample)) / len(sample))
         print(json.dumps({k: v for k, v in result.items() if k != "machine"}, ensure_ascii=False))
@@ -196,19 +220,22 @@ def main() -> None:
     result["raw_rate_after"] = round(raw_rate(embedder, sample), 2)
     outcome = first["outcome"]
     result["import"] = {"seconds": first["seconds"], "embedded": first["embedded"],
-                        "sentences_embedded": first["sentences_embedded"], "summary": outcome.summary(),
+                        "sentences_embedded": first["sentences_embedded"],
+                        "answer_sentences_embedded": first["answer_sentences_embedded"], "summary": outcome.summary(),
                         "skipped": outcome.report.errors}
     if first["embedded"]:
         # against each raw measurement on its own: another process busy during one of them shows as a gap
         rate = result["import"]["passages_per_s"] = round(first["embedded"] / first["seconds"], 2)
         # with sentence vectors the import embeds the articles' sentences too: every passage per second
         result["import"]["all_passages_per_s"] = round(
-            (first["embedded"] + first["sentences_embedded"]) / first["seconds"], 2)
+            (first["embedded"] + first["sentences_embedded"] + first["answer_sentences_embedded"])
+            / first["seconds"], 2)
         result["import"]["vs_raw_before"] = round(rate / result["raw_rate_before"], 3)
         result["import"]["vs_raw_after"] = round(rate / result["raw_rate_after"], 3)
         # the fair comparison with sentence vectors: every passage against the bare embedder on the same mix
         mix = mixed_rate(first["embedded"], first["sentences_embedded"],
-                         (result["raw_rate_before"] + result["raw_rate_after"]) / 2, result["raw_sentence_rate"])
+                         (result["raw_rate_before"] + result["raw_rate_after"]) / 2, result["raw_sentence_rate"],
+                         first["answer_sentences_embedded"], result["raw_answer_sentence_rate"])
         result["import"]["raw_rate_same_mix"] = round(mix, 2)
         result["import"]["all_vs_raw_same_mix"] = round(result["import"]["all_passages_per_s"] / mix, 3)
     again = build(base, folders, embedder, source, scope)

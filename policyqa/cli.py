@@ -71,8 +71,10 @@ def run_ingest(paths: list[Path], rebuild: bool, prune: bool = False) -> bool:
     except EmbedderError as exc:
         fail(f"{exc} The index is unchanged.")
     if outcome.skipped:
+        stored = (f" Embedded its {outcome.answer_sentences} sentences for the answer step (the index was built "
+                  "before they were stored)." if outcome.answer_sentences else "")
         typer.echo(f"index is current ({outcome.manifest['n_chunks']} chunks in {service.index_dir(settings)}); "
-                   "nothing to do. Use --rebuild to force.")
+                   f"nothing to do.{stored} Use --rebuild to force.")
         return True
     report = outcome.report
     for line in report.errors:
@@ -87,7 +89,8 @@ def run_ingest(paths: list[Path], rebuild: bool, prune: bool = False) -> bool:
     typer.echo(f"ingested {len(report.documents)} documents ({len(report.parsed)} read anew, "
                f"{len(report.unchanged)} unchanged): {n_clauses} clauses, {len(report.chunks)} chunks, "
                f"{n_records} responsibility records; embedded {outcome.manifest['embedded_now']} new chunks"
-               f" and {outcome.manifest.get('sentences_embedded_now', 0)} new sentences.")
+               f" and {outcome.manifest.get('sentences_embedded_now', 0)} new sentences (and"
+               f" {outcome.answer_sentences} for the answer step).")
     for line in report.warnings:
         typer.secho(f"warning: {line}", fg=typer.colors.YELLOW, err=True)
     if outcome.deleted:

@@ -16,7 +16,7 @@ from answer.ordinals import by_ordinal
 from answer.places import document_places, with_document_places
 from answer.question import Question, analyse
 from answer.refusal import RefusalModel, default_model
-from answer.sentence_store import sentence_encoder, update_store
+from answer.sentence_store import has_store, sentence_encoder, update_store
 from ingest.archives import is_archive
 from ingest.chunking import ChunkSettings
 from ingest.laws.changes import ChangeReport, compare
@@ -117,6 +117,7 @@ class IngestOutcome:
     manifest: dict | None
     skipped: bool  # the index was already current
     deleted: list[str] = field(default_factory=list)
+    answer_sentences: int = 0  # sentences embedded for the answer step (answer/sentence_store.py)
 
 
 def ingest(settings: Settings, paths: list[Path], embedder: Embedder, rebuild: bool = False,
@@ -132,7 +133,10 @@ def ingest(settings: Settings, paths: list[Path], embedder: Embedder, rebuild: b
 def _ingest(settings: Settings, paths: list[Path], embedder: Embedder, rebuild: bool, progress,
             embed_progress, prune: bool, page_progress: PageProgress | None = None) -> IngestOutcome:
     if not rebuild and index_is_current(settings, paths, embedder, prune):
-        return IngestOutcome(IngestReport(), read_manifest(index_dir(settings)), True)
+        # an index built before the answer step's sentences were stored gets them once
+        stored = 0 if has_store(settings.data_dir, embedder) else update_store(
+            settings.data_dir, embedder, read_contents(index_dir(settings))[1], embed_progress)
+        return IngestOutcome(IngestReport(), read_manifest(index_dir(settings)), True, answer_sentences=stored)
     known: dict[str, tuple[Document, list[Chunk]]] = {}
     if not rebuild and compatible_manifest(settings, embedder):
         documents, chunks = read_contents(index_dir(settings))
@@ -163,8 +167,8 @@ def _ingest(settings: Settings, paths: list[Path], embedder: Embedder, rebuild: 
                            settings.data_dir / "embed_cache", embed_progress,
                            store=store_config(settings), incremental=not rebuild,
                            sentence_vectors=settings.chunk_sentence_vectors)
-    update_store(settings.data_dir, embedder, chunks, embed_progress)
-    return IngestOutcome(report, manifest, False, deleted)
+    stored = update_store(settings.data_dir, embedder, chunks, embed_progress)
+    return IngestOutcome(report, manifest, False, deleted, stored)
 
 
 def files_indexed_before(settings: Settings, paths: list[Path]) -> list[Path]:
@@ -223,6 +227,7 @@ class LawImport:
     manifest: dict | None  # the index's manifest after the import (None: there is no index)
     built: bool  # False: nothing changed, the index was left as it was
     seconds: float
+    answer_sentences: int = 0  # sentences embedded for the answer step (answer/sentence_store.py)
 
     @property
     def embedded(self) -> int:
@@ -298,8 +303,8 @@ def _import_laws(settings: Settings, source: LawSource, scope: Scope, include_re
     manifest = build_index(folder, [d for d, _ in pairs], chunks, embedder, vars(chunk_settings(settings)),
                            settings.data_dir / "embed_cache", embed_progress, store=store_config(settings),
                            sentence_vectors=settings.chunk_sentence_vectors)
-    update_store(settings.data_dir, embedder, chunks, embed_progress)
-    return LawImport(report, manifest, True, time.perf_counter() - started)
+    stored = update_store(settings.data_dir, embedder, chunks, embed_progress)
+    return LawImport(report, manifest, True, time.perf_counter() - started, stored)
 
 
 def law_list(settings: Settings, source: LawSource) -> list[dict]:

@@ -4,6 +4,8 @@ sentences come embedded with the index."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from helpers import make_settings
 
@@ -99,3 +101,20 @@ def test_a_new_service_reads_the_clauses_sentences_from_the_store_the_ingest_wro
     question = "初中生在学校打架会被开除吗?"
     result = fresh.ask(question)
     assert result.hits and seen == [fresh.analyse(question).focus]
+
+
+def test_an_index_built_before_the_store_gets_it_from_the_next_ingest(tmp_path, hashing_embedder):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "one.txt").write_text(ONE, encoding="utf-8")
+    settings = make_settings(data_dir=tmp_path / "data", corpus_dir=folder, embedder="hashing")
+    first = service.ingest(settings, [folder], hashing_embedder)
+    _, chunks = read_contents(service.index_dir(settings))
+    assert first.answer_sentences == len(indexed_sentences(chunks)) > 0
+    store = open_store(settings.data_dir, sentence_model(hashing_embedder))
+    shutil.rmtree(store.folder)  # as an index built by an earlier version has it
+    again = service.ingest(settings, [folder], hashing_embedder)
+    assert again.skipped and again.answer_sentences == first.answer_sentences
+    assert all(open_store(settings.data_dir, sentence_model(hashing_embedder)).find(t) is not None
+               for t in indexed_sentences(chunks))
+    assert service.ingest(settings, [folder], hashing_embedder).answer_sentences == 0  # and only once
