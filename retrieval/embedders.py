@@ -202,7 +202,8 @@ ONE_QUESTION = OneQuestion()
 class QueryCache:
     """Least-recently-used query vectors keyed by (embedder name, text); thread-safe. Misses are embedded
     outside the cache's lock, in one call. Within a question's span (ONE_QUESTION) the vectors already
-    computed for it are used whether the cache is on or not."""
+    computed for it are used whether the cache is on or not; `hits` and `misses` count what the cache itself
+    served and what was embedded, not those."""
 
     def __init__(self, maxsize: int) -> None:
         self.maxsize = maxsize
@@ -224,8 +225,11 @@ class QueryCache:
                 for i, key in enumerate(keys):
                     if key in self._items:
                         self._items.move_to_end(key)
-                        found.setdefault(i, self._items[key])
-                self.hits += len(found)
+                        if i not in found:  # a vector reused within the question is not the cache's hit
+                            found[i] = self._items[key]
+                            self.hits += 1
+                            if this_question is not None:
+                                this_question[key] = found[i]
                 self.misses += len(keys) - len(found)
         missing = [i for i in range(len(keys)) if i not in found]
         if missing:

@@ -83,6 +83,18 @@ def test_one_questions_vectors_are_kept_for_its_span_only():
         assert np.array_equal(cache.embed("m", ["q"], model)[0], model.inner.embed_queries(["q"])[0])
 
 
+def test_vectors_reused_within_a_question_are_not_counted_as_cache_hits():
+    model, cache = CountingModel(), QueryCache(8)
+    with ONE_QUESTION():
+        cache.embed("m", ["q"], model)  # the search
+        cache.embed("m", ["q"], model)  # the answer step: the same question, from the span
+    assert (cache.hits, cache.misses) == (0, 1)
+    with ONE_QUESTION():
+        cache.embed("m", ["q"], model)  # the next question: from the cache
+        cache.embed("m", ["q"], model)
+    assert (cache.hits, cache.misses) == (1, 1) and model.calls == [["q"]]
+
+
 def test_query_cache_size_setting(monkeypatch):
     monkeypatch.delenv("POLICYQA_QUERY_CACHE_SIZE", raising=False)
     assert Settings().query_cache_size == 2048
