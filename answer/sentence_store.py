@@ -44,7 +44,7 @@ def has_store(data_dir: Path, embedder: Embedder) -> bool:
     """Whether the data folder has a store for the embedder's sentence model (an index built before there was
     one has none)."""
     model = sentence_model(embedder)
-    return model is None or (open_store(data_dir, model).folder / EmbeddingCache.FILE).exists()
+    return model is None or open_store(data_dir, model).saved
 
 
 def sentence_encoder(embedder: Embedder, data_dir: Path | None = None) -> SentenceEncoder | None:
@@ -72,6 +72,6 @@ def update_store(data_dir: Path, embedder: Embedder, chunks: list[Chunk], progre
     batches = [todo[i:i + BATCH] for i in range(0, len(todo), BATCH)]
     for batch in progress(batches) if progress and batches else batches:
         store.put(batch, model.embed_passages(batch))
-    if store.retain(texts) or todo or not (store.folder / EmbeddingCache.FILE).exists():
+    if store.retain(texts) or todo or not store.saved:
         store.save()
     return len(todo)

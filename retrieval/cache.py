@@ -73,6 +73,11 @@ class EmbeddingCache:
         except (OSError, ValueError):
             return empty
 
+    @property
+    def saved(self) -> bool:
+        """Whether the cache has been written to its folder (an empty cache never saved has no file)."""
+        return (self.folder / self.FILE).exists()
+
     def missing(self, texts: list[str]) -> list[str]:
         return list(dict.fromkeys(t for t in texts if text_key(t) not in self.vectors))
 
