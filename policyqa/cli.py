@@ -229,13 +229,42 @@ def serve(host: str = typer.Option(None, help="Default: POLICYQA_HOST or 127.0.0
         typer.secho("warning: keys are scoped to collections, but questions and documents without a key see every "
                     "collection; set POLICYQA_REQUIRE_READ_KEY=true to hold readers to their keys", err=True,
                     fg=typer.colors.YELLOW)
+    laws_scope = None
     if ingest_first:
         uploads = uploads_dir(settings)
         uploads.mkdir(parents=True, exist_ok=True)  # documents uploaded over HTTP survive restarts
         run_ingest([settings.corpus_dir, uploads], rebuild=False, prune=True)
-    app_ = create_app(load_service(), settings)
+        laws_scope = laws_due_at_start(settings)
+    app_ = create_app(load_service(), settings, laws_at_start=laws_scope)
     typer.echo(f"PolicyQA on http://{host}:{port}/ (API docs at /docs)")
     uvicorn.run(app_, host=host, port=port, log_level="warning")
+
+
+def laws_due_at_start(settings) -> str | None:
+    """The scope of national laws this start imports in the background (policyqa/law_library.py), said with
+    why and how to follow it; None when nothing is due or POLICYQA_LAWS_AT_START=never."""
+    from ingest.laws.scope import ScopeError, load_scope
+    from ingest.laws.source import LawSourceError, default_source
+    from policyqa.law_library import NEVER, due_at_start
+    from policyqa.service import index_dir
+
+    if settings.laws_at_start == NEVER:
+        return None
+    try:
+        scope, source = load_scope(settings.laws_at_start), default_source()
+    except ScopeError as exc:
+        fail(f"POLICYQA_LAWS_AT_START: {exc} Or '{NEVER}': no import at start.", code=2)
+    except LawSourceError as exc:  # the service still answers from the local documents
+        typer.secho(f"warning: the national laws are not imported: {exc}", err=True, fg=typer.colors.YELLOW)
+        return None
+    why = due_at_start(settings.data_dir, index_dir(settings), source, scope)
+    if why is None:
+        return None
+    typer.echo(f"importing the national laws of the scope '{scope.name}' in the background ({why}). Questions "
+               "are answered meanwhile from the documents indexed so far, and from the laws once the import "
+               "ends (a first import embeds for several minutes); progress: the admin console's jobs (/admin) "
+               f"or GET /api/jobs. POLICYQA_LAWS_AT_START={NEVER} skips this.")
+    return scope.name
 
 
 def make_filters(doc: list[str] | None, issuer: list[str] | None, doc_type: list[str] | None,

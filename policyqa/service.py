@@ -33,6 +33,7 @@ from ingest.laws.source import LawSource
 from ingest.pipeline import IngestReport, discover, expected_hashes, prepare_documents
 from ingest.quarantine import Quarantine
 from ingest.sandbox import PageProgress, ParseLimits
+from policyqa.law_library import write_record
 from policyqa.models import Chunk, Document
 from policyqa.settings import Settings
 from retrieval.embedders import (
@@ -293,6 +294,8 @@ def _import_laws(settings: Settings, source: LawSource, scope: Scope, include_re
     gone = {d.doc_id for d in documents if not from_file(d) and d.doc_id not in ids}
     report.changes += [compare(indexed[doc_id], None) for doc_id in sorted(gone)]
     if not replaced and not gone:
+        if manifest is not None:
+            write_record(settings.data_dir, source, scope, include_repealed)
         return LawImport(report, manifest, False, time.perf_counter() - started)
     by_doc: dict[str, list[Chunk]] = {}
     for c in chunks:
@@ -304,6 +307,7 @@ def _import_laws(settings: Settings, source: LawSource, scope: Scope, include_re
                            settings.data_dir / "embed_cache", embed_progress, store=store_config(settings),
                            sentence_vectors=settings.chunk_sentence_vectors)
     stored = update_store(settings.data_dir, embedder, chunks, embed_progress)
+    write_record(settings.data_dir, source, scope, include_repealed)
     return LawImport(report, manifest, True, time.perf_counter() - started, stored)
 
 

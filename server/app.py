@@ -171,10 +171,13 @@ def finish_openapi(schema: dict, routes, settings: Settings) -> dict:
     return schema
 
 
-def create_app(service: QAService | None = None, settings: Settings | None = None) -> FastAPI:
+def create_app(service: QAService | None = None, settings: Settings | None = None,
+               laws_at_start: str | None = None) -> FastAPI:
     """The app serving `service` (None: not loaded yet).
 
-    Settings default to the service's, then the process's (get_settings())."""
+    Settings default to the service's, then the process's (get_settings()). `laws_at_start`: a scope of
+    national laws to import as a job once the app has started (`serve --ingest` decides when:
+    policyqa/law_library.py)."""
     settings = settings or (service.settings if service is not None else get_settings())
     if service is not None:
         # Many users ask the same questions: repeated query vectors come from a small LRU (results are
@@ -189,6 +192,8 @@ def create_app(service: QAService | None = None, settings: Settings | None = Non
         await run_in_threadpool(warm_up, app.state.service)
         # jobs an earlier process accepted and never finished run again (server/live.py)
         await run_in_threadpool(app.state.live.resume)
+        if laws_at_start:
+            await run_in_threadpool(app.state.live.import_laws_at_start, laws_at_start)
         yield
         # Let a running index change finish (a cut-off build leaves the live index intact anyway).
         await run_in_threadpool(app.state.live.jobs.close, 60)
@@ -262,7 +267,11 @@ def create_app(service: QAService | None = None, settings: Settings | None = Non
         if svc is None:
             return {"status": "no index"}
         m = svc.index.manifest
-        return {"status": "ok", "documents": len(svc.index.documents), "chunks": len(svc.index.chunks),
+        body = {"status": "ok", "documents": len(svc.index.documents), "chunks": len(svc.index.chunks),
                 "embedder": m["embedder"]["name"], "corpus_hash": m["corpus_hash"]}
+        importing = app.state.live.laws_import_under_way()
+        if importing is not None:  # the widget says that law questions wait for it (a first import: minutes)
+            body["laws_import"] = {"job_id": importing.id, "status": importing.status, "message": importing.message}
+        return body
 
     return app

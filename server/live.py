@@ -56,6 +56,25 @@ def page_note(job: Job) -> PageProgress:
     return note
 
 
+def job_progress(job: Job, doing: str):
+    """Like the CLI's progress bars, for a job: its message says how far the work is (GET /api/jobs/{id}; a
+    first import of the laws embeds for minutes), and a cancel request stops it between two steps. Work
+    that goes over several lists (the articles, then their sentences for search, then the sentences
+    answers quote) numbers them: "embedding batch 3 of 40 (pass 2)"."""
+    passes = [0]
+
+    def steps(items):
+        passes[0] += 1
+        total = len(items) if hasattr(items, "__len__") else None
+        of = f" of {total}" if total else ""
+        again = f" (pass {passes[0]})" if passes[0] > 1 else ""
+        for n, item in enumerate(items, start=1):
+            job.check_cancelled()
+            job.message = f"{doing} {n}{of}{again}"
+            yield item
+    return steps
+
+
 class LiveIndex:
     def __init__(self, state, settings: Settings) -> None:
         self.state = state  # app.state: its `service` attribute is the one requests use
@@ -305,6 +324,18 @@ class LiveIndex:
     def submit_laws_import(self, scope: str, include_repealed: bool) -> Job:
         return self.jobs.submit("laws", self.laws_work, payload={"scope": scope, "include_repealed": include_repealed})
 
+    def import_laws_at_start(self, scope: str) -> Job | None:
+        """The start's import of the law library (`serve --ingest`, policyqa/law_library.py), unless a laws
+        job the last process left unfinished was resumed: that one does the same work."""
+        if self.laws_import_under_way() is not None:
+            return None
+        return self.submit_laws_import(scope, include_repealed=False)
+
+    def laws_import_under_way(self) -> Job | None:
+        """A laws job queued or running in this process (GET /health shows it: the widget says so)."""
+        return next((j for j in self.jobs.recent(20) if j.kind == "laws" and j.status in ("queued", "running")),
+                    None)
+
     def laws_work(self, job: Job) -> str:
         """Import national laws. Safe to run again after a kill: what is indexed already is not embedded again,
         and the index changes only by build_index's swap."""
@@ -312,9 +343,13 @@ class LiveIndex:
             scope = load_scope(job.payload["scope"])
             source = default_source()
             outcome = svc.import_laws(self.settings, source, scope, bool(job.payload.get("include_repealed")),
-                                      self.embedder())
+                                      self.embedder(), job_progress(job, "reading law"),
+                                      job_progress(job, "embedding batch"))
         except (ScopeError, LawSourceError, IndexError_) as exc:
             raise JobFailed(str(exc)) from exc
+        except JobCancelled:
+            raise JobCancelled("cancelled on request: the index was left as it was (what was embedded is cached: "
+                               "importing again goes on from there)") from None
         job.warnings = [f"skipped: {e}" for e in outcome.report.errors]
         if outcome.built or (self.state.service is None and outcome.manifest is not None):
             self.swap()

@@ -909,6 +909,27 @@
   }
   loadCollections();
 
+  // While the national law library is being imported (a first `make run` embeds it for minutes: GET /health
+  // has laws_import), say that questions the laws decide are answered from the local documents until then.
+  var libraryNote = $("library-note");
+  var LIBRARY_POLL_MS = 15000;
+  function watchLibraryImport() {
+    fetchJSON("/health", { headers: { Accept: "application/json" } }, 15000).then(function (health) {
+      var job = health && health.laws_import;
+      if (job) {
+        libraryNote.textContent = "国家法律库导入中:导入完成前,法律问题只能依据本地文件回答。" +
+          " The national law library is being imported; until it is done, answers come from local documents only.";
+        libraryNote.title = job.message;  // the job's progress ("embedding batch 40 of 139"), in English
+        libraryNote.hidden = false;
+        setTimeout(watchLibraryImport, LIBRARY_POLL_MS);
+      } else if (!libraryNote.hidden) {
+        libraryNote.hidden = true;  // done: the laws are searched now, and counted in the collection selector
+        loadCollections();
+      }
+    }).catch(function () { /* the health check failed: say nothing rather than something wrong */ });
+  }
+  watchLibraryImport();
+
   // Short placeholder where the long bilingual hint would wrap.
   if (matchMedia("(max-width: 560px)").matches) input.placeholder = "输入问题… (Enter 发送)";
   autoGrow();

