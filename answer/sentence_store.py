@@ -70,8 +70,13 @@ def update_store(data_dir: Path, embedder: Embedder, chunks: list[Chunk], progre
     texts = indexed_sentences(chunks)
     todo = store.missing(texts)
     batches = [todo[i:i + BATCH] for i in range(0, len(todo), BATCH)]
-    for batch in progress(batches) if progress and batches else batches:
-        store.put(batch, model.embed_passages(batch))
+    try:
+        for batch in progress(batches) if progress and batches else batches:
+            store.put(batch, model.embed_passages(batch))
+    except BaseException:  # cancelled or failed half-way: keep what was embedded for the next run
+        if todo:
+            store.save()
+        raise
     if store.retain(texts) or todo or not store.saved:
         store.save()
     return len(todo)

@@ -378,10 +378,12 @@ def cached_vectors(texts: list[str], embedder: Embedder, cache_dir: Path, progre
         cache = EmbeddingCache(cache_dir, name, model.dim)
         todo = cache.missing(texts)
         batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
-        for batch in progress(batches) if progress else batches:
-            cache.put(batch, model.embed_passages(batch))
-        if todo:
-            cache.save()
+        try:
+            for batch in progress(batches) if progress else batches:
+                cache.put(batch, model.embed_passages(batch))
+        finally:  # a build cancelled or failed half-way keeps what it embedded: the next one goes on from there
+            if todo:
+                cache.save()
         vectors[:, columns] = cache.get(texts)
         embedded = max(embedded, len(todo))
     return vectors, embedded

@@ -39,18 +39,23 @@ def get_job(job_id: str, live: LiveIndex = Depends(get_live)) -> dict:
     return job.to_dict()
 
 
+CANCELLABLE = ("upload", "laws")  # the long ones: an OCR'd scan, a first import of the law library
+
+
 @router.post("/jobs/{job_id}/cancel", response_model=JobOut, status_code=202)
 def cancel_job(job_id: str, live: LiveIndex = Depends(get_live)) -> dict:
-    """Stop an upload that is queued or running (a scan being OCR'd stops at its next page): the file is
-    discarded and the version it would have replaced stays indexed. Poll the job for its end."""
+    """Stop an upload or a laws import that is queued or running. An upload (a scan being OCR'd stops at its
+    next page) is discarded and the version it would have replaced stays indexed; a laws import (it stops at
+    its next batch) leaves the index as it was and keeps what it embedded for the next import. Poll the job
+    for its end."""
     job = live.jobs.get(job_id)
     if job is None:
         raise HTTPException(404, f"no job '{job_id}'; GET /api/jobs lists the recent ones")
     if job.status not in ("queued", "running"):
         raise HTTPException(409, f"job '{job_id}' is {job.status}; only a queued or running job can be cancelled")
-    if job.kind != "upload":
-        raise HTTPException(409, f"job '{job_id}' is a {job.kind}; only an upload can be cancelled (the others "
-                                 "are short, and a half-done index change is undone by the next one)")
+    if job.kind not in CANCELLABLE:
+        raise HTTPException(409, f"job '{job_id}' is a {job.kind}; only an upload or a laws import can be cancelled "
+                                 "(the others are short, and a half-done index change is undone by the next one)")
     return live.jobs.cancel(job_id).to_dict()
 
 

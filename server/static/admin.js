@@ -168,7 +168,7 @@
 
   /* ---------- jobs ---------- */
 
-  var JOB_STATUS = { queued: "排队中", running: "处理中", done: "完成", failed: "失败" };
+  var JOB_STATUS = { queued: "排队中", running: "处理中", done: "完成", failed: "失败", cancelled: "已取消" };
 
   function pollJob(id, onUpdate) {
     return new Promise(function (resolve, reject) {
@@ -183,11 +183,25 @@
     });
   }
 
+  // A queued or running job can be cancelled: a first import of the national laws runs for minutes, and the
+  // jobs after it (an upload) wait for it; what it embedded is kept for the next import.
+  function jobStatusCell(j) {
+    var label = JOB_STATUS[j.status] || j.status;
+    if ((j.status !== "queued" && j.status !== "running") || (j.kind !== "upload" && j.kind !== "laws")) return label;
+    var cell = el("span", "", label + " ");
+    cell.appendChild(button("取消", "small job-cancel", function () {
+      api("POST", "/api/jobs/" + encodeURIComponent(j.job_id) + "/cancel").then(loadJobs, function (err) {
+        showError($("jobs"), err, "取消任务");
+      });
+    }));
+    return cell;
+  }
+
   function loadJobs() {
     var box = $("jobs");
     api("GET", "/api/jobs").then(function (jobs) {
       clear(box).appendChild(table(["时间", "类型", "文件", "状态", "说明"], jobs.slice(0, 20).map(function (j) {
-        return [shortTime(j.created_at), j.kind, j.doc_id || "", JOB_STATUS[j.status] || j.status, j.message];
+        return [shortTime(j.created_at), j.kind, j.doc_id || "", jobStatusCell(j), j.message];
       })));
     }, function (err) { showError(box, err, "任务"); });
   }

@@ -81,3 +81,18 @@ def test_without_a_store_the_encoder_embeds_what_it_has_not_seen(use):
     encoder = SentenceEncoder(counting)
     encoder.encode(["第二条 学校不得开除学生。", "第二条 学校不得开除学生。"])
     assert counting.texts == ["第二条 学校不得开除学生。"]
+
+
+def test_a_store_update_stopped_half_way_keeps_what_it_embedded(tmp_path, use):
+    model = CountingModel(use)
+
+    def stop_at_once(batches):
+        for batch in batches:
+            yield batch
+            raise KeyboardInterrupt("cancelled after the first batch")
+
+    with pytest.raises(KeyboardInterrupt):
+        update_store(tmp_path, model, CHUNKS, stop_at_once)
+    embedded = len(model.texts)
+    assert embedded and not open_store(tmp_path, model).missing(model.texts)  # the batch done was saved
+    assert update_store(tmp_path, model, CHUNKS) == len(indexed_sentences(CHUNKS)) - embedded

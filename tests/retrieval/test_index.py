@@ -564,3 +564,24 @@ def test_rows_containing_finds_every_row_with_a_word():
     assert index_module.rows_containing(texts, {"教研室"}) == {0, 3}
     assert index_module.rows_containing(texts, {"abc", "协助"}) == {1, 3}
     assert index_module.rows_containing(texts, set()) == set()
+
+
+def test_a_build_stopped_half_way_keeps_what_it_embedded(tmp_path):
+    """A laws import cancelled in the admin console (or failing) stops inside the embedding loop: the
+    batches done are in the cache, and the next run embeds only the rest."""
+    from retrieval.cache import EmbeddingCache
+    from retrieval.index import cached_vectors
+
+    embedder, texts = HashingEmbedder(), [f"第{i}条 学校应当保障学生安全。" for i in range(10)]
+
+    def stop_after_two(batches):
+        for n, batch in enumerate(batches):
+            if n == 2:
+                raise KeyboardInterrupt("cancelled")
+            yield batch
+
+    with pytest.raises(KeyboardInterrupt):
+        cached_vectors(texts, embedder, tmp_path, stop_after_two, batch_size=3)
+    assert len(EmbeddingCache(tmp_path, embedder.name, embedder.dim).missing(texts)) == 4
+    vectors, embedded = cached_vectors(texts, embedder, tmp_path, batch_size=3)
+    assert embedded == 4 and np.allclose(vectors, embedder.embed_passages(texts))

@@ -257,3 +257,40 @@ def test_the_console_asks_for_the_key_once_and_sends_it(browser, live):
         assert page.locator("#key-form").is_hidden()
         tab(page, "feedback").locator("article.feedback").first.wait_for()
         ctx.close()
+
+
+def test_a_laws_import_is_cancelled_from_the_jobs_list(console, live, monkeypatch):
+    """A first import of the law library runs for minutes and the jobs after it wait: the console's jobs list
+    has 取消 beside it, and the index stays as it was."""
+    import threading
+
+    from lawsource import FixtureSource
+
+    from server import live as live_module
+
+    go = threading.Event()
+
+    class Held(FixtureSource):
+        def laws(self):
+            assert go.wait(WAIT_MS / 1000), "the test never let the import go on"
+            return super().laws()
+
+    monkeypatch.setattr(live_module, "default_source", Held)
+    before = {d["doc_id"] for d in httpx.get(live.base + "/api/documents").json()}
+    job_id = httpx.post(live.base + "/api/laws/import", json={"scope": "all"}).json()["job_id"]
+    page = console
+    page.reload()  # the jobs list is read with the documents
+    page.locator("#access-state.ok").wait_for()
+    page.locator("#jobs-box summary").click()
+    page.locator("#jobs tbody tr", has_text="laws").locator("button.job-cancel").click()
+    go.set()
+    page.wait_for_function("id => fetch('/api/jobs/' + id).then(r => r.json()).then(j => j.status === 'cancelled')",
+                           arg=job_id)
+    page.reload()
+    page.locator("#access-state.ok").wait_for()
+    page.locator("#jobs-box summary").click()
+    cancelled = page.locator("#jobs tbody tr", has_text="已取消").first
+    cancelled.wait_for()
+    assert "the index was left as it was" in cancelled.inner_text()
+    assert cancelled.locator("button.job-cancel").count() == 0
+    assert {d["doc_id"] for d in httpx.get(live.base + "/api/documents").json()} == before

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 
 import pytest
 from helpers import make_settings
@@ -147,3 +149,31 @@ def test_the_brief_s_question_is_answered_by_the_law_once_the_start_import_ends(
     cited = result["citations"][0]
     assert (cited["doc_title"], cited["text"]) == (COMPULSORY, NO_EXPULSION), result
     assert "不得开除" in result["answer"]
+
+
+def test_a_laws_import_can_be_cancelled_and_leaves_the_index_as_it_was(settings, monkeypatch):
+    go = threading.Event()
+
+    class Held(FixtureSource):
+        def laws(self):
+            assert go.wait(60), "the test never let the import go on"
+            return super().laws()
+
+    monkeypatch.setattr(live, "default_source", Held)
+    with local_client(app_for(settings)) as c:
+        job_id = c.post("/api/laws/import", json={"scope": "all"}).json()["job_id"]
+        assert c.get("/health").json()["laws_import"]["job_id"] == job_id  # the chat page says so
+        r = c.post(f"/api/jobs/{job_id}/cancel")
+        assert r.status_code == 202, r.text
+        go.set()
+        job = wait_until_finished(c, job_id)
+        assert job["status"] == "cancelled" and "the index was left as it was" in job["message"], job
+        assert len(documents(c)) == 5 and "laws_import" not in c.get("/health").json()
+
+
+def wait_until_finished(client, job_id: str, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while (job := client.get(f"/api/jobs/{job_id}").json())["status"] in ("queued", "running"):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.1)
+    return job
