@@ -197,12 +197,20 @@
     return cell;
   }
 
+  // While a job is queued or running the list is read again every few seconds, so its progress ("embedding
+  // batch 40 of 139") and its end show without a reload; one timer at a time.
+  var JOBS_POLL_MS = 3000;
+  var jobsTimer = null;
+
   function loadJobs() {
     var box = $("jobs");
+    clearTimeout(jobsTimer);
     api("GET", "/api/jobs").then(function (jobs) {
       clear(box).appendChild(table(["时间", "类型", "文件", "状态", "说明"], jobs.slice(0, 20).map(function (j) {
         return [shortTime(j.created_at), j.kind, j.doc_id || "", jobStatusCell(j), j.message];
       })));
+      var active = jobs.some(function (j) { return j.status === "queued" || j.status === "running"; });
+      if (active) jobsTimer = setTimeout(loadJobs, JOBS_POLL_MS);
     }, function (err) { showError(box, err, "任务"); });
   }
 
