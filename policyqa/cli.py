@@ -24,6 +24,12 @@ def bar(desc: str, unit: str):
     return lambda items: tqdm(items, desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True)
 
 
+def say_waiting(message: str) -> None:
+    """Another process is changing the index (a server's job, another ingest): this command waits for it."""
+    hint = " (Ctrl-C stops this command; the index stays as it is)" if message.startswith("waiting") else ""
+    typer.secho(message + hint, err=True, fg=typer.colors.YELLOW)
+
+
 class PageBar:
     """The pages of the file being OCR'd, under the files bar: a scan takes seconds a page."""
 
@@ -67,7 +73,7 @@ def run_ingest(paths: list[Path], rebuild: bool, prune: bool = False) -> bool:
         embedder = service.get_embedder(settings)
         # an embedding server may also fail mid-way; the index folder is swapped only when complete
         outcome = service.ingest(settings, paths, embedder, rebuild, bar("reading", "file"),
-                                 bar("embedding", "batch"), prune, page_progress=PageBar())
+                                 bar("embedding", "batch"), prune, page_progress=PageBar(), waiting=say_waiting)
     except EmbedderError as exc:
         fail(f"{exc} The index is unchanged.")
     if outcome.skipped:
@@ -140,7 +146,7 @@ def delete(doc_ids: list[str] = typer.Argument(..., help="Document ids (see `pol
 
     settings = get_settings()
     try:
-        manifest = service.delete_documents(settings, doc_ids, service.get_embedder(settings))
+        manifest = service.delete_documents(settings, doc_ids, service.get_embedder(settings), say_waiting)
     except IndexError_ as exc:
         fail(str(exc))
     typer.echo(f"deleted {', '.join(doc_ids)}; the index now has {len(manifest['documents'])} documents.")
@@ -437,7 +443,7 @@ def laws_import(scope: str = typer.Option("education", "--scope", help="educatio
         embedder = service.get_embedder(settings)
         source = law_source()
         outcome = service.import_laws(settings, source, chosen, include_repealed, embedder, bar("reading", "law"),
-                                      bar("embedding", "batch"))
+                                      bar("embedding", "batch"), say_waiting)
     except (ScopeError, EmbedderError, IndexError_) as exc:
         fail(str(exc))
     for line in outcome.report.errors:
@@ -537,7 +543,8 @@ def run_ingest_with(settings, paths: list[Path]) -> None:
     from policyqa import service
 
     outcome = service.ingest(settings, paths, service.get_embedder(settings), progress=bar("reading", "file"),
-                             embed_progress=bar("embedding", "batch"), prune=True, page_progress=PageBar())
+                             embed_progress=bar("embedding", "batch"), prune=True, page_progress=PageBar(),
+                             waiting=say_waiting)
     if outcome.manifest is None:
         fail(f"could not ingest {paths}: " + "; ".join(outcome.report.errors))
 

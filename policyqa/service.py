@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -55,7 +57,11 @@ from retrieval.index import (
     read_manifest,
     recover,
 )
+from retrieval.index_lock import index_write_lock
 from retrieval.search import Retriever, SearchHit
+
+log = logging.getLogger("policyqa.service")
+Waiting = Callable[[str], None]  # hears whom an index change waits for (another process changing the index)
 
 
 def index_dir(settings: Settings) -> Path:
@@ -123,11 +129,12 @@ class IngestOutcome:
 
 def ingest(settings: Settings, paths: list[Path], embedder: Embedder, rebuild: bool = False,
            progress=None, embed_progress=None, prune: bool = False,
-           page_progress: PageProgress | None = None) -> IngestOutcome:
+           page_progress: PageProgress | None = None, waiting: Waiting = log.warning) -> IngestOutcome:
     """Add or update the documents under `paths`; other indexed documents stay unless `prune` drops the
     ones whose source file is gone. Unchanged files are neither parsed nor embedded again. `page_progress`
-    hears of each page OCR'd (file, pages done, pages to OCR): a scan takes seconds a page."""
-    with ACTIVITY():
+    hears of each page OCR'd (file, pages done, pages to OCR): a scan takes seconds a page. `waiting` hears
+    when another process is changing the index and this one waits for it (retrieval/index_lock.py)."""
+    with index_write_lock(index_dir(settings), "ingest", waiting), ACTIVITY():
         return _ingest(settings, paths, embedder, rebuild, progress, embed_progress, prune, page_progress)
 
 
@@ -203,9 +210,15 @@ def imported_laws(settings: Settings) -> dict[str, tuple[Document, list[Chunk]]]
     return {d.doc_id: (d, law_chunks(d, chunk_settings(settings))) for d in documents if not from_file(d)}
 
 
-def delete_documents(settings: Settings, doc_ids: list[str], embedder: Embedder) -> dict:
+def delete_documents(settings: Settings, doc_ids: list[str], embedder: Embedder,
+                     waiting: Waiting = log.warning) -> dict:
     """Remove documents from the index (the embedding cache keeps their vectors for a later re-add). The
     dense index drops their vectors in place; nothing is embedded or tokenised again."""
+    with index_write_lock(index_dir(settings), "delete", waiting):
+        return _delete_documents(settings, doc_ids, embedder)
+
+
+def _delete_documents(settings: Settings, doc_ids: list[str], embedder: Embedder) -> dict:
     if compatible_manifest(settings, embedder) is None:
         raise IndexError_(f"no index at {index_dir(settings)} built with {embedder.name}; run `policyqa ingest`.")
     documents, chunks = read_contents(index_dir(settings))
@@ -242,12 +255,12 @@ class LawImport:
 
 
 def import_laws(settings: Settings, source: LawSource, scope: Scope, include_repealed: bool, embedder: Embedder,
-                progress=None, embed_progress=None) -> LawImport:
+                progress=None, embed_progress=None, waiting: Waiting = log.warning) -> LawImport:
     """Add the laws of `scope` (in force only, unless `include_repealed`) to the index, beside the documents
     already there. Laws imported before are brought up to date too, and dropped when the source no longer
     holds them. A law version whose content is unchanged is neither re-chunked nor re-embedded; when nothing
     changed, the index is not rebuilt at all."""
-    with ACTIVITY():
+    with index_write_lock(index_dir(settings), f"laws import (scope {scope.name})", waiting), ACTIVITY():
         return _import_laws(settings, source, scope, include_repealed, embedder, progress, embed_progress)
 
 

@@ -56,6 +56,15 @@ def page_note(job: Job) -> PageProgress:
     return note
 
 
+def waiting_note(job: Job):
+    """A job's message while it waits for another process's index change (a `policyqa ingest` in a terminal,
+    retrieval/index_lock.py)."""
+    def note(message: str) -> None:
+        log.warning("job %s: %s", job.id, message)
+        job.message = message
+    return note
+
+
 def job_progress(job: Job, doing: str):
     """Like the CLI's progress bars, for a job: its message says how far the work is (GET /api/jobs/{id}; a
     first import of the laws embeds for minutes), and a cancel request stops it between two steps. Work
@@ -137,7 +146,7 @@ class LiveIndex:
         archive, left_out = is_archive(target), []
         try:
             outcome = svc.ingest(self.settings, [target], self.embedder(), prune=False,
-                                 page_progress=page_note(job))
+                                 page_progress=page_note(job), waiting=waiting_note(job))
             errors = outcome.report.errors or ([] if outcome.manifest else [f"{target.name}: nothing indexed"])
             if archive and (outcome.report.documents or outcome.skipped):
                 # An archive fails only when none of its members goes in: the others' reasons become warnings.
@@ -258,7 +267,7 @@ class LiveIndex:
         if self.is_upload(doc.source_path) and is_archive(Path(doc.source_path)) and doc.extra.get("member"):
             return self.delete_member(doc)
         try:
-            svc.delete_documents(self.settings, [doc_id], self.embedder())
+            svc.delete_documents(self.settings, [doc_id], self.embedder(), waiting_note(job))
         except IndexError_ as exc:
             raise JobFailed(str(exc)) from exc
         new = self.swap()
@@ -307,7 +316,7 @@ class LiveIndex:
             raise JobFailed(f"no corpus folder at {self.settings.corpus_dir} and no uploads")
         rebuild = bool(job.payload.get("rebuild"))
         outcome = svc.ingest(self.settings, paths, self.embedder(), rebuild=rebuild, prune=True,
-                             page_progress=page_note(job))
+                             page_progress=page_note(job), waiting=waiting_note(job))
         errors = outcome.report.errors
         job.warnings = list(outcome.report.warnings) + [f"skipped: {e}" for e in errors]
         if outcome.manifest is None:
@@ -344,7 +353,7 @@ class LiveIndex:
             source = default_source()
             outcome = svc.import_laws(self.settings, source, scope, bool(job.payload.get("include_repealed")),
                                       self.embedder(), job_progress(job, "reading law"),
-                                      job_progress(job, "embedding batch"))
+                                      job_progress(job, "embedding batch"), waiting_note(job))
         except (ScopeError, LawSourceError, IndexError_) as exc:
             raise JobFailed(str(exc)) from exc
         except JobCancelled:
