@@ -210,6 +210,7 @@ class Server:
         env.update(POLICYQA_DATA_DIR=str(data_dir), POLICYQA_CORPUS_DIR=str(corpus_dir),
                    POLICYQA_EMBEDDER=embedder, POLICYQA_RATE_LIMIT_PER_MINUTE=str(rate_limit),
                    POLICYQA_MAX_CONCURRENT_PER_CLIENT=str(CONCURRENT_PER_LOOPBACK),
+                   POLICYQA_LAWS_AT_START="never",  # the load is measured on the corpus, with no import beside it
                    PYTHONIOENCODING="utf-8")
         env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         if query_cache is not None:
