@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from answer.question import CONTACT_KINDS, Question, coverage, norm
+from answer.question import CONTACT_KINDS, Groups, Question, coverage, norm
 from answer.sentences import Sentence
 from retrieval.search import SearchHit
 
@@ -28,6 +29,16 @@ FEATURES = ("dense_top", "use_top", "semantic_best", "lexical_best", "clause_cov
 # A value counts only in a sentence that is about the question ("参加人数为30-40人" does not say how many
 # pupils a guard is for): one that covers at least this share of the question's terms.
 VALUE_SENTENCE_COVERAGE = 0.2
+NUMBER = re.compile(r"[0-9.%]+|[零〇一二两三四五六七八九十百千万亿]+")
+
+
+def topic_groups(groups: Groups) -> Groups:
+    """The question's term groups without its numbers. A year or figure in a question narrows which value
+    answers it, and weighs most as the rarest term, but a sentence sharing only the number is not about the
+    question: "本法自2024年9月21日起施行" (the last article of any law of that year) does not say a 2024
+    admission score. A question of numbers alone keeps them."""
+    topical = [(w, alts) for w, alts in groups if not all(NUMBER.fullmatch(a) for a in alts)]
+    return topical or groups
 
 
 # The refusal model's inputs are read over the top five clauses, as it was fitted (evals/fit.py), though the
@@ -109,7 +120,7 @@ def value_sentences(q: Question, ranked: list[Sentence], kind: str) -> list[Sent
     words), best first."""
     near = [s for s in ranked if s.score >= ranked[0].score * 0.5][:6]
     about = near if kind in CONTACT_KINDS else [
-        s for s in near if coverage(q.groups, f"{s.context} {s.text}") >= VALUE_SENTENCE_COVERAGE]
+        s for s in near if coverage(topic_groups(q.groups), f"{s.context} {s.text}") >= VALUE_SENTENCE_COVERAGE]
     item = [s for s in ranked if s.asked_item and s not in about]  # the list item the question counts to
     return [s for s in item + about if q.holds(kind, s.text)]
 

@@ -19,6 +19,7 @@ from answer.refusal import (
     features,
     missing_values,
     unknown_share,
+    value_sentences,
 )
 from answer.sentences import AnswerWeights, score_sentences
 
@@ -73,6 +74,18 @@ def test_an_asked_value_must_be_in_a_sentence_about_the_question():
     dated = law("d", "办法", ["第一条 教师试用期为一年。"])
     q_ranked = score_sentences(q, [hit(dated, 1)], {"d": dated}, None, WEIGHTS)
     assert missing_values(q, q_ranked) == []
+
+
+def test_a_sentence_sharing_only_the_question_s_number_is_not_about_it():
+    q = analyse("2024年高考分数线是多少?")
+    in_force = law("f", "某某法", ["第四十二条 本法自2024年9月21日起施行。"])
+    ranked = score_sentences(q, [hit(in_force, 1)], {"f": in_force}, None, WEIGHTS)
+    assert missing_values(q, ranked) == ["count"]
+    q = analyse("2019年投入多少资金?")  # the number narrows; the topic's words make the sentence about it
+    plan = law("p", "方案", ["第一条 2019年投入资金500万元。", "第二条 本方案自2019年1月1日起施行。"])
+    ranked = score_sentences(q, [hit(plan, 2), hit(plan, 1)], {"p": plan}, None, WEIGHTS)
+    assert missing_values(q, ranked) == []
+    assert [s.text for s in value_sentences(q, ranked, "count")] == ["第一条 2019年投入资金500万元。"]
 
 
 def test_a_missing_definition_is_not_a_missing_value():
