@@ -192,7 +192,7 @@ class JobRunner:
             job = self._jobs.get(job_id)
         if job is not None and not job.finished.is_set():
             job.cancel.set()
-            job.message = "cancel requested; the job stops at its next page or before it starts"
+            job.message = "cancel requested; the job stops at its next step (a scan's page, a batch of passages) or before it starts"
         return job
 
     def wait(self, job_id: str, timeout: float | None = None) -> Job | None:
