@@ -8,9 +8,16 @@ import os
 import re
 import threading
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX
+    fcntl = None
 
 
 def text_key(text: str) -> str:
@@ -54,6 +61,7 @@ class EmbeddingCache:
         self.folder = root / re.sub(r"[^\w.-]+", "_", embedder_name)
         self.dim = dim
         self.vectors: dict[str, np.ndarray] = {}
+        self._dropped: set[str] = set()  # by retain(): not merged back from the file at save()
         keys, matrix = self._read()
         if matrix.ndim == 2 and matrix.shape[1] == dim:
             self.vectors = dict(zip(keys, matrix, strict=False))  # zip: the consistent rows (see above)
@@ -83,7 +91,9 @@ class EmbeddingCache:
 
     def put(self, texts: list[str], vectors: np.ndarray) -> None:
         for t, v in zip(texts, vectors, strict=True):
-            self.vectors[text_key(t)] = np.asarray(v, np.float32)
+            key = text_key(t)
+            self.vectors[key] = np.asarray(v, np.float32)
+            self._dropped.discard(key)
 
     def find(self, text: str) -> np.ndarray | None:
         """The text's vector, or None when the cache lacks it."""
@@ -96,6 +106,7 @@ class EmbeddingCache:
         gone = [k for k in self.vectors if k not in wanted]
         for k in gone:
             del self.vectors[k]
+        self._dropped.update(gone)
         return len(gone)
 
     def get(self, texts: list[str]) -> np.ndarray:
@@ -104,7 +115,36 @@ class EmbeddingCache:
         return np.stack([self.vectors[text_key(t)] for t in texts]).astype(np.float32)
 
     def save(self) -> None:
+        """Write the cache, keeping what another cache of the same folder saved since this one was read
+        (except what this one dropped): two embeddings at once, such as a laws import filling the cache
+        before it takes the index lock and an upload's ingest meanwhile, never undo each other's work."""
         self.folder.mkdir(parents=True, exist_ok=True)
+        with self._save_lock():
+            self._merge_saved()
+            self._write()
+
+    @contextmanager
+    def _save_lock(self) -> Iterator[None]:
+        """One save at a time per folder, across threads and processes (each open is its own flock)."""
+        if fcntl is None:
+            yield
+            return
+        with open(self.folder / "cache.lock", "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def _merge_saved(self) -> None:
+        keys, matrix = self._read()
+        if matrix.ndim != 2 or matrix.shape[1] != self.dim:
+            return
+        for key, vector in zip(keys, matrix, strict=False):
+            if key not in self.vectors and key not in self._dropped:
+                self.vectors[key] = vector
+
+    def _write(self) -> None:
         remove_dead_leftovers(self.folder, "cache.tmp-*.npz")
         keys = list(self.vectors)
         matrix = np.stack([self.vectors[k] for k in keys]) if keys else np.zeros((0, self.dim), np.float32)

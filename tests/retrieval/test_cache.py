@@ -115,9 +115,33 @@ def test_a_save_replaces_the_old_layout_with_one_file(tmp_path):
     assert_holds(cache, OLD, OLD_VECTORS)
     cache.put(NEW, NEW_VECTORS)
     cache.save()
-    assert sorted(p.name for p in cache.folder.iterdir()) == ["cache.npz"]
+    assert sorted(p.name for p in cache.folder.iterdir()) == ["cache.lock", "cache.npz"]  # the saves' lock
     again = EmbeddingCache(tmp_path, NAME, DIM)
     assert_holds(again, OLD + NEW, np.concatenate([OLD_VECTORS, NEW_VECTORS]))
+
+
+def test_two_caches_of_one_folder_keep_each_other_s_vectors(tmp_path):
+    """Two embeddings at once (a laws import filling the cache outside the index lock, an upload's ingest
+    meanwhile) each read the cache, embed and save: the later save keeps what the earlier one added."""
+    saved_cache(tmp_path, "npz")
+    first, second = EmbeddingCache(tmp_path, NAME, DIM), EmbeddingCache(tmp_path, NAME, DIM)
+    first.put(NEW, NEW_VECTORS)
+    extra = [f"另一份文件第{i}段" for i in range(3)]
+    second.put(extra, vectors_for(extra))
+    first.save()
+    second.save()
+    assert_holds(EmbeddingCache(tmp_path, NAME, DIM), OLD + NEW + extra,
+                 np.concatenate([OLD_VECTORS, NEW_VECTORS, vectors_for(extra)]))
+
+
+def test_what_a_cache_dropped_stays_dropped_and_a_text_put_again_is_kept(tmp_path):
+    cache = saved_cache(tmp_path, "npz")
+    assert cache.retain(OLD[:10]) == 30
+    cache.put(OLD[35:], OLD_VECTORS[35:])  # dropped, then embedded again: kept
+    cache.save()
+    again = EmbeddingCache(tmp_path, NAME, DIM)
+    assert again.missing(OLD) == OLD[10:35]
+    assert_holds(again, OLD[:10] + OLD[35:], np.concatenate([OLD_VECTORS[:10], OLD_VECTORS[35:]]))
 
 
 def test_leftovers_of_a_killed_save_are_ignored_then_removed(tmp_path):
