@@ -127,8 +127,8 @@ def build(settings, folders: list[Path], embedder, source, scope) -> dict:
     outcome = service.import_laws(settings, source, scope, True, embedder, progress=lambda xs: progress(xs, "laws"))
     # Sentence vectors (retrieval/sentences.py) are embedded beside the articles: reported apart, since they
     # are shorter passages than the raw rate's sample of articles.
-    sentences = (outcome.manifest or {}).get("sentences_embedded_now", 0) if outcome.built else 0
-    return {"seconds": round(outcome.seconds, 1), "embedded": outcome.embedded, "sentences_embedded": sentences,
+    return {"seconds": round(outcome.seconds, 1), "embedded": outcome.embedded,
+            "sentences_embedded": outcome.sentences_embedded,
             "answer_sentences_embedded": outcome.answer_sentences, "outcome": outcome}
 
 

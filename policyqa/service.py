@@ -51,6 +51,7 @@ from retrieval.index import (
     IndexError_,
     StoreConfig,
     build_index,
+    embed_ahead,
     expected_manifest_fields,
     load_index,
     read_contents,
@@ -242,10 +243,19 @@ class LawImport:
     built: bool  # False: nothing changed, the index was left as it was
     seconds: float
     answer_sentences: int = 0  # sentences embedded for the answer step (answer/sentence_store.py)
+    # articles and their sentences embedded before the index lock was taken (import_laws)
+    embedded_ahead: tuple[int, int] = (0, 0)
 
     @property
     def embedded(self) -> int:
-        return self.manifest["embedded_now"] if self.built and self.manifest else 0
+        """Articles embedded by this import (ahead of the build and in it)."""
+        return self.embedded_ahead[0] + (self.manifest["embedded_now"] if self.built and self.manifest else 0)
+
+    @property
+    def sentences_embedded(self) -> int:
+        """The articles' sentences embedded for search by this import (retrieval/sentences.py)."""
+        return self.embedded_ahead[1] + (self.manifest.get("sentences_embedded_now", 0)
+                                         if self.built and self.manifest else 0)
 
     def summary(self) -> str:
         index = (f"; the index has {len(self.manifest['documents'])} documents, {self.manifest['n_chunks']} chunks"
@@ -259,20 +269,33 @@ def import_laws(settings: Settings, source: LawSource, scope: Scope, include_rep
     """Add the laws of `scope` (in force only, unless `include_repealed`) to the index, beside the documents
     already there. Laws imported before are brought up to date too, and dropped when the source no longer
     holds them. A law version whose content is unchanged is neither re-chunked nor re-embedded; when nothing
-    changed, the index is not rebuilt at all."""
-    with index_write_lock(index_dir(settings), f"laws import (scope {scope.name})", waiting), ACTIVITY():
-        return _import_laws(settings, source, scope, include_repealed, embedder, progress, embed_progress)
+    changed, the index is not rebuilt at all.
 
-
-def _import_laws(settings: Settings, source: LawSource, scope: Scope, include_repealed: bool, embedder: Embedder,
-                 progress, embed_progress) -> LawImport:
+    The embedding is nearly all of an import (a first start's education scope: 16 minutes on 2 cores), so it
+    is done first, into the embedding cache, without the index lock: an upload or a delete meanwhile goes ahead
+    instead of waiting for it. Holding the lock, the import then reads the index as it is by then and builds
+    from the cache."""
     started = time.perf_counter()
-    folder = index_dir(settings)
-    manifest = compatible_manifest(settings, embedder)
-    if manifest is None and read_manifest(folder) is not None:
-        raise IndexError_(f"the index at {folder} was built with another embedder, chunking or pipeline; run "
-                          "`policyqa ingest --rebuild` first (it keeps imported laws), then import the laws.")
-    documents, chunks = read_contents(folder) if manifest else ([], [])
+    with ACTIVITY():
+        ahead = _embed_import_ahead(settings, source, scope, include_repealed, embedder, progress, embed_progress)
+    with index_write_lock(index_dir(settings), f"laws import (scope {scope.name})", waiting), ACTIVITY():
+        outcome = _import_laws(settings, source, scope, include_repealed, embedder, embed_progress)
+    return replace(outcome, seconds=time.perf_counter() - started, embedded_ahead=ahead)
+
+
+@dataclass
+class LawPlan:
+    report: ChangeReport
+    documents: list[Document]  # the index's documents when planned
+    chunks: list[Chunk]
+    replaced: dict[str, tuple[Document, list[Chunk]]]  # laws added or changed: their new document and chunks
+    gone: set[str]  # imported laws the source no longer holds
+
+
+def _plan_import(settings: Settings, source: LawSource, scope: Scope, include_repealed: bool,
+                 manifest: dict | None, progress=None) -> LawPlan:
+    """What an import changes in the index as it is on disk now (`progress` wraps the laws read)."""
+    documents, chunks = read_contents(index_dir(settings)) if manifest else ([], [])
     indexed = {d.doc_id: d for d in documents}
     laws = source.laws()
     current = current_versions(laws)
@@ -306,14 +329,41 @@ def _import_laws(settings: Settings, source: LawSource, scope: Scope, include_re
         report.changes.append(compare(old, doc))
     gone = {d.doc_id for d in documents if not from_file(d) and d.doc_id not in ids}
     report.changes += [compare(indexed[doc_id], None) for doc_id in sorted(gone)]
+    return LawPlan(report, documents, chunks, replaced, gone)
+
+
+def _embed_import_ahead(settings: Settings, source: LawSource, scope: Scope, include_repealed: bool,
+                        embedder: Embedder, progress, embed_progress) -> tuple[int, int]:
+    """Embed, into the cache, what the import would embed for the index as it is now; how many articles and
+    sentences."""
+    manifest = compatible_manifest(settings, embedder)
+    if manifest is None and read_manifest(index_dir(settings)) is not None:
+        return 0, 0  # the import under the lock says what to do about an index built otherwise
+    plan = _plan_import(settings, source, scope, include_repealed, manifest, progress)
+    laws = list(plan.replaced.values())
+    return embed_ahead([d for d, _ in laws], [c for _, cs in laws for c in cs], embedder,
+                       settings.data_dir / "embed_cache", embed_progress,
+                       sentence_vectors=settings.chunk_sentence_vectors)
+
+
+def _import_laws(settings: Settings, source: LawSource, scope: Scope, include_repealed: bool, embedder: Embedder,
+                 embed_progress) -> LawImport:
+    started = time.perf_counter()
+    folder = index_dir(settings)
+    manifest = compatible_manifest(settings, embedder)
+    if manifest is None and read_manifest(folder) is not None:
+        raise IndexError_(f"the index at {folder} was built with another embedder, chunking or pipeline; run "
+                          "`policyqa ingest --rebuild` first (it keeps imported laws), then import the laws.")
+    plan = _plan_import(settings, source, scope, include_repealed, manifest)  # again: the index may have changed
+    report, replaced, gone = plan.report, plan.replaced, plan.gone
     if not replaced and not gone:
         if manifest is not None:
             write_record(settings.data_dir, source, scope, include_repealed)
         return LawImport(report, manifest, False, time.perf_counter() - started)
     by_doc: dict[str, list[Chunk]] = {}
-    for c in chunks:
+    for c in plan.chunks:
         by_doc.setdefault(c.doc_id, []).append(c)
-    pairs = [replaced.pop(d.doc_id, (d, by_doc.get(d.doc_id, []))) for d in documents if d.doc_id not in gone]
+    pairs = [replaced.pop(d.doc_id, (d, by_doc.get(d.doc_id, []))) for d in plan.documents if d.doc_id not in gone]
     pairs += replaced.values()  # the laws new to the index, after the documents it had
     chunks = [c for _, cs in pairs for c in cs]
     manifest = build_index(folder, [d for d, _ in pairs], chunks, embedder, vars(chunk_settings(settings)),

@@ -329,6 +329,20 @@ def build_index(index_dir: Path, documents: list[Document], chunks: list[Chunk],
     return manifest
 
 
+def embed_ahead(documents: list[Document], chunks: list[Chunk], embedder: Embedder, cache_dir: Path,
+                progress=None, batch_size: int = 32, sentence_vectors: bool = False) -> tuple[int, int]:
+    """Put into the embedding cache every vector build_index would embed for these chunks (their index
+    texts and, with `sentence_vectors`, their sentences), without touching the index; how many chunk texts
+    and sentences were embedded. A long import does this before it takes the index lock, so the build under
+    the lock only reads the cache and other changes of the index are not held up for the length of it."""
+    embedded = cached_vectors([c.index_text for c in chunks], embedder, cache_dir, progress, batch_size)[1]
+    if not sentence_vectors:
+        return embedded, 0
+    titles = {d.doc_id: d.title for d in documents}
+    texts = sentence_texts([c.text for c in chunks], [titles[c.doc_id] for c in chunks])[0]
+    return embedded, cached_vectors(texts, embedder, cache_dir, progress, batch_size)[1]
+
+
 def _row_vectors(texts: list[str], new_rows: np.ndarray, plan: RowPlan, live: LiveRows | None, embedder: Embedder,
                  cache_dir: Path, progress, batch_size: int) -> tuple[np.ndarray, int]:
     """Every row's vector: reused rows from the live index's vectors.npy, new rows from the embedding

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 
 import pytest
 from helpers import make_settings
@@ -38,6 +39,47 @@ def test_import_adds_the_laws_in_force_and_a_second_import_embeds_nothing(hashin
     assert [c.kind for c in again.report.changes] == ["unchanged"] * 3 and again.report.lines() == []
     assert read_manifest(service.index_dir(hashing_settings)) == first.manifest  # not rebuilt at all
     assert "3 laws (202 articles): 0 added, 0 changed, 0 removed, 3 unchanged; nothing to re-index" in again.summary()
+
+
+def test_an_ingest_meanwhile_is_not_held_up_by_the_import_s_embedding(hashing_settings, hashing_embedder,
+                                                                        corpus_dir, tmp_path):
+    """A first start imports the education laws for minutes; an upload meanwhile is indexed at once, not when
+    the import ends (the import embeds into the cache before it takes the index lock), and the import's index
+    keeps the upload."""
+    service.ingest(hashing_settings, [corpus_dir], hashing_embedder)
+    embedding, go_on = threading.Event(), threading.Event()
+
+    def held(batches):  # the import's progress: it stops at its first batch until the upload is indexed
+        for batch in batches:
+            embedding.set()
+            go_on.wait(60)
+            yield batch
+
+    imported = []
+    importer = threading.Thread(target=lambda: imported.append(service.import_laws(
+        hashing_settings, FixtureSource(), ALL, False, hashing_embedder, embed_progress=held)))
+    importer.start()
+    try:
+        assert embedding.wait(60)
+        upload = tmp_path / "uploads"
+        upload.mkdir()
+        (upload / "upload.txt").write_text("某县课后服务实施办法\n一、课后服务由学校统筹安排,每天不少于两小时。\n"
+                                           "二、课后服务经费由县财政和学校共同承担。\n", encoding="utf-8")
+        waits: list[str] = []
+        uploaded = []
+        ingest = threading.Thread(target=lambda: uploaded.append(
+            service.ingest(hashing_settings, [corpus_dir, upload], hashing_embedder, waiting=waits.append)))
+        ingest.start()
+        ingest.join(60)
+        assert not ingest.is_alive() and not waits  # it neither waited for the import nor took long
+        assert "upload" in indexed(hashing_settings)[0] and COMPULSORY not in indexed(hashing_settings)[0]
+    finally:
+        go_on.set()
+        importer.join(120)
+    docs, chunks = indexed(hashing_settings)
+    assert {"upload", COMPULSORY, TEACHERS, ARBITRATION} <= set(docs) and len(docs) == 5 + 1 + 3
+    assert imported[0].embedded == 63 + 43 + 96  # all of them ahead of the build, none twice
+    assert imported[0].manifest["embedded_now"] == 0
 
 
 def test_the_laws_outside_the_education_scope_get_the_lower_prior(hashing_settings, hashing_embedder):
