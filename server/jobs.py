@@ -121,24 +121,30 @@ class JobJournal:
         return self._jobs("finished_at IS NULL")
 
 
+Queued = queue.Queue[tuple[Job, Callable[[Job], str]] | None]
+
+
 class JobRunner:
-    """A FIFO of jobs and one daemon worker thread (started on the first job). Each job's work function
-    returns the message to report, or raises (JobFailed for an expected failure). `public(text)` turns a
-    message into what clients may see (server/live.py drops the server's own paths)."""
+    """FIFOs of jobs ("lanes"), each with one daemon worker thread (started on its first job). Each job's work
+    function returns the message to report, or raises (JobFailed for an expected failure). `public(text)` turns
+    a message into what clients may see (server/live.py drops the server's own paths).
+
+    Jobs of one lane run one after another, in the order they came; lanes run side by side (the index lock,
+    retrieval/index_lock.py, keeps their index changes one at a time). The law library has a lane of its own:
+    a first start's import embeds for a quarter of an hour, and an upload meanwhile should not wait for it."""
 
     def __init__(self, journal: JobJournal | None = None, keep: int = 500,
                  public: Callable[[str], str] = str) -> None:
         self.journal, self.keep, self.public = journal, keep, public
         self._jobs: OrderedDict[str, Job] = OrderedDict()
-        self._queue: queue.Queue[tuple[Job, Callable[[Job], str]] | None] = queue.Queue()
+        self._lanes: dict[str, tuple[Queued, threading.Thread]] = {}
         self._lock = threading.Lock()
-        self._worker: threading.Thread | None = None
         self._closed = False
 
     def submit(self, kind: str, work: Callable[[Job], str], doc_id: str | None = None,
-               payload: dict | None = None, resumed: Job | None = None) -> Job:
-        """Queue `work`; journaled before this returns. `resumed`: a job of an earlier process, run again
-        under its own id."""
+               payload: dict | None = None, resumed: Job | None = None, lane: str = "documents") -> Job:
+        """Queue `work` on `lane`; journaled before this returns. `resumed`: a job of an earlier process, run
+        again under its own id."""
         job = resumed or Job(uuid.uuid4().hex[:16], kind, doc_id, payload=payload or {})
         if resumed is not None:
             job.status, job.message, job.started_at = "queued", "resumed after a server restart", None
@@ -153,10 +159,13 @@ class JobRunner:
                 if oldest is None:
                     break
                 del self._jobs[oldest.id]
-            if self._worker is None:
-                self._worker = threading.Thread(target=self._run, name="policyqa-jobs", daemon=True)
-                self._worker.start()
-        self._queue.put((job, work))
+            if lane not in self._lanes:
+                fifo: Queued = queue.Queue()
+                worker = threading.Thread(target=self._run, args=(fifo,), name=f"policyqa-jobs-{lane}", daemon=True)
+                self._lanes[lane] = (fifo, worker)
+                worker.start()
+            fifo = self._lanes[lane][0]
+        fifo.put((job, work))
         return job
 
     def record_failed(self, kind: str, message: str, doc_id: str | None = None) -> Job:
@@ -205,10 +214,12 @@ class JobRunner:
         """Take no new jobs; let the queued ones finish (up to `timeout` seconds)."""
         with self._lock:
             self._closed = True
-            worker = self._worker
-        if worker is not None:
-            self._queue.put(None)
-            worker.join(timeout)
+            lanes = list(self._lanes.values())
+        for fifo, _ in lanes:
+            fifo.put(None)
+        deadline = time.monotonic() + timeout
+        for _, worker in lanes:
+            worker.join(max(0.0, deadline - time.monotonic()))
 
     def _save(self, job: Job) -> None:
         if self.journal is None:
@@ -218,9 +229,9 @@ class JobRunner:
         except sqlite3.Error:  # the job's own outcome matters more than its record
             log.exception("could not journal job %s", job.id)
 
-    def _run(self) -> None:
+    def _run(self, fifo: Queued) -> None:
         while True:
-            item = self._queue.get()
+            item = fifo.get()
             if item is None:
                 return
             job, work = item

@@ -29,6 +29,7 @@ from policyqa import service as svc
 from policyqa.service import QAService
 from policyqa.settings import Settings
 from retrieval.embedders import Embedder
+from retrieval.filters import LAWS
 from retrieval.index import IndexError_
 from server.jobs import Job, JobCancelled, JobFailed, JobJournal, JobRunner
 from server.uploads import (
@@ -82,6 +83,13 @@ def job_progress(job: Job, doing: str):
             job.message = f"{doing} {n}{of}{again}"
             yield item
     return steps
+
+
+def lane_of(kind: str, collection: str | None = None) -> str:
+    """The job lane (server/jobs.py JobRunner) of a job: the law library's changes (imports, deletes of its
+    laws) one after another on their own, beside the bureau's own documents' uploads, deletes and reindexes.
+    A delete of a law waits for an import under way (which would otherwise add the law back)."""
+    return "library" if kind == "laws" or collection == LAWS else "documents"
 
 
 class LiveIndex:
@@ -231,7 +239,8 @@ class LiveIndex:
         for job in self.jobs.journal.unfinished():
             work = {"upload": self.upload_work, "delete": self.delete_work, "reindex": self.reindex_work,
                     "laws": self.laws_work}[job.kind]
-            resumed.append(self.jobs.submit(job.kind, work, job.doc_id, resumed=job))
+            lane = lane_of(job.kind, job.payload.get("collection"))
+            resumed.append(self.jobs.submit(job.kind, work, job.doc_id, resumed=job, lane=lane))
         owned = {j.payload.get("staged") for j in resumed}
         if self.uploads.is_dir():
             for part in sorted(self.uploads.glob(".*.part")):
@@ -251,7 +260,8 @@ class LiveIndex:
 
     def submit_delete(self, doc_id: str, collection: str | None = None) -> Job:
         # the collection: GET /api/jobs shows a scoped key the jobs on its collections
-        return self.jobs.submit("delete", self.delete_work, doc_id, {"collection": collection} if collection else None)
+        return self.jobs.submit("delete", self.delete_work, doc_id, {"collection": collection} if collection else None,
+                                lane=lane_of("delete", collection))
 
     def delete_work(self, job: Job) -> str:
         doc_id = job.doc_id
@@ -331,7 +341,8 @@ class LiveIndex:
                 f"the index has {len(new.index.documents)} documents")
 
     def submit_laws_import(self, scope: str, include_repealed: bool) -> Job:
-        return self.jobs.submit("laws", self.laws_work, payload={"scope": scope, "include_repealed": include_repealed})
+        return self.jobs.submit("laws", self.laws_work, payload={"scope": scope, "include_repealed": include_repealed},
+                                lane=lane_of("laws"))
 
     def import_laws_at_start(self, scope: str) -> Job | None:
         """The start's import of the law library (`serve --ingest`, policyqa/law_library.py), unless a laws

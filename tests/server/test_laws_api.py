@@ -9,7 +9,7 @@ import time
 import pytest
 from helpers import make_settings
 from lawsource import ARBITRATION, COMPULSORY, NO_EXPULSION, TEACHERS, FixtureSource
-from uploading import local_client, poll
+from uploading import local_client, poll, upload
 
 from policyqa import service
 from policyqa.service import QAService
@@ -169,6 +169,32 @@ def test_a_laws_import_can_be_cancelled_and_leaves_the_index_as_it_was(settings,
         job = wait_until_finished(c, job_id)
         assert job["status"] == "cancelled" and "the index was left as it was" in job["message"], job
         assert len(documents(c)) == 5 and "laws_import" not in c.get("/health").json()
+
+
+def test_an_upload_during_a_laws_import_is_indexed_before_the_import_ends(settings, monkeypatch):
+    """A first start's import runs for a quarter of an hour: an upload meanwhile is not queued behind it (the
+    library's jobs have a lane of their own), and the import's index keeps the upload."""
+    go = threading.Event()
+
+    class Held(FixtureSource):
+        def laws(self):
+            assert go.wait(60), "the test never let the import go on"
+            return super().laws()
+
+    monkeypatch.setattr(live, "default_source", Held)
+    with local_client(app_for(settings)) as c:
+        laws_job = c.post("/api/laws/import", json={"scope": "all"}).json()["job_id"]
+        try:
+            r = upload(c, "课后服务办法.txt", "某县课后服务实施办法\n一、课后服务每天不少于两小时。\n".encode())
+            assert r.status_code == 202, r.text
+            uploaded = poll(c, r.json()["job_id"], timeout=60)
+            assert uploaded["status"] == "done", uploaded
+            assert c.get(f"/api/jobs/{laws_job}").json()["status"] == "running"  # still reading the laws
+            assert len(documents(c)) == 5 + 1
+        finally:
+            go.set()
+        assert poll(c, laws_job)["status"] == "done"
+        assert len(documents(c)) == 5 + 1 + 3 and {COMPULSORY, TEACHERS, ARBITRATION} <= documents(c)
 
 
 def wait_until_finished(client, job_id: str, timeout: float = 60) -> dict:
