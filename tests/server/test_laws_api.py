@@ -151,7 +151,9 @@ def test_the_brief_s_question_is_answered_by_the_law_once_the_start_import_ends(
     assert "不得开除" in result["answer"]
 
 
-def test_a_laws_import_can_be_cancelled_and_leaves_the_index_as_it_was(settings, monkeypatch):
+@pytest.fixture
+def held_source(monkeypatch) -> threading.Event:
+    """The server's law source stops at reading the laws until the returned event is set."""
     go = threading.Event()
 
     class Held(FixtureSource):
@@ -160,6 +162,11 @@ def test_a_laws_import_can_be_cancelled_and_leaves_the_index_as_it_was(settings,
             return super().laws()
 
     monkeypatch.setattr(live, "default_source", Held)
+    return go
+
+
+def test_a_laws_import_can_be_cancelled_and_leaves_the_index_as_it_was(settings, held_source):
+    go = held_source
     with local_client(app_for(settings)) as c:
         job_id = c.post("/api/laws/import", json={"scope": "all"}).json()["job_id"]
         assert c.get("/health").json()["laws_import"]["job_id"] == job_id  # the chat page says so
@@ -171,17 +178,10 @@ def test_a_laws_import_can_be_cancelled_and_leaves_the_index_as_it_was(settings,
         assert len(documents(c)) == 5 and "laws_import" not in c.get("/health").json()
 
 
-def test_an_upload_during_a_laws_import_is_indexed_before_the_import_ends(settings, monkeypatch):
+def test_an_upload_during_a_laws_import_is_indexed_before_the_import_ends(settings, held_source):
     """A first start's import runs for a quarter of an hour: an upload meanwhile is not queued behind it (the
     library's jobs have a lane of their own), and the import's index keeps the upload."""
-    go = threading.Event()
-
-    class Held(FixtureSource):
-        def laws(self):
-            assert go.wait(60), "the test never let the import go on"
-            return super().laws()
-
-    monkeypatch.setattr(live, "default_source", Held)
+    go = held_source
     with local_client(app_for(settings)) as c:
         laws_job = c.post("/api/laws/import", json={"scope": "all"}).json()["job_id"]
         try:
