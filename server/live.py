@@ -1,5 +1,6 @@
-"""Live index changes: upload, delete, reindex and laws import run as background jobs, one at a time; each ends by
-loading a new QAService from the swapped-in index and replacing app.state.service in one assignment.
+"""Live index changes: upload, delete, reindex and laws import run as background jobs, one at a time per lane (the
+law library's jobs beside the documents'); each ends by loading a new QAService from the swapped-in index and
+replacing app.state.service in one assignment.
 
 Requests in flight keep the service they started with; a half-built index is never served, since
 build_index swaps a complete folder in and the new service is loaded only after that.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 from pathlib import Path
 
 from ingest.archives import is_archive, members, without_member
@@ -98,6 +100,7 @@ class LiveIndex:
         self.settings = settings
         self.jobs = JobRunner(JobJournal(settings.data_dir / "jobs.db"), public=self.public)
         self._embedder: Embedder | None = None
+        self._swap_lock = threading.Lock()
 
     @property
     def uploads(self) -> Path:
@@ -125,8 +128,12 @@ class LiveIndex:
         return self._embedder
 
     def swap(self) -> QAService:
-        new = QAService(self.settings, self.embedder())
-        self.state.service = new  # one assignment: a request sees the old service or the new one
+        """Serve the index now on disk. One swap at a time: jobs of two lanes may end together, and a service
+        loaded from the earlier index must not replace one loaded from the later (each swap reads the index
+        when its turn comes, so the last swap serves the last build)."""
+        with self._swap_lock:
+            new = QAService(self.settings, self.embedder())
+            self.state.service = new  # one assignment: a request sees the old service or the new one
         return new
 
     def is_upload(self, source_path: str) -> bool:
