@@ -1,4 +1,5 @@
-"""Background jobs that change the index, run one at a time by a single worker thread, in order.
+"""Background jobs that change the index, run in order by a worker thread per lane (the law library's jobs beside
+the documents').
 
 Every job is journaled in SQLite (<data_dir>/jobs.db) when it is accepted, when it starts and when it
 ends, with what it needs to run again (`payload`). A server killed mid-job finds the job unfinished at its
