@@ -32,6 +32,12 @@ class JobCancelled(JobFailed):
     """A job stopped on request (POST /api/jobs/{id}/cancel); its work left things as they were before it."""
 
 
+class JobInterrupted(BaseException):
+    """The server is stopping: a job that can stop between its steps ends there, unfinished in the journal, and
+    the next start runs it again (a first start's laws import would otherwise hold a Ctrl-C up for a minute).
+    A BaseException, like KeyboardInterrupt: handlers that turn a failure into a failed job let it through."""
+
+
 def now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
@@ -51,11 +57,19 @@ class Job:
     finished: threading.Event = field(default_factory=threading.Event, repr=False)
     # Set by a cancel request; the work checks it where it can stop cleanly (each OCR page of a scan).
     cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+    # Set when the server stops (JobRunner.close); work that is safe to stop and run again checks it.
+    stopping: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def check_cancelled(self) -> None:
         """Raise JobCancelled if a cancel was requested: called by long work between its steps."""
         if self.cancel.is_set():
             raise JobCancelled("cancelled on request")
+
+    def check_stopping(self) -> None:
+        """Raise JobInterrupted if the server is stopping: called between steps by work that is safe to run again
+        from the start (a laws import: the index is left as it was, what was embedded is cached)."""
+        if self.stopping.is_set():
+            raise JobInterrupted
 
     def to_dict(self) -> dict:
         return {"job_id": self.id, "kind": self.kind, "doc_id": self.doc_id, "status": self.status,
@@ -212,10 +226,13 @@ class JobRunner:
         return job
 
     def close(self, timeout: float = 60.0) -> None:
-        """Take no new jobs; let the queued ones finish (up to `timeout` seconds)."""
+        """Take no new jobs; let the queued ones finish (up to `timeout` seconds), except that work which can stop
+        between its steps stops at the next one, to be run again at the next start."""
         with self._lock:
             self._closed = True
             lanes = list(self._lanes.values())
+            for job in self._jobs.values():
+                job.stopping.set()
         for fifo, _ in lanes:
             fifo.put(None)
         deadline = time.monotonic() + timeout
@@ -240,6 +257,9 @@ class JobRunner:
             self._save(job)
             try:
                 message, status = work(job), "done"
+            except JobInterrupted:  # left running in the journal: the next start runs it again
+                job.message = "stopped with the server; the next start runs it again"
+                continue
             except JobCancelled as exc:
                 message, status = str(exc), "cancelled"
             except JobFailed as exc:

@@ -70,7 +70,8 @@ def waiting_note(job: Job):
 
 def job_progress(job: Job, doing: str):
     """Like the CLI's progress bars, for a job: its message says how far the work is (GET /api/jobs/{id}; a
-    first import of the laws embeds for minutes), and a cancel request stops it between two steps. Work
+    first import of the laws embeds for minutes), and a cancel request stops it between two steps, as does the
+    server stopping (the job is then run again at the next start: server/jobs.py JobInterrupted). Work
     that goes over several lists (the articles, then their sentences for search, then the sentences
     answers quote) numbers them: "embedding batch 3 of 40 (pass 2)"."""
     passes = [0]
@@ -82,6 +83,7 @@ def job_progress(job: Job, doing: str):
         again = f" (pass {passes[0]})" if passes[0] > 1 else ""
         for n, item in enumerate(items, start=1):
             job.check_cancelled()
+            job.check_stopping()
             job.message = f"{doing} {n}{of}{again}"
             yield item
     return steps

@@ -15,7 +15,7 @@ from policyqa import service
 from policyqa.service import QAService
 from server import live
 from server.app import create_app
-from server.jobs import Job, JobJournal
+from server.jobs import Job, JobJournal, JobRunner
 
 
 @pytest.fixture
@@ -149,6 +149,29 @@ def test_the_brief_s_question_is_answered_by_the_law_once_the_start_import_ends(
     cited = result["citations"][0]
     assert (cited["doc_title"], cited["text"]) == (COMPULSORY, NO_EXPULSION), result
     assert "不得开除" in result["answer"]
+
+
+def test_a_stopping_server_ends_a_laws_job_at_its_next_step_and_the_next_start_resumes_it(tmp_path):
+    """Ctrl-C on `make run` during the first import: the job stops at its next batch instead of holding the
+    shutdown for its minute, and stays unfinished in the journal, so the next start runs it again. The work is a
+    stand-in (plumbing) stepping through job_progress as the import's embedding does."""
+    journal = JobJournal(tmp_path / "jobs.db")
+    runner = JobRunner(journal)
+    stepping = threading.Event()
+
+    def work(job):
+        for _ in live.job_progress(job, "embedding batch")(range(100_000)):
+            stepping.set()
+            time.sleep(0.01)
+        return "imported"
+
+    job = runner.submit("laws", work, payload={"scope": "education"}, lane=live.lane_of("laws"))
+    assert stepping.wait(30)
+    started = time.monotonic()
+    runner.close(60)
+    assert time.monotonic() - started < 5
+    assert [(j.id, j.status) for j in journal.unfinished()] == [(job.id, "running")]
+    assert job.message == "stopped with the server; the next start runs it again"
 
 
 @pytest.fixture
