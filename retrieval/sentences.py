@@ -46,6 +46,24 @@ def sentence_texts(chunk_texts: list[str], titles: list[str]) -> tuple[list[str]
     return texts, np.asarray(rows, np.int32)
 
 
+# Every float16 bit pattern's float32 value: a lookup converts a gather of sentence vectors in half the time of
+# numpy's float16 cast (0.44 against 0.85 ms for the ~400 sentences of a search's candidates, measured here).
+FLOAT16_VALUES = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(np.float16).astype(np.float32)
+
+
+def as_float32(half: np.ndarray) -> np.ndarray:
+    """A float16 array as float32, exactly; any other array as it is."""
+    if half.dtype != np.float16:
+        return half.astype(np.float32, copy=False)
+    return np.take(FLOAT16_VALUES, half.view(np.uint16))
+
+
+def spans(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The indices start, start+1, … of every span, concatenated (np.arange per span, without the loop)."""
+    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+    return np.arange(int(counts.sum())) + offsets
+
+
 @dataclass
 class SentenceVectors:
     vectors: np.ndarray  # (n sentences, dim), same columns as the chunk vectors
@@ -72,15 +90,16 @@ class SentenceVectors:
         lie within a few hundredths of each other, USE's over tenths), so a plain sum is in effect the
         widest-spread model's ranking."""
         rows = np.asarray(rows, np.int64)
-        chunk = np.asarray(self.chunk_vectors[rows], np.float32)
+        # np.asarray first: a memory-mapped array's own indexing makes a memmap of every gather (slower)
+        chunk = np.asarray(self.chunk_vectors)[rows].astype(np.float32, copy=False)
         starts = np.searchsorted(self.rows, rows, side="left")
         ends = np.searchsorted(self.rows, rows, side="right")
         counts = ends - starts
         total = np.zeros(len(rows), np.float32)
         has = counts > 0
         if has.any():
-            index = np.concatenate([np.arange(s, e) for s, e in zip(starts[has], ends[has], strict=True)])
-            sentence = np.asarray(self.vectors[index], np.float32)
+            index = spans(starts[has], counts[has])
+            sentence = as_float32(np.asarray(self.vectors)[index])
         for cols in parts:
             own = chunk[:, cols] @ query_vec[cols]
             best = own.copy()

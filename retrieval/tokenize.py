@@ -73,6 +73,12 @@ def user_words() -> list[str]:
     return sorted(_user_words)
 
 
+def dictionary_generation() -> int:
+    """Grows whenever words join jieba's dictionary (they change how a text is cut): what is cached from
+    jieba's cuts of a text is keyed by it."""
+    return len(_user_words)
+
+
 def tokenize(text: str) -> list[str]:
     """Search-mode jieba tokens (a long word also yields its parts), lower-cased, without stop words."""
     text = text.lower()

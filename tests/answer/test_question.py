@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from answer.question import analyse, focus_of, holds_value, is_place, name_found, word_stems
+from retrieval.tokenize import add_user_words
 
 
 @pytest.mark.parametrize(("question", "slots"), [
@@ -66,6 +67,16 @@ def test_definition_sentences():
 def test_a_definition_is_preferred_not_required():
     assert analyse("什么是专门学校?").required_kinds == ()
     assert analyse("专门学校每年招多少人?").required_kinds == ("count",)
+
+
+def test_a_place_found_by_its_tags_is_looked_up_again_when_the_dictionary_grows():
+    # Whether a sentence names a place is cached per sentence (the same corpus sentences are tagged for
+    # every question asking "where"), but a word joining jieba's dictionary changes how the sentence is cut:
+    # a corpus term spanning the place leaves no place word in it.
+    text = "经费由东城区统筹协调安排"
+    assert holds_value("place", text)
+    add_user_words(["东城区统筹协调"])
+    assert not holds_value("place", text)
 
 
 def test_value_patterns():

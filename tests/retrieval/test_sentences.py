@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from retrieval.sentences import SentenceVectors, sentence_texts, split_sentences
+from retrieval.sentences import SentenceVectors, as_float32, sentence_texts, spans, split_sentences
 
 ARTICLE = ("第十一条 取得教师资格应当具备的相应学历是:\n(一)取得幼儿园教师资格,应当具备幼儿师范学校毕业及其以上学历;\n"
            "(二)取得小学教师资格,应当具备中等师范学校毕业及其以上学历。")
@@ -77,3 +77,17 @@ def test_save_and_load_round_trip(tmp_path):
     assert loaded.rows.tolist() == [1, 1]
     assert loaded.vectors.dtype == np.float16
     assert np.isclose(loaded.scores(unit(1, 0), np.array([1]), [slice(0, 2)])[0], 0 + 1, atol=1e-3)
+
+
+def test_spans_concatenate_each_run_of_indices():
+    starts, counts = np.array([3, 10, 20]), np.array([2, 1, 4])
+    assert spans(starts, counts).tolist() == [3, 4, 10, 20, 21, 22, 23]
+    assert spans(np.array([5]), np.array([0])).tolist() == []
+
+
+def test_float16_vectors_convert_exactly():
+    half = np.array([[0.0, -0.0, 1.5, -2.25e-3], [6.55e4, 6e-8, np.inf, -1.0]], np.float16)
+    assert np.array_equal(as_float32(half), half.astype(np.float32))
+    assert as_float32(half).dtype == np.float32
+    single = np.ones((2, 2), np.float32)
+    assert as_float32(single) is single
