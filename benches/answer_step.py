@@ -12,14 +12,12 @@ the same; nothing is written.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
-from pathlib import Path
 
 import answer.compose as compose
 from answer.refusal import features
-from benches.run import SEED_SET
+from benches.common import timing_arguments
 from evals.run import load_eval_set
 from policyqa.service import QAService
 from policyqa.settings import Settings
@@ -30,11 +28,7 @@ def every_feature(q, hits, ranked, corpus_text, wanted=None):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, required=True, help="a data folder with an index")
-    parser.add_argument("--set", dest="sets", type=Path, nargs="+", default=[SEED_SET])
-    parser.add_argument("--rounds", type=int, default=2)
-    args = parser.parse_args()
+    args = timing_arguments(__doc__, rounds=2)
 
     service = QAService(Settings(data_dir=args.data))
     questions = [item["question"] for path in args.sets for item in load_eval_set(path)]

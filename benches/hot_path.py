@@ -12,14 +12,12 @@ commits can be compared (run it from each checkout with the same --data). Nothin
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import statistics
 import time
-from pathlib import Path
 
 import retrieval.search as search
-from benches.run import SEED_SET
+from benches.common import timing_arguments
 from evals.run import load_eval_set
 from policyqa.service import QAService
 from policyqa.settings import Settings
@@ -37,11 +35,7 @@ def per_question(rounds: list[float], n: int) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, required=True, help="a data folder with an index")
-    parser.add_argument("--set", dest="sets", type=Path, nargs="+", default=[SEED_SET])
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
+    args = timing_arguments(__doc__, rounds=5)
 
     service = QAService(Settings(data_dir=args.data, query_cache_size=0))
     for embedder in [service.embedder, *getattr(service.embedder, "embedders", [])]:
