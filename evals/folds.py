@@ -6,6 +6,11 @@ lists once (a dense list per model, BM25 per way of expanding the query), then f
 weighting of the grid. For each configuration family it reports leave-one-set-out figures: the family's
 free parameters are chosen on the other sets (mean MRR@10, sets weighted equally) and measured on the set
 left out. The family that wins on the left-out sets is what the settings' defaults should be.
+
+`--split documents` leaves documents out instead: the evidence documents are dealt into five folds (most asked
+first), and each fold's questions are measured with parameters chosen on the questions whose documents are all
+outside it. The real-question sets share their evidence articles (evals/README.md, "A learnt query adapter"), so
+leaving a set out does not leave its answers out; a family with many free parameters has to hold up here too.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import json
 import statistics
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -140,6 +146,11 @@ class Question:
     lists: dict[tuple[str, str], dict[str, list]] = field(default_factory=dict)  # (index, query) -> lists
     relevant_rows: dict[str, set[int]] = field(default_factory=dict)  # index variant -> rows with evidence
     doc_of: dict[str, list[str]] = field(default_factory=dict)  # index variant -> each row's document
+    fold: str = ""  # what it is left out with: its set, or its documents' fold (--split documents)
+
+    @property
+    def documents(self) -> frozenset[str]:
+        return frozenset(self.item.get("doc_ids", []))
 
 
 def ingest_variant(variant: IndexVariant, folders: list[Path], root: Path, embedder) -> Retriever:
@@ -165,7 +176,7 @@ def collect(set_paths: list[Path], root: Path, log) -> tuple[list[Question], dic
     for path in set_paths:
         folders = set_corpora(path)
         items = [i for i in load_eval_set(path) if i["answerable"]]
-        set_questions = [Question(path.name, item, style_of(item["question"])) for item in items]
+        set_questions = [Question(path.name, item, style_of(item["question"]), fold=path.name) for item in items]
         for vname, variant in INDEX_VARIANTS.items():
             key = (vname, tuple(folders))
             if key not in retrievers:
@@ -326,22 +337,43 @@ def rank_under(q: Question, chosen: dict) -> int:
     return int((score_fused_ranks if fusion == "scores" else fused_ranks)(q, *combo)[i])
 
 
-def leave_one_set_out(questions: list[Question], families: list[Family], log) -> dict:
-    sets = sorted({q.set_name for q in questions})
+def document_folds(questions: list[Question], n: int = 5) -> dict[str, frozenset[str]]:
+    """The evidence documents dealt into n folds, most asked first (so the folds are alike in size); each
+    question goes with the fold of its most asked document. Returns each fold's documents."""
+    asked = Counter(doc for q in questions for doc in q.documents)
+    order = [doc for doc, _ in asked.most_common()]
+    folds = {f"documents {k + 1} of {n}": frozenset(order[k::n]) for k in range(n)}
+    for q in questions:
+        first = min(q.documents, key=order.index) if q.documents else None
+        q.fold = next((name for name, docs in folds.items() if first in docs), q.set_name)
+    return folds
+
+
+def training(questions: list[Question], left: str, held: frozenset[str]) -> list[Question]:
+    """The questions parameters are chosen on when fold `left` is measured: those of the other folds that ask
+    about none of its documents (`held`; empty when sets are left out)."""
+    return [q for q in questions if q.fold != left and not q.documents & held]
+
+
+def leave_one_set_out(questions: list[Question], families: list[Family], log,
+                      folds: dict[str, frozenset[str]] | None = None) -> dict:
+    """Each family's figures on every fold (a set, or with `folds` a fold of documents) with its parameters
+    chosen on the questions outside it; with document folds, outside means none of their documents is in it."""
+    sets = sorted({q.fold for q in questions})
     cache: dict = {}
     report = {}
     for family in families:
         started = time.perf_counter()
         rows = {}
         for left in sets:
-            train = [q for q in questions if q.set_name != left]
+            train = training(questions, left, (folds or {}).get(left, frozenset()))
             chosen = choose(family, train, cache)
-            test = [q for q in questions if q.set_name == left]
+            test = [q for q in questions if q.fold == left]
             rows[left] = figures([rank_under(q, chosen) for q in test]) | {
                 "chosen": {style: describe(c) for style, c in chosen.items()}}
         everywhere = choose(family, questions, cache)
         rows["all sets (chosen on all)"] = {
-            s: figures([rank_under(q, everywhere) for q in questions if q.set_name == s])
+            s: figures([rank_under(q, everywhere) for q in questions if q.fold == s])
             for s in sets} | {"chosen": {style: describe(c) for style, c in everywhere.items()}}
         report[family.name] = {"note": family.note, "leave_one_set_out": rows}
         log(f"{family.name}: " + ", ".join(f"{s} MRR {rows[s]['mrr']}" for s in sets)
@@ -366,6 +398,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("-o", "--output", type=Path, default=Path("benches/results/folds.json"))
     parser.add_argument("--families", nargs="*", help="only these families (default: all)")
     parser.add_argument("--indexes", nargs="*", help="only these index variants (default: all)")
+    parser.add_argument("--split", choices=("sets", "documents"), nargs="+", default=["sets"],
+                        help="leave one set out (default), one of five folds of the evidence documents, or both")
     args = parser.parse_args(argv)
     if any("holdout" in s.name and s.name.startswith("realq") for s in args.sets):
         raise SystemExit("realq-holdout is the held-out set: it is run once per release, never chosen on.")
@@ -379,12 +413,23 @@ def main(argv: list[str] | None = None) -> None:
     questions, _ = collect(args.sets, args.data, log)
     families = [replace(f, index=tuple(i for i in f.index if i in INDEX_VARIANTS))
                 for f in FAMILIES if not args.families or f.name in args.families]
-    report = leave_one_set_out(questions, families, log)
+    reports, folds = {}, {}
+    for split in args.split:
+        if split == "documents":
+            folds = document_folds(questions)
+        else:
+            for q in questions:
+                q.fold = q.set_name
+        reports[split] = leave_one_set_out(questions, families, log, folds if split == "documents" else None)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps({"sets": [str(s) for s in args.sets], "grid": GRID, "families": report,
-                                       "created": time.strftime("%Y-%m-%d %H:%M")}, ensure_ascii=False, indent=1),
-                           encoding="utf-8")
-    print_table(report)
+    result = {"sets": [str(s) for s in args.sets], "grid": GRID,
+              "document_folds": {k: sorted(v) for k, v in folds.items()}, "created": time.strftime("%Y-%m-%d %H:%M")}
+    # one split: as before ("families"); several: a report per split
+    result |= {"families": reports["sets"]} if list(reports) == ["sets"] else {"splits": reports}
+    args.output.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    for split, report in reports.items():
+        print(f"-- {split} left out")
+        print_table(report)
 
 
 def print_table(report: dict) -> None:
