@@ -183,10 +183,18 @@ ASKING = re.compile(r"怎么|怎样|如何|是否|能否|能不能|可不可以|
 LONG_QUESTION = 40  # Chinese characters: past this a question is a story around its asking sentence
 
 
-@lru_cache(maxsize=16384)
+# Texts up to this long are cached where the answer step meets the same ones for every question (sentences,
+# clause paths, titles: some 180 normalisations an answer); longer ones (a document's whole text, normalised once
+# per index) are not kept, so the caches stay small whatever the corpus.
+CACHED_CHARS = 600
+
+
 def norm(text: str) -> str:
-    # Cached: the answer step normalises the same clause sentences, paths and titles for every question that
-    # reads them (some 180 calls an answer).
+    return normalised(text) if len(text) <= CACHED_CHARS else re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+@lru_cache(maxsize=16384)
+def normalised(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
 
@@ -494,7 +502,9 @@ def names_person(text: str) -> bool:
 
 def holds_value(kind: str, text: str) -> bool:
     if kind in ("person", "place"):
-        return holds_tagged_value(kind, text, dictionary_generation())
+        if len(text) > CACHED_CHARS:
+            return names_by_tags(kind, text)
+        return names_by_tags_cached(kind, text, dictionary_generation())
     text = CLAUSE_NUMBER.sub("", norm(text))
     if kind == "names":  # two schools named side by side ("城北初级中学、第十一小学"), not kinds of school
         return any(not GENERIC_SCHOOL.search(m.group(1)) and not GENERIC_SCHOOL.search(m.group(2))
@@ -502,17 +512,22 @@ def holds_value(kind: str, text: str) -> bool:
     return bool(VALUE_PATTERNS[kind].search(text))
 
 
-@lru_cache(maxsize=8192)
-def holds_tagged_value(kind: str, text: str, generation: int) -> bool:
-    """Whether a text names a person or a place, by jieba's part-of-speech tags. Cached per text and
-    dictionary generation: a tagging pass costs ~0.1 ms a sentence, and every question asking "who" or
-    "where" tags the sentences of the clauses it reads, the same corpus sentences again and again."""
+def names_by_tags(kind: str, text: str) -> bool:
+    """Whether a text names a person or a place (`kind`), by jieba's part-of-speech tags."""
     text = CLAUSE_NUMBER.sub("", norm(text))
     if kind == "person":
         return names_person(text)
     import jieba.posseg  # a place by its name ("东城区", "泉州"), not "全县" or "我市"
 
     return any(w.flag == "ns" and is_place(w.word) for w in jieba.posseg.cut(text))
+
+
+@lru_cache(maxsize=8192)
+def names_by_tags_cached(kind: str, text: str, generation: int) -> bool:
+    """names_by_tags, cached per text and jieba dictionary generation (a word joining the dictionary changes
+    how a text is cut): a tagging pass costs ~0.1 ms a sentence, and every question asking "who" or "where"
+    tags the sentences of the clauses it reads, the same corpus sentences again and again."""
+    return names_by_tags(kind, text)
 
 
 @lru_cache(maxsize=4096)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from answer.question import analyse, focus_of, holds_value, is_place, name_found, word_stems
+from answer.question import analyse, focus_of, holds_value, is_place, name_found, norm, word_stems
 from retrieval.tokenize import add_user_words
 
 
@@ -326,3 +326,13 @@ def test_a_standard_or_grade_asked_for_is_a_figure():
     assert analyse("幼儿园一个班最多多少人?").asks_figure  # a count
     assert not analyse("学校开展培训可以收费吗?").asks_figure
     assert not analyse("标准化建设由哪个部门负责?").asks_figure
+
+
+def test_only_short_texts_are_kept_by_the_normalisation_cache():
+    from answer.question import CACHED_CHARS, normalised
+
+    normalised.cache_clear()
+    sentence, document = "第一条 为了 规范管理。", "全文。" * CACHED_CHARS
+    assert norm(sentence) == "第一条为了规范管理。"
+    assert norm(document) == document
+    assert normalised.cache_info().currsize == 1  # the sentence, not the document's whole text
