@@ -355,17 +355,17 @@ def training(questions: list[Question], left: str, held: frozenset[str]) -> list
     return [q for q in questions if q.fold != left and not q.documents & held]
 
 
-def leave_one_set_out(questions: list[Question], families: list[Family], log,
+def leave_one_fold_out(questions: list[Question], families: list[Family], log,
                       folds: dict[str, frozenset[str]] | None = None) -> dict:
     """Each family's figures on every fold (a set, or with `folds` a fold of documents) with its parameters
     chosen on the questions outside it; with document folds, outside means none of their documents is in it."""
-    sets = sorted({q.fold for q in questions})
+    folds_left = sorted({q.fold for q in questions})
     cache: dict = {}
     report = {}
     for family in families:
         started = time.perf_counter()
         rows = {}
-        for left in sets:
+        for left in folds_left:
             train = training(questions, left, (folds or {}).get(left, frozenset()))
             chosen = choose(family, train, cache)
             test = [q for q in questions if q.fold == left]
@@ -374,9 +374,9 @@ def leave_one_set_out(questions: list[Question], families: list[Family], log,
         everywhere = choose(family, questions, cache)
         rows["all sets (chosen on all)"] = {
             s: figures([rank_under(q, everywhere) for q in questions if q.fold == s])
-            for s in sets} | {"chosen": {style: describe(c) for style, c in everywhere.items()}}
+            for s in folds_left} | {"chosen": {style: describe(c) for style, c in everywhere.items()}}
         report[family.name] = {"note": family.note, "leave_one_set_out": rows}
-        log(f"{family.name}: " + ", ".join(f"{s} MRR {rows[s]['mrr']}" for s in sets)
+        log(f"{family.name}: " + ", ".join(f"{s} MRR {rows[s]['mrr']}" for s in folds_left)
             + f" ({time.perf_counter() - started:.0f} s)")
     return report
 
@@ -420,7 +420,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             for q in questions:
                 q.fold = q.set_name
-        reports[split] = leave_one_set_out(questions, families, log, folds if split == "documents" else None)
+        reports[split] = leave_one_fold_out(questions, families, log, folds if split == "documents" else None)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     result = {"sets": [str(s) for s in args.sets], "grid": GRID,
               "document_folds": {k: sorted(v) for k, v in folds.items()}, "created": time.strftime("%Y-%m-%d %H:%M")}

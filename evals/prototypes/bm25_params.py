@@ -120,7 +120,7 @@ def main(argv: list[str]) -> None:
                         note="as shipped, weights free")
     params = replace(base, name="+bm25params", lexical=("synonyms", *(variant(k1, b) for k1, b in PARAMS)),
                      note="and BM25's k1 and b free")
-    report = folds.leave_one_set_out(questions, [base, params], log)
+    report = folds.leave_one_fold_out(questions, [base, params], log)
     args.output.write_text(json.dumps({"sets": [str(s) for s in args.sets], "k1": K1, "b": B, "families": report},
                                       ensure_ascii=False, indent=1), encoding="utf-8")
     folds.print_table(report)
