@@ -100,9 +100,7 @@ class DenseStore:
         k = min(k, self.n_rows if allowed is None else len(allowed))
         if k <= 0:
             return []
-        selector = self._skip_tombstones
-        if allowed is not None:
-            selector = faiss.IDSelectorBatch(np.ascontiguousarray(self.row_ids[allowed], dtype=np.int64))
+        selector, _inner = self._selector(allowed)  # the inner selector stays referenced through the search
         params = None
         if selector is not None:
             params = (faiss.SearchParametersHNSW(sel=selector, efSearch=self.ef_search) if self.kind == "hnsw"
@@ -112,6 +110,23 @@ class DenseStore:
         found = ids[0] >= 0
         rows = self._rows(ids[0][found])
         return [(int(r), float(s)) for r, s in zip(rows, scores[0][found], strict=True)]
+
+    def _selector(self, allowed: np.ndarray | None):
+        """The FAISS selector of the ids a search may return, and the selector it wraps (FAISS holds a bare
+        pointer to it: the caller keeps it referenced). A filter usually allows nearly every row (the default
+        one leaves out only laws no longer in force), and FAISS builds a hash set of the ids it is given, ~2 ms
+        for 26k ids, twice a question (once per model): the few ids left out are given instead."""
+        if allowed is None:
+            return self._skip_tombstones, self._tombstone_set
+        if 2 * len(allowed) <= self.n_rows:
+            return faiss.IDSelectorBatch(np.ascontiguousarray(self.row_ids[allowed], dtype=np.int64)), None
+        left_out = np.ones(self.n_rows, dtype=bool)
+        left_out[allowed] = False
+        excluded = np.concatenate([self.tombstones, self.row_ids[left_out]]).astype(np.int64)
+        if not len(excluded):
+            return None, None
+        inner = faiss.IDSelectorBatch(np.ascontiguousarray(excluded))
+        return faiss.IDSelectorNot(inner), inner
 
     def vector(self, row: int) -> np.ndarray:
         return self.index.reconstruct(int(self.row_ids[int(row)]))

@@ -508,6 +508,16 @@ def test_dense_store_rows_and_ids(kind, tmp_path):
         assert found <= set(range(270))
         allowed = np.array([3, 260, 269])
         assert {r for r, _ in s.search(vectors[0], 10, allowed)} == {3, 260, 269}
+        # A filter allowing most rows is searched by the few it leaves out (and the tombstones)
+        most = np.setdiff1d(np.arange(270), [0, 100, 255])
+        for row in (0, 100, 255):
+            assert row not in {r for r, _ in s.search(current[row], 10, most)}
+        assert s.search(current[7], 1, most)[0][0] == 7
+        exact = np.argsort(-(current[most] @ current[7]))[:10]
+        if kind == "flat":
+            assert [r for r, _ in s.search(current[7], 10, most)] == most[exact].tolist()
+        for r, score in s.search(vectors[0], 10, np.arange(270)):  # near a removed vector: no tombstone found
+            assert score == pytest.approx(float(current[r] @ vectors[0]), abs=1e-5)
     with pytest.raises(DenseStoreError, match="--rebuild"):
         DenseStore.load(tmp_path / "d.faiss", np.array([1, 2, 123456789]))
 
