@@ -26,6 +26,7 @@ import numpy as np
 import evals.folds as folds
 from answer.normalise import normalise_question
 from evals.metrics import norm
+from evals.prototypes.bm25_params import log, prepared
 from evals.run import load_eval_set
 from evals.session import set_corpora
 from retrieval.embedders import make_embedder
@@ -95,20 +96,6 @@ def collect(set_paths, root, log):
     return questions
 
 
-def fused_ranks(q, index, query, lexical, sentences="standardised"):
-    """evals.folds.fused_ranks with the sentence ranking of the lexical variant's own candidates."""
-    lists = q.lists[(index, query)]
-    saved = lists["sentences:standardised"]
-    lists["sentences:standardised"] = lists[f"sentences:standardised|{lexical}"]
-    try:
-        return ORIGINAL(q, index, query, lexical, sentences)
-    finally:
-        lists["sentences:standardised"] = saved
-
-
-ORIGINAL = folds.fused_ranks
-
-
 def best_per_variant(base, questions) -> dict:
     """Each lexical variant alone, its weights chosen on every set: mean MRR@10 over the sets (equal weight)."""
     out = {}
@@ -124,29 +111,10 @@ def best_per_variant(base, questions) -> dict:
 
 
 def main(argv: list[str]) -> None:
-    import argparse
     import json
-    from pathlib import Path
 
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("sets", nargs="+", type=Path)
-    parser.add_argument("--data", type=Path, default=Path("data/folds"))
-    parser.add_argument("--split", nargs="+", default=["sets"], choices=("sets", "documents"))
-    parser.add_argument("-o", "--output", type=Path, required=True)
-    args = parser.parse_args(argv)
-    if any(s.name.startswith("realq-holdout") for s in args.sets):
-        raise SystemExit("the holdouts are not chosen on")
-    keep = np.isin(folds.WEIGHTS[:, 5], (5, 10)) & np.isin(folds.WEIGHTS[:, 4], (0.0, 1.0))
-    folds.WEIGHTS = folds.WEIGHTS[keep]
-    folds.fused_ranks = fused_ranks
-
-    def log(message):
-        print(message, file=sys.stderr, flush=True)
-
+    args, base = prepared(argv, __doc__, splits=True)
     questions = collect(args.sets, args.data, log)
-    base = folds.Family("shipped", ("whole+parent",), ("normalised",), ("synonyms",), folds.GRID["dense:use"],
-                        doc_weights=(0.0, 1.0), sentence_weights=folds.GRID["sentences"], sentences=("standardised",),
-                        note="as shipped, weights free")
     grams = replace(base, name="+bigram", lexical=("synonyms", *VARIANTS),
                     note="the lexical list may be character-bigram BM25, or it fused with the word list")
     report = {"best mean MRR per lexical variant (chosen on all sets)": best_per_variant(base, questions)}

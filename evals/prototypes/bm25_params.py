@@ -95,14 +95,22 @@ def fused_ranks(q, index, query, lexical, sentences="standardised"):
 ORIGINAL = folds.fused_ranks
 
 
-def main(argv: list[str]) -> None:
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def prepared(argv: list[str], description: str, splits: bool = False):
+    """The arguments of a fold prototype (sets, --data, -o; --split with `splits`), the weights' grid narrowed to
+    k in (5, 10) and the document ranking to (0, 1), fused_ranks taking each lexical variant's own sentence
+    ranking, and the shipped family (weights free)."""
     import argparse
-    import json
     from pathlib import Path
 
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("sets", nargs="+", type=Path)
     parser.add_argument("--data", type=Path, default=Path("data/folds"))
+    if splits:
+        parser.add_argument("--split", nargs="+", default=["sets"], choices=("sets", "documents"))
     parser.add_argument("-o", "--output", type=Path, required=True)
     args = parser.parse_args(argv)
     if any(s.name.startswith("realq-holdout") for s in args.sets):
@@ -110,14 +118,17 @@ def main(argv: list[str]) -> None:
     keep = np.isin(folds.WEIGHTS[:, 5], (5, 10)) & np.isin(folds.WEIGHTS[:, 4], (0.0, 1.0))
     folds.WEIGHTS = folds.WEIGHTS[keep]
     folds.fused_ranks = fused_ranks
-
-    def log(message):
-        print(message, file=sys.stderr, flush=True)
-
-    questions = collect(args.sets, args.data, log)
     base = folds.Family("shipped", ("whole+parent",), ("normalised",), ("synonyms",), folds.GRID["dense:use"],
                         doc_weights=(0.0, 1.0), sentence_weights=folds.GRID["sentences"], sentences=("standardised",),
                         note="as shipped, weights free")
+    return args, base
+
+
+def main(argv: list[str]) -> None:
+    import json
+
+    args, base = prepared(argv, __doc__)
+    questions = collect(args.sets, args.data, log)
     params = replace(base, name="+bm25params", lexical=("synonyms", *(variant(k1, b) for k1, b in PARAMS)),
                      note="and BM25's k1 and b free")
     report = folds.leave_one_fold_out(questions, [base, params], log)
