@@ -168,6 +168,15 @@ def ingest_variant(variant: IndexVariant, folders: list[Path], root: Path, embed
     return service.QAService(settings, embedder).retriever
 
 
+def evidence_rows(item: dict, chunks: list[tuple[str, str]]) -> set[int]:
+    """The rows (each a chunk's document and normalised text) of the item's expected documents that hold any of
+    its evidence."""
+    evidence = [norm(e) for e in item.get("evidence", [])]
+    doc_ids = set(item.get("doc_ids", []))
+    return {row for row, (doc_id, text) in enumerate(chunks)
+            if (not doc_ids or doc_id in doc_ids) and any(e in text for e in evidence)}
+
+
 def collect(set_paths: list[Path], root: Path, log) -> tuple[list[Question], dict]:
     """Every answerable question with its ranked lists under every index and query variant."""
     embedder = make_embedder(EMBEDDER)
@@ -186,10 +195,7 @@ def collect(set_paths: list[Path], root: Path, log) -> tuple[list[Question], dic
             chunks = [(c.doc_id, norm(c.text)) for c in retriever.index.chunks]
             doc_of = [doc_id for doc_id, _ in chunks]
             for q in set_questions:
-                evidence = [norm(e) for e in q.item.get("evidence", [])]
-                doc_ids = set(q.item.get("doc_ids", []))
-                q.relevant_rows[vname] = {row for row, (doc_id, text) in enumerate(chunks)
-                                          if (not doc_ids or doc_id in doc_ids) and any(e in text for e in evidence)}
+                q.relevant_rows[vname] = evidence_rows(q.item, chunks)
                 for qv in QUERY_VARIANTS:
                     text = {"raw": q.item["question"], "normalised": normalise_question(q.item["question"]),
                             "focus": focus_of(normalise_question(q.item["question"]))}[qv]

@@ -24,9 +24,8 @@ from dataclasses import replace
 import numpy as np
 
 import evals.folds as folds
-from answer.normalise import normalise_question
 from evals.metrics import norm
-from evals.prototypes.bm25_params import log, prepared
+from evals.prototypes.bm25_params import log, prepared, shipped_lists
 from evals.run import load_eval_set
 from evals.session import set_corpora
 from retrieval.embedders import make_embedder
@@ -72,15 +71,8 @@ def collect(set_paths, root, log):
             stores[key] = LexicalStore([bigrams(t) for t in texts])
         retriever, store = retrievers[key], stores[key]
         chunks = [(c.doc_id, norm(c.text)) for c in retriever.index.chunks]
-        doc_of = [doc_id for doc_id, _ in chunks]
         for q in set_questions:
-            evidence = [norm(e) for e in q.item.get("evidence", [])]
-            doc_ids = set(q.item.get("doc_ids", []))
-            q.relevant_rows["whole+parent"] = {row for row, (doc_id, text) in enumerate(chunks)
-                                               if (not doc_ids or doc_id in doc_ids) and any(e in text for e in evidence)}
-            text = normalise_question(q.item["question"])
-            ranked = retriever.rankings(text, "dense")
-            lists = {name: found for name, found in ranked.lists.items() if name.startswith("dense")}
+            text, ranked, lists = shipped_lists(retriever, q, chunks)
             words = retriever.rankings(text, "bm25").lists["bm25"]
             grams = store.search(bigrams(text), retriever.candidates)
             by_variant = {"synonyms": words, "bigram": grams, "synonyms+bigram": rrf([words, grams])}
@@ -90,7 +82,7 @@ def collect(set_paths, root, log):
                 lists[f"sentences:standardised|{lv}"] = retriever.sentence_ranking(ranked.query_vec, candidates, True)
             lists["sentences:standardised"] = lists["sentences:standardised|synonyms"]
             q.lists[("whole+parent", "normalised")] = lists
-            q.doc_of["whole+parent"] = doc_of
+            q.doc_of["whole+parent"] = [doc_id for doc_id, _ in chunks]
         questions += set_questions
         log(f"{path.name}: {len(set_questions)} answerable questions")
     return questions

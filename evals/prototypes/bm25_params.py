@@ -36,6 +36,15 @@ def variant(k1: float, b: float) -> str:
     return f"synonyms:k1={k1},b={b}"
 
 
+def shipped_lists(retriever, q, chunks):
+    """The question's evidence rows (set on it) and, under the shipped variants (whole clauses with their parent's
+    lead-in, the normalised question), its text, rankings and dense lists."""
+    q.relevant_rows["whole+parent"] = folds.evidence_rows(q.item, chunks)
+    text = normalise_question(q.item["question"])
+    ranked = retriever.rankings(text, "dense")
+    return text, ranked, {name: found for name, found in ranked.lists.items() if name.startswith("dense")}
+
+
 def collect(set_paths, root, log):
     """As evals.folds.collect, for the shipped index and query variants, with a BM25 list per (k1, b)."""
     embedder = make_embedder(folds.EMBEDDER)
@@ -57,15 +66,8 @@ def collect(set_paths, root, log):
         retriever = retrievers[key]
         lexical = retriever.index.lexical
         chunks = [(c.doc_id, norm(c.text)) for c in retriever.index.chunks]
-        doc_of = [doc_id for doc_id, _ in chunks]
         for q in set_questions:
-            evidence = [norm(e) for e in q.item.get("evidence", [])]
-            doc_ids = set(q.item.get("doc_ids", []))
-            q.relevant_rows["whole+parent"] = {row for row, (doc_id, text) in enumerate(chunks)
-                                               if (not doc_ids or doc_id in doc_ids) and any(e in text for e in evidence)}
-            text = normalise_question(q.item["question"])
-            ranked = retriever.rankings(text, "dense")
-            lists = {name: found for name, found in ranked.lists.items() if name.startswith("dense")}
+            text, ranked, lists = shipped_lists(retriever, q, chunks)
             for name, matrix in matrices[key].items():
                 lexical.bm25 = matrix
                 lv = "synonyms" if name == "default" else name
@@ -75,7 +77,7 @@ def collect(set_paths, root, log):
             lexical.bm25 = matrices[key]["default"]
             lists["sentences:standardised"] = lists["sentences:standardised|synonyms"]
             q.lists[("whole+parent", "normalised")] = lists
-            q.doc_of["whole+parent"] = doc_of
+            q.doc_of["whole+parent"] = [doc_id for doc_id, _ in chunks]
         questions += set_questions
         log(f"{path.name}: {len(set_questions)} answerable questions")
     return questions
